@@ -1,0 +1,438 @@
+"""Every metric of the reference (sections 1-10), plus the few the project adds.
+
+Bounds cite their source: "reference §N" where the reference states them, "project"
+where the reference states none or states one that cannot hold (see Correction).
+Expected ranges are reference §15, by fraction of training (epoch 10/100 = 0.1).
+"""
+
+from .schema import (
+    COLLAPSE,
+    CRITICAL,
+    NORMALISE_RANK_FRACTION,
+    NORMALISE_SQRT_DIM,
+    WARNING,
+    Alias,
+    Band,
+    Correction,
+    DimBound,
+    ExpectedRange,
+    Frequency,
+    Metric,
+    Note,
+    VerdictRule,
+)
+
+UPSTREAM = "upstream H-JEPA implementation"
+
+# Reference §12 frequencies (the lower end of a range where it gives one).
+EVERY_STEP = Frequency(1, "every step")
+EVERY_100 = Frequency(100, "every 100 steps")
+EVERY_100_500 = Frequency(100, "every 100-500 steps")
+EVERY_500_1000 = Frequency(500, "every 500-1000 steps")
+AT_EVAL = Frequency(500, "at each evaluation (configurable) and at the end")
+ONCE = Frequency(0, "once per run")
+
+# The section-15 numbers are for the reference's un-normalised features; after the
+# dimension-relative correction they are shown, not judged.
+_STD_RANGE_NOTE = (
+    "reference value is for un-normalised features; L2-normalised features have "
+    "mean std <= 1/sqrt(D), so the project judges std * sqrt(D) instead"
+)
+
+
+def _m(key, tag, section, meaning, unit, frequency, **kw):
+    category = key.split(".")[0]
+    return Metric(key=key, tag=tag, category=category, section=section, meaning=meaning,
+                  unit=unit, frequency=frequency, **kw)
+
+
+# ---------------------------------------------------------------------------- §1 loss
+LOSS = (
+    _m("loss.total", "train/loss/total", 1, "Total weighted hierarchical loss: sum_i w_i * L_i.",
+       "loss", EVERY_STEP,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 0, "loss is NaN or infinite", "project"),),
+           statistic="non_finite",
+           healthy_text="every logged loss is finite"),
+       expected=(ExpectedRange(0.1, 0.5, 1.0), ExpectedRange(0.5, 0.1, 0.3),
+                 ExpectedRange(1.0, 0.05, 0.15)),
+       aliases=(Alias("train/loss", UPSTREAM),)),
+    _m("loss.level", "train/loss/h{i}", 1,
+       "Prediction loss at hierarchy level i (0 = finest patch grid; level i pools 2^i x 2^i patches).",
+       "loss", EVERY_STEP,
+       expected=(ExpectedRange(0.1, 0.3, 0.6, level=0), ExpectedRange(0.1, 0.2, 0.4, level=1),
+                 ExpectedRange(0.1, 0.1, 0.2, level=2), ExpectedRange(0.5, 0.05, 0.15, level=0),
+                 ExpectedRange(1.0, 0.02, 0.10, level=0)),
+       aliases=(Alias("train/loss_h{i}", UPSTREAM),)),
+    _m("loss.unweighted", "train/loss/unweighted", 1, "Mean of the level losses, without weights.",
+       "loss", EVERY_STEP, aliases=(Alias("train/loss_unweighted", UPSTREAM),)),
+    _m("loss.contribution", "train/loss/contribution_h{i}", 1,
+       "Share of the total loss from level i: w_i*L_i / sum_j w_j*L_j (shares sum to 100%). "
+       "Compare with the configured weights' expected shares.",
+       "%", EVERY_STEP),
+    _m("loss.convergence_rate", "train/convergence/rate_h{i}", 1,
+       "Loss reduction rate of level i: relative drop of the level loss per 100 steps over the "
+       "recent window (positive = decreasing).",
+       "fraction / 100 steps", EVERY_STEP),
+)
+
+# ----------------------------------------------------------------------------- §2 EMA
+EMA = (
+    _m("ema.momentum_current", "train/ema/momentum_current", 2,
+       "Current EMA momentum of the target encoder (scheduled 0.996 -> 1.0).",
+       "", EVERY_500_1000,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, "outside", (0.9, 1.0),
+                       "momentum outside [0.9, 1.0]: the target encoder is either copied too fast "
+                       "or extrapolated; check the EMA scheduler", "project"),),
+           healthy_text="momentum within [0.9, 1.0]"),
+       expected=(ExpectedRange(0.1, 0.9970, 0.9990), ExpectedRange(0.5, 0.999, 0.9999),
+                 ExpectedRange(1.0, 0.99999, 1.0)),
+       aliases=(Alias("train/ema_momentum", UPSTREAM),)),
+    _m("ema.momentum_target", "train/ema/momentum_target", 2,
+       "Final momentum of the EMA schedule (1.0).", "", EVERY_500_1000),
+    _m("ema.avg_parameter_divergence", "train/ema/avg_parameter_divergence", 2,
+       "Average weight difference ||w_ctx - w_tgt|| per parameter tensor between context and "
+       "target encoders.", "L2 norm", EVERY_500_1000,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 10.0,
+                       "divergence grew more than 10x its first logged value: the target encoder "
+                       "is deviating too much", "reference §2"),),
+           statistic="recent_over_first",
+           healthy_text="divergence within 10x of its first logged value")),
+    _m("ema.weight_magnitude_ratio", "train/ema/weight_magnitude_ratio", 2,
+       "||w_tgt|| / ||w_ctx||; should stay close to 1.", "ratio", EVERY_500_1000,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, "outside", (0.8, 1.2),
+                       "magnitude mismatch between target and context weights: check the learning "
+                       "rate", "reference §2"),),
+           healthy_text="ratio within [0.8, 1.2]")),
+)
+
+# ------------------------------------------------------------------------- §3 masking
+MASKING = (
+    _m("masking.mask_ratio", "train/masking/mask_ratio", 3,
+       "Fraction of patches that are prediction targets (masked from the context encoder).",
+       "fraction", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 0.9,
+                       "more than 90% of patches masked: the context is too small to predict from",
+                       "project"),
+                  Band(WARNING, "outside", (0.4, 0.7),
+                       "mask ratio outside the typical 0.4-0.7", "reference §3")),
+           healthy_text="mask ratio within the typical 0.4-0.7")),
+    _m("masking.num_masked_patches", "train/masking/num_masked_patches", 3,
+       "Average number of target (masked) patches per sample.", "patches", EVERY_100),
+    _m("masking.num_unmasked_patches", "train/masking/num_unmasked_patches", 3,
+       "Average number of visible context patches per sample.", "patches", EVERY_100),
+)
+
+# ---------------------------------------------------------------------- §4 prediction
+PREDICTION = (
+    _m("prediction.cosine_sim_mean", "train/prediction/level{i}_cosine_sim_mean", 4,
+       "Mean cosine similarity between prediction and target over target positions.",
+       "cosine", EVERY_100_500,
+       rule=VerdictRule(
+           bands=(Band(WARNING, "<", 0.5,
+                       "predictions barely agree with targets (cosine < 0.5)", "reference §11"),),
+           healthy_text="cosine >= 0.5 (> 0.7 is good, reference §4)",
+           notes=(Note(">", 0.7, "good predictions (> 0.7)", "reference §4"),)),
+       expected=(ExpectedRange(0.1, 0.4, 0.6, level=0), ExpectedRange(0.5, 0.7, 0.85, level=0),
+                 ExpectedRange(1.0, 0.85, 0.95, level=0))),
+    _m("prediction.cosine_sim_std", "train/prediction/level{i}_cosine_sim_std", 4,
+       "Std of the per-position cosine similarity (diversity of prediction difficulty).",
+       "cosine", EVERY_100_500,
+       rule=VerdictRule(
+           bands=(Band(WARNING, "<=", 0.1,
+                       "all positions equally hard or easy (std <= 0.1): targets may be trivial",
+                       "reference §4"),),
+           healthy_text="std > 0.1: some positions hard, some easy")),
+    _m("prediction.cosine_sim_min", "train/prediction/level{i}_cosine_sim_min", 4,
+       "Minimum cosine similarity: the hardest position.", "cosine", EVERY_100_500),
+    _m("prediction.cosine_sim_max", "train/prediction/level{i}_cosine_sim_max", 4,
+       "Maximum cosine similarity: the easiest position.", "cosine", EVERY_100_500),
+    _m("prediction.normalized_mse", "train/prediction/level{i}_normalized_mse", 4,
+       "MSE between L2-normalised prediction and target (= 2 - 2 cos).", "", EVERY_100_500),
+    _m("prediction.l2_distance", "train/prediction/level{i}_l2_distance", 4,
+       "Mean L2 distance between prediction and target embeddings.", "L2 norm", EVERY_100_500),
+)
+
+# ------------------------------------------------------------------------ §5 collapse
+_STD_CORRECTION = Correction(
+    reference_says="mean_std_per_dim healthy > 0.05, warning 0.02-0.05, collapse < 0.01",
+    rule="judge r = mean_std * sqrt(D): healthy r >= 0.55, warning 0.28-0.55, collapse r < 0.28",
+    why="the std of L2-normalised D-dim features is at most 1/sqrt(D) (0.036 at D=768), so "
+        "'healthy > 0.05' can never hold; r = 1 is isotropic, and r < 0.28 is 0.01 at D=768, "
+        "the reference's collapse bound")
+_MIN_STD_CORRECTION = Correction(
+    reference_says="min_std_per_dim healthy > 0.005, warning 0.001-0.005, collapse < 0.001",
+    rule="judge r_min = min_std * sqrt(D): healthy >= 0.14, warning 0.028-0.14, collapse < 0.028",
+    why="same bound as mean std: scaled by sqrt(D) so the rule holds at every dimension and "
+        "reduces to the reference's 0.005 / 0.001 at D=768")
+_RANK_CORRECTION = Correction(
+    reference_says="effective_rank healthy > 500 (768-D), warning 200-500, collapse < 200",
+    rule="judge f = erank / min(N, D): healthy >= 0.65, warning 0.26-0.65, collapse < 0.26",
+    why="effective rank (exp of the entropy of normalised singular values of the uncentred "
+        "features, the RankMe convention) is bounded by min(N, D) and biased low for few rows "
+        "(noise at N=256, D=768 gives ~244); the fraction reduces to 500/200 of 768 at large N")
+_SIM_CORRECTION = Correction(
+    reference_says="mean_similarity healthy < 0.3, warning 0.3-0.7, collapse > 0.7",
+    rule="computed on centred features; warning above max(0.3, 4/sqrt(D)), collapse above 0.7",
+    why="raw cosine of healthy ViT tokens is high because of a shared mean direction; centring "
+        "removes it (the raw value and the mean's norm are logged beside it); random vectors in "
+        "small D have |cos| ~ 1/sqrt(D), so small models need the dimension floor")
+
+COLLAPSE_METRICS = (
+    _m("collapse.mean_std_per_dim", "train/collapse/level{i}_mean_std_per_dim", 5,
+       "Mean over dimensions of the per-dimension std of L2-normalised target features at level i.",
+       "std", EVERY_100_500,
+       rule=VerdictRule(
+           normalise=NORMALISE_SQRT_DIM,
+           bands=(Band(COLLAPSE, "<", 0.28, "features collapsed to (nearly) a constant: "
+                       "std * sqrt(D) < 0.28", "reference §5, dimension-relative"),
+                  Band(WARNING, "<", 0.55, "feature spread is shrinking: 0.28 <= std * sqrt(D) < 0.55",
+                       "reference §5, dimension-relative")),
+           healthy_text="std * sqrt(D) >= 0.55 (1.0 = isotropic)",
+           correction=_STD_CORRECTION),
+       expected=(ExpectedRange(0.1, 0.05, 0.15, level=0, comparable=False, note=_STD_RANGE_NOTE),
+                 ExpectedRange(0.5, 0.08, 0.2, level=0, comparable=False, note=_STD_RANGE_NOTE),
+                 ExpectedRange(1.0, 0.10, 0.25, level=0, comparable=False, note=_STD_RANGE_NOTE)),
+       aliases=(Alias("train/target_std", UPSTREAM, level=0, exact=False,
+                      note="upstream std of un-normalised target features: trend only"),)),
+    _m("collapse.min_std_per_dim", "train/collapse/level{i}_min_std_per_dim", 5,
+       "Smallest per-dimension std of L2-normalised target features (the worst dimension).",
+       "std", EVERY_100_500,
+       rule=VerdictRule(
+           normalise=NORMALISE_SQRT_DIM,
+           bands=(Band(COLLAPSE, "<", 0.028, "some dimension is dead: min std * sqrt(D) < 0.028",
+                       "reference §5, dimension-relative"),
+                  Band(WARNING, "<", 0.14, "weak dimensions: 0.028 <= min std * sqrt(D) < 0.14",
+                       "reference §5, dimension-relative")),
+           healthy_text="min std * sqrt(D) >= 0.14",
+           correction=_MIN_STD_CORRECTION)),
+    _m("collapse.effective_rank", "train/collapse/level{i}_effective_rank", 5,
+       "Effective rank: exp(entropy of the normalised singular values) of the uncentred "
+       "L2-normalised target feature matrix (RankMe convention).", "dimensions", EVERY_100_500,
+       rule=VerdictRule(
+           normalise=NORMALISE_RANK_FRACTION,
+           bands=(Band(COLLAPSE, "<", 0.26, "features span few directions: erank / min(N, D) < 0.26",
+                       "reference §5, dimension-relative"),
+                  Band(WARNING, "<", 0.65, "rank is shrinking: 0.26 <= erank / min(N, D) < 0.65",
+                       "reference §5, dimension-relative")),
+           healthy_text="erank / min(N, D) >= 0.65",
+           correction=_RANK_CORRECTION),
+       aliases=(Alias("train/target_rank", UPSTREAM, level=0, exact=False,
+                      note="upstream rank convention may differ: trend only"),)),
+    _m("collapse.mean_similarity", "train/collapse/level{i}_mean_similarity", 5,
+       "Mean pairwise cosine similarity of centred target features (off-diagonal pairs).",
+       "cosine", EVERY_100_500,
+       rule=VerdictRule(
+           bands=(Band(COLLAPSE, ">", 0.7, "features point the same way (mean cosine > 0.7)",
+                       "reference §5"),
+                  Band(WARNING, ">", DimBound(0.3, 4.0),
+                       "features are getting similar (mean cosine above max(0.3, 4/sqrt(D)))",
+                       "reference §5, dimension floor")),
+           healthy_text="mean cosine below max(0.3, 4/sqrt(D))",
+           correction=_SIM_CORRECTION)),
+    _m("collapse.max_similarity", "train/collapse/level{i}_max_similarity", 5,
+       "Largest pairwise cosine similarity of centred target features (off-diagonal).",
+       "cosine", EVERY_100_500),
+    _m("collapse.std_similarity", "train/collapse/level{i}_std_similarity", 5,
+       "Std of the pairwise cosine similarities of centred target features.", "cosine",
+       EVERY_100_500),
+    _m("collapse.mean_similarity_raw", "train/collapse/level{i}_mean_similarity_raw", 0,
+       "Mean pairwise cosine of the uncentred features (project addition: logged beside the "
+       "centred value so a shared mean direction is visible).", "cosine", EVERY_100_500,
+       origin="project"),
+    _m("collapse.feature_mean_norm", "train/collapse/level{i}_feature_mean_norm", 0,
+       "Norm of the mean L2-normalised feature (project addition: 1 = all features identical, "
+       "~1/sqrt(N) = no shared direction).", "L2 norm", EVERY_100_500, origin="project"),
+    _m("collapse.num_rows", "train/collapse/level{i}_num_rows", 0,
+       "Rows (sampled features) the collapse statistics were computed on: N in min(N, D) "
+       "(project addition: the effective rank is only trustworthy for N >= ~4D).", "rows",
+       EVERY_100_500, origin="project"),
+)
+
+# ----------------------------------------------------------------------- §6 gradients
+_GRAD_MEAN = "Mean absolute gradient over the parameters of the {}."
+_GRAD_MAX = "Largest absolute gradient in the {}."
+GRADIENTS = (
+    _m("gradient_flow.global_norm", "train/gradient_flow/global_norm", 6,
+       "Global gradient norm before clipping: sqrt(sum of squared per-tensor norms), as "
+       "clip_grad_norm_ computes it.", "L2 norm", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 0, "gradient norm is NaN or infinite", "project"),),
+           statistic="non_finite", healthy_text="every gradient norm is finite",
+           notes=(Note(">", 10.0, "global norm > 10: potentially unstable gradients",
+                       "reference §6"),)),
+       expected=(ExpectedRange(0.1, 0.5, 2.0), ExpectedRange(0.5, 0.1, 0.5),
+                 ExpectedRange(1.0, 0.01, 0.1)),
+       log_scale=True),
+    _m("gradient_flow.context_encoder_mean", "train/gradient_flow/context_encoder_mean", 6,
+       _GRAD_MEAN.format("context encoder"), "abs gradient", EVERY_100, log_scale=True),
+    _m("gradient_flow.context_encoder_max", "train/gradient_flow/context_encoder_max", 6,
+       _GRAD_MAX.format("context encoder"), "abs gradient", EVERY_100, log_scale=True),
+    _m("gradient_flow.predictor_mean", "train/gradient_flow/predictor_mean", 6,
+       _GRAD_MEAN.format("predictor"), "abs gradient", EVERY_100, log_scale=True),
+    _m("gradient_flow.predictor_max", "train/gradient_flow/predictor_max", 6,
+       _GRAD_MAX.format("predictor"), "abs gradient", EVERY_100, log_scale=True),
+    _m("gradient_flow.target_encoder_mean", "train/gradient_flow/target_encoder_mean", 6,
+       "Mean absolute gradient in the target encoder: must be 0 (stop-gradient, EMA only).",
+       "abs gradient", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 0.0,
+                       "gradients reach the target encoder: the stop-gradient is missing, which "
+                       "invites collapse", "reference §6"),),
+           healthy_text="no gradient in the target encoder")),
+    _m("gradient.global_norm_before_clip", "train/gradient/global_norm_before_clip", 6,
+       "Global gradient norm before clipping.", "L2 norm", EVERY_STEP, log_scale=True),
+    _m("gradient.global_norm_after_clip", "train/gradient/global_norm_after_clip", 6,
+       "Global gradient norm after clipping.", "L2 norm", EVERY_STEP, log_scale=True),
+    _m("gradient.clipping_ratio", "train/gradient/clipping_ratio", 6,
+       "after_clip / before_clip (1 = not clipped).", "ratio", EVERY_STEP),
+    _m("gradient.was_clipped", "train/gradient/was_clipped", 6,
+       "1 if the step's gradients were clipped, else 0.", "0/1", EVERY_STEP),
+    _m("gradient.clipping_percentage", "train/gradient/clipping_percentage", 6,
+       "Percentage of recent steps whose gradients were clipped.", "%", EVERY_STEP,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 50.0, "clipping on more than 50% of steps: the learning rate "
+                       "is likely too high (or the clip threshold too low)", "reference §6"),
+                  Band(WARNING, ">", 10.0, "clipping on more than 10% of steps: more than "
+                       "'working but not excessive'", "reference §6")),
+           healthy_text="clipping on at most 10% of steps",
+           notes=(Note("==", 0.0, "never clipped: the clip threshold may be too high to matter",
+                       "reference §6"),))),
+    _m("gradients.histogram", "gradients/{layer}_histogram", 6,
+       "Distribution of gradient values of one layer group (watch for bimodal shapes, heavy "
+       "tails, clusters at zero).", "gradient", EVERY_100, kind="histogram"),
+)
+
+# ------------------------------------------------------------------- §7 learning rate
+LEARNING_RATE = (
+    _m("learning_rate.base_lr", "train/learning_rate/base_lr", 7,
+       "Learning rate of the base parameter group (warmup from 0, then cosine).", "lr",
+       EVERY_100,
+       expected=(ExpectedRange(0.1, 3e-4, 5e-4), ExpectedRange(0.5, 1e-4, 3e-4),
+                 ExpectedRange(1.0, 1e-5, 1e-4)),
+       aliases=(Alias("train/lr", UPSTREAM),), log_scale=True),
+    _m("learning_rate.param_group", "train/learning_rate/param_group_{group}", 7,
+       "Learning rate of optimizer param group {group}.", "lr", EVERY_100, log_scale=True),
+    _m("learning_rate.avg_param_update", "train/learning_rate/avg_param_update", 7,
+       "Average parameter update magnitude |w_t - w_{t-1}| per parameter.", "abs update",
+       EVERY_100, log_scale=True),
+)
+
+# ----------------------------------------------------------------------- §8 hierarchy
+HIERARCHY = (
+    _m("hierarchy.feat_mean", "train/hierarchy/level{i}_feat_mean", 8,
+       "Mean of the target embeddings at level i.", "", EVERY_100),
+    _m("hierarchy.feat_std", "train/hierarchy/level{i}_feat_std", 8,
+       "Std of the target embeddings at level i (all entries).", "", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(COLLAPSE, "<", 0.01, "level features are nearly constant (std < 0.01)",
+                       "project"),
+                  Band(WARNING, "<", 0.1, "low feature variance at this level (std < 0.1)",
+                       "project")),
+           healthy_text="feature std >= 0.1 (layer-normed targets have std ~1 at level 0)")),
+    _m("hierarchy.feat_range", "train/hierarchy/level{i}_feat_range", 8,
+       "Max - min of the target embeddings at level i.", "", EVERY_100),
+    _m("hierarchy.feat_norm", "train/hierarchy/level{i}_feat_norm", 8,
+       "Average L2 norm of the target embeddings at level i.", "L2 norm", EVERY_100,
+       aliases=(Alias("train/target_norm", UPSTREAM, level=0, exact=False,
+                      note="upstream norm of level-0 target features"),)),
+    _m("hierarchy.num_patches", "train/hierarchy/level{i}_num_patches", 8,
+       "Number of grid cells at level i (2-D average pooling of the patch grid by 2^i).",
+       "patches", EVERY_100),
+)
+
+# ----------------------------------------------------------------------- §9 stability
+STABILITY = (
+    _m("stability.loss_smoothness", "train/stability/loss_smoothness", 9,
+       "Variance of the total loss over the recent window.", "loss^2", EVERY_STEP,
+       rule=VerdictRule(
+           bands=(Band(WARNING, ">=", 1.0, "loss variance >= 1.0: unstable training",
+                       "reference §11"),),
+           healthy_text="loss variance < 1.0"),
+       log_scale=True),
+    _m("stability.loss_trend_slope", "train/stability/loss_trend_slope", 9,
+       "Least-squares slope of the total loss over the recent window (negative = converging).",
+       "loss / step", EVERY_STEP),
+    _m("stability.loss_spike_ratio", "train/stability/loss_spike_ratio", 9,
+       "max_loss / min_loss in the recent window.", "ratio", EVERY_STEP,
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 3.0, "loss spikes of more than 3x within the window",
+                       "project"),
+                  Band(WARNING, ">", 1.5, "loss spikes detected (ratio > 1.5)", "reference §9")),
+           healthy_text="max/min loss in the window <= 1.5")),
+    _m("stability.val_train_loss_ratio", "train/stability/val_train_loss_ratio", 9,
+       "Held-out loss / training loss (overfitting indicator).", "ratio", AT_EVAL,
+       rule=VerdictRule(
+           bands=(Band(WARNING, ">", 1.1, "possible overfitting (val/train > 1.1)",
+                       "reference §9"),),
+           healthy_text="val/train <= 1.1")),
+)
+
+# --------------------------------------------------------------------- §10 performance
+PERFORMANCE = (
+    _m("performance.forward_time_ms", "train/performance/forward_time_ms", 10,
+       "Forward time of the step (target encoder, context encoder, predictor, loss).", "ms",
+       EVERY_100),
+    _m("performance.backward_time_ms", "train/performance/backward_time_ms", 10,
+       "Backward time of the step.", "ms", EVERY_100),
+    _m("performance.total_time_ms", "train/performance/total_time_ms", 10,
+       "Forward + backward time.", "ms", EVERY_100),
+    _m("performance.samples_per_second", "train/performance/samples_per_second", 10,
+       "Throughput of the whole step (data, forward, backward, optimizer, EMA).", "samples/s",
+       EVERY_100,
+       expected=(ExpectedRange(0.1, 100, 400, comparable=False,
+                               note="reference throughput is for ViT-B on an A100; it depends "
+                                    "on hardware and model size"),)),
+    _m("performance.forward_backward_ratio", "train/performance/forward_backward_ratio", 10,
+       "forward_time / backward_time.", "ratio", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(WARNING, "<", 0.3, "backward is more than 3x the forward: check gradient "
+                       "computation", "reference §10 (corrected)"),
+                  Band(WARNING, ">", 2.0, "forward is more than 2x the backward: unusual, check "
+                       "the timing code (GPU timings need synchronisation)",
+                       "reference §10 (corrected)")),
+           healthy_text="ratio within 0.3-2 (backward usually 1-2x forward)",
+           correction=Correction(
+               reference_says="ratio > 2: backward very expensive; ratio < 0.3: check timing code",
+               rule="ratio < 0.3: backward very expensive; ratio > 2: check timing code",
+               why="the ratio is forward / backward, so a large ratio means a cheap backward and "
+                   "a small one an expensive backward; the reference swapped the two"))),
+    _m("performance.gpu_memory_allocated_gb", "train/performance/gpu_memory_allocated_gb", 10,
+       "GPU memory allocated by tensors.", "GB", EVERY_100,
+       rule=VerdictRule(
+           bands=(Band(WARNING, ">", 40.0, "more than 40 GB allocated: memory leak or a wrong "
+                       "batch size?", "reference §10"),),
+           healthy_text="at most 40 GB allocated")),
+    _m("performance.gpu_memory_reserved_gb", "train/performance/gpu_memory_reserved_gb", 10,
+       "GPU memory reserved by the caching allocator (allocated + headroom).", "GB", EVERY_100),
+)
+
+# ------------------------------------------------------------ project: evaluation
+EVALUATION = (
+    _m("eval.knn_top1", "eval/knn_top1", 0,
+       "kNN top-1 accuracy of frozen, mean-pooled target-encoder features on a labelled probe "
+       "split (project addition: the representation actually learns).", "accuracy", AT_EVAL,
+       origin="project"),
+    _m("eval.knn_top1_random_init", "eval/knn_top1_random_init", 0,
+       "The same kNN probe on a random-init encoder of the same architecture: the baseline "
+       "eval/knn_top1 must beat (project addition).", "accuracy", ONCE, origin="project"),
+    _m("eval.val_loss", "val/loss/total", 0,
+       "Total loss on the held-out split, same masks policy as training (project addition: "
+       "the numerator of val_train_loss_ratio).", "loss", AT_EVAL, origin="project"),
+)
+
+METRICS = (LOSS + EMA + MASKING + PREDICTION + COLLAPSE_METRICS + GRADIENTS + LEARNING_RATE
+           + HIERARCHY + STABILITY + PERFORMANCE + EVALUATION)
+
+# Upstream tags whose meaning matches none of the reference's metrics: they are
+# charted under their own name, never judged.
+UNMAPPED_UPSTREAM_TAGS = {
+    "train/context_std": "context-encoder features; every collapse metric of the reference is "
+                         "about target features",
+    "train/context_norm": "context-encoder features; the reference's feat_norm is about targets",
+    "train/context_rank": "context-encoder features; the reference's rank is about targets",
+}

@@ -1,0 +1,278 @@
+"""Record types of the metric catalogue.
+
+The catalogue is data: every tag, threshold, text, flowchart branch and pattern of the
+metric reference lives in frozen records defined here. The trainer, the summary writer,
+the diagnosis engine, the doctor and the frontend (through the ``catalog`` route) all
+read these records; none of them spells a tag or a bound of its own.
+"""
+
+import dataclasses
+import math
+from typing import Optional, Tuple, Union
+
+# Verdict words, worst last. ``collapse`` is the alert of a collapse metric,
+# ``critical`` the alert of any other metric.
+HEALTHY = "healthy"
+WARNING = "warning"
+COLLAPSE = "collapse"
+CRITICAL = "critical"
+UNKNOWN = "unknown"
+STATUSES = (UNKNOWN, HEALTHY, WARNING, COLLAPSE, CRITICAL)
+ALERTS = (COLLAPSE, CRITICAL)
+
+# Comparison operators a band or check may use. ``outside`` and ``inside`` take a
+# (low, high) pair; the others a single bound.
+OPERATORS = ("<", "<=", ">", ">=", "==", "outside", "inside")
+
+# How a raw value is turned into the quantity a rule judges.
+NORMALISE_NONE = "none"
+NORMALISE_SQRT_DIM = "sqrt_dim"  # value * sqrt(D): 1.0 = isotropic L2-normalised features
+NORMALISE_RANK_FRACTION = "rank_fraction"  # value / min(N, D)
+NORMALISATIONS = (NORMALISE_NONE, NORMALISE_SQRT_DIM, NORMALISE_RANK_FRACTION)
+
+# Statistics a check can take of a curve. The diagnosis engine implements each; the
+# text is what the user reads next to the value.
+STATISTICS = {
+    "recent": "median of the recent window (the last 10% of points, at least 5, at most 200)",
+    "first": "median of the first window (the first 10% of points, at least 5, at most 200)",
+    "at_start": "first logged value",
+    "recent_over_first": "recent / first",
+    "relative_change": "(recent - first) / |first|",
+    "rise_from_min": "recent / minimum of the 5-point running median",
+    "noise_cv": "std of the detrended recent window / |recent|",
+    "max_zscore": "largest z-score of a point against the 20 points before it",
+    "late_change": "|median of the last quarter - median of the third quarter|",
+    "non_finite": "number of NaN or infinite values in the whole curve",
+    "recent_max": "maximum of the recent window",
+    "count": "number of finite values logged",
+}
+
+Number = Union[int, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class DimBound:
+    """A bound that depends on the embedding dimension D: max(floor, per_sqrt_dim / sqrt(D)).
+
+    Used where a fixed number is only right at one dimension (pairwise cosine of
+    random vectors concentrates at about 1/sqrt(D)). Without D the floor applies.
+    """
+
+    floor: float
+    per_sqrt_dim: float
+
+    def resolve(self, dim: Optional[int]) -> float:
+        if not dim:
+            return self.floor
+        return max(self.floor, self.per_sqrt_dim / math.sqrt(dim))
+
+
+Bound = Union[Number, DimBound, Tuple[Number, Number]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Band:
+    """One alert band of a verdict rule: ``status`` when ``value <op> bound``.
+
+    Attributes:
+      status: WARNING, COLLAPSE or CRITICAL.
+      op: one of OPERATORS.
+      bound: a number, a DimBound, or a (low, high) pair for inside/outside.
+      text: what the user is told when the band applies.
+      source: where the bound comes from ("reference §5 table", "project", ...).
+    """
+
+    status: str
+    op: str
+    bound: Bound
+    text: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """An informational remark shown when ``value <op> bound``; never changes a status."""
+
+    op: str
+    bound: Bound
+    text: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Correction:
+    """Why a rule departs from the metric reference."""
+
+    reference_says: str
+    rule: str
+    why: str
+
+
+@dataclasses.dataclass(frozen=True)
+class VerdictRule:
+    """How one metric's recent value becomes a traffic light.
+
+    Bands are tried in order (most severe first); the first that matches gives the
+    status; none matching gives HEALTHY. The value judged is the metric's ``statistic``
+    after ``normalise``.
+    """
+
+    bands: Tuple[Band, ...]
+    healthy_text: str
+    normalise: str = NORMALISE_NONE
+    statistic: str = "recent"
+    notes: Tuple[Note, ...] = ()
+    correction: Optional[Correction] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Frequency:
+    """How often a metric is logged (reference §12): every ``steps`` steps."""
+
+    steps: int
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpectedRange:
+    """A reference §15 range at a point of training progress (0..1 of the run).
+
+    ``comparable`` is False where the reference's numbers cannot be compared with
+    the corrected metric (the reason is in ``note``); such a range is shown, not judged.
+    """
+
+    progress: float
+    low: float
+    high: float
+    level: Optional[int] = None
+    comparable: bool = True
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Alias:
+    """A tag another trainer writes for (nearly) the same quantity.
+
+    ``exact`` is False where the other trainer's convention differs (scale, rank
+    definition): such a curve is shown and used for trend checks, but a rule with an
+    absolute, dimension-relative bound reports ``unknown`` for it.
+    """
+
+    tag: str
+    source: str
+    level: Optional[int] = None
+    exact: bool = True
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One metric of the catalogue.
+
+    Attributes:
+      key: stable identifier used by code ("collapse.mean_std_per_dim").
+      tag: the event-file tag; ``{i}`` is the hierarchy level, ``{group}`` an optimizer
+        param group, ``{layer}`` a layer group.
+      category: the reference section's name ("collapse").
+      section: the reference section number (0 for project additions).
+      meaning, unit: what the value is and its unit.
+      frequency: logging frequency (§12).
+      kind: "scalar", "histogram" or "text".
+      rule: the verdict rule, or None for a metric that is charted but not judged.
+      expected: §15 ranges by training progress.
+      aliases: tags of other trainers that map onto this metric.
+      origin: "reference" or "project" (added by this project, with the reason in meaning).
+      log_scale: the curve usually spans decades; charts default to a log axis.
+    """
+
+    key: str
+    tag: str
+    category: str
+    section: int
+    meaning: str
+    unit: str
+    frequency: Frequency
+    kind: str = "scalar"
+    rule: Optional[VerdictRule] = None
+    expected: Tuple[ExpectedRange, ...] = ()
+    aliases: Tuple[Alias, ...] = ()
+    origin: str = "reference"
+    log_scale: bool = False
+
+    @property
+    def per_level(self) -> bool:
+        return "{i}" in self.tag
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """A comparison of one quantity against a bound, as the flowchart and patterns use.
+
+    Attributes:
+      id: stable identifier within its branch or pattern.
+      metric: a metric key, or a derived quantity key ("derived.*").
+      op, bound: the comparison that makes the check *fire*.
+      statistic: one of STATISTICS.
+      level: for per-level metrics: "any" (fires if any level fires), "all", or a level.
+      normalise: applied to the value before comparing (see NORMALISATIONS).
+      divide_by: another metric key; the value is metric / divide_by (same statistic).
+      text: the reference's wording of the check.
+    """
+
+    id: str
+    metric: str
+    op: str
+    bound: Bound
+    text: str
+    statistic: str = "recent"
+    level: Union[str, int, None] = "any"
+    normalise: str = NORMALISE_NONE
+    divide_by: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Branch:
+    """A branch of the reference §11 flowchart.
+
+    The branch *fires* when any trigger check fires and every ``applies_when`` check
+    fires (a precondition such as "ran on a GPU"). Its reference checks are evaluated
+    and reported either way, so the user sees which one explains the symptom.
+    """
+
+    id: str
+    question: str
+    triggers: Tuple[Check, ...]
+    checks: Tuple[Check, ...]
+    actions: Tuple[str, ...]
+    applies_when: Tuple[Check, ...] = ()
+    correction: Optional[Correction] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pattern:
+    """A reference §16 pattern, detected from the curves.
+
+    Detected when every check in ``symptoms`` fires, at least one of ``any_symptoms``
+    fires (when given), and at least ``min_evidence`` checks of ``evidence`` fire.
+    Evidence checks are always reported: they say which likely cause the data supports.
+    """
+
+    id: str
+    name: str
+    likely_cause: str
+    fix: str
+    symptoms: Tuple[Check, ...]
+    any_symptoms: Tuple[Check, ...] = ()
+    evidence: Tuple[Check, ...] = ()
+    min_evidence: int = 0
+    correction: Optional[Correction] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """A quantity the diagnosis engine computes from several metrics (not logged)."""
+
+    key: str
+    meaning: str
+    unit: str
+    rule: Optional[VerdictRule] = None

@@ -1,0 +1,1 @@
+"""The diagnosis engine: pure numpy verdicts from a run's curves."""
