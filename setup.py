@@ -61,6 +61,8 @@ setuptools.setup(
     ],
     extras_require={
         "train": ["torch>=2.3", "pyyaml>=5.4", "pillow>=9.0", "tqdm>=4.60"],
+        # Browser tests drive Debian's chromium through Playwright (no browser download).
+        "test": ["pytest>=7", "hypothesis>=6", "playwright>=1.40"],
     },
     entry_points={
         "tensorboard_plugins": [

@@ -69,7 +69,14 @@ LOSS = (
     _m("loss.contribution", "train/loss/contribution_h{i}", 1,
        "Share of the total loss from level i: w_i*L_i / sum_j w_j*L_j (shares sum to 100%). "
        "Compare with the configured weights' expected shares.",
-       "%", EVERY_STEP),
+       "%", EVERY_STEP,
+       correction=Correction(
+           reference_says="contribution_h0 ~50-70%, h1 ~25-40%, h2 ~5-15% (ranges that need not "
+                          "sum to 100%)",
+           rule="contribution_hi = 100 * w_i*L_i / sum_j w_j*L_j, compared with the configured "
+                "weights' shares w_i / sum_j w_j",
+           why="a share of the total must sum to 100% over levels; what is healthy depends on "
+               "the configured hierarchy_weights, not on fixed ranges")),
     _m("loss.convergence_rate", "train/convergence/rate_h{i}", 1,
        "Loss reduction rate of level i: relative drop of the level loss per 100 steps over the "
        "recent window (positive = decreasing).",
@@ -148,7 +155,12 @@ PREDICTION = (
                        "reference §4"),),
            healthy_text="std > 0.1: some positions hard, some easy")),
     _m("prediction.cosine_sim_min", "train/prediction/level{i}_cosine_sim_min", 4,
-       "Minimum cosine similarity: the hardest position.", "cosine", EVERY_100_500),
+       "Minimum cosine similarity: the hardest position.", "cosine", EVERY_100_500,
+       correction=Correction(
+           reference_says="cosine_sim_min marks the easiest patches, cosine_sim_max the hardest",
+           rule="cosine_sim_min is the hardest position, cosine_sim_max the easiest",
+           why="a higher similarity between prediction and target means a better, easier "
+               "prediction; the reference's labels are swapped")),
     _m("prediction.cosine_sim_max", "train/prediction/level{i}_cosine_sim_max", 4,
        "Maximum cosine similarity: the easiest position.", "cosine", EVERY_100_500),
     _m("prediction.normalized_mse", "train/prediction/level{i}_normalized_mse", 4,
@@ -260,6 +272,11 @@ GRADIENTS = (
     _m("gradient_flow.global_norm", "train/gradient_flow/global_norm", 6,
        "Global gradient norm before clipping: sqrt(sum of squared per-tensor norms), as "
        "clip_grad_norm_ computes it.", "L2 norm", EVERY_100,
+       correction=Correction(
+           reference_says="total gradient norm (all params), formula unstated",
+           rule="sqrt(sum over tensors of ||g||^2), the norm clip_grad_norm_ clips",
+           why="other definitions (mean of per-tensor norms) are not the quantity clipping acts "
+               "on, so global_norm and global_norm_before_clip would disagree"),
        rule=VerdictRule(
            bands=(Band(CRITICAL, ">", 0, "gradient norm is NaN or infinite", "project"),),
            statistic="non_finite", healthy_text="every gradient norm is finite",
@@ -342,7 +359,13 @@ HIERARCHY = (
                       note="upstream norm of level-0 target features"),)),
     _m("hierarchy.num_patches", "train/hierarchy/level{i}_num_patches", 8,
        "Number of grid cells at level i (2-D average pooling of the patch grid by 2^i).",
-       "patches", EVERY_100),
+       "patches", EVERY_100,
+       correction=Correction(
+           reference_says="levels of 14x14 / 7x7 / 4x4 patches, and elsewhere 196 / 98 / 49",
+           rule="level i is 2-D average pooling of the level-0 patch grid with a 2^i window "
+                "(ceil for odd sizes: 14x14 -> 7x7 -> 4x4); the trainer logs num_patches",
+           why="the reference's two grid descriptions contradict each other (7x7 is 49, not "
+               "98); one explicit definition, logged, removes the doubt")),
 )
 
 # ----------------------------------------------------------------------- §9 stability
@@ -384,6 +407,11 @@ PERFORMANCE = (
     _m("performance.samples_per_second", "train/performance/samples_per_second", 10,
        "Throughput of the whole step (data, forward, backward, optimizer, EMA).", "samples/s",
        EVERY_100,
+       correction=Correction(
+           reference_says="throughput (samples/sec); forward and backward times, unsynchronised",
+           rule="samples/s over the whole step; GPU timings use CUDA synchronisation",
+           why="CUDA kernels run asynchronously: unsynchronised timers measure the launch, not "
+               "the work, and forward + backward leave out the optimizer and EMA update"),
        expected=(ExpectedRange(0.1, 100, 400, comparable=False,
                                note="reference throughput is for ViT-B on an A100; it depends "
                                     "on hardware and model size"),)),

@@ -183,6 +183,7 @@ class Metric:
       aliases: tags of other trainers that map onto this metric.
       origin: "reference" or "project" (added by this project, with the reason in meaning).
       log_scale: the curve usually spans decades; charts default to a log axis.
+      correction: where the metric's definition departs from the reference, and why.
     """
 
     key: str
@@ -198,6 +199,7 @@ class Metric:
     aliases: Tuple[Alias, ...] = ()
     origin: str = "reference"
     log_scale: bool = False
+    correction: Optional[Correction] = None
 
     @property
     def per_level(self) -> bool:

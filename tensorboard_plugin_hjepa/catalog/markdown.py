@@ -1,0 +1,103 @@
+"""Render the catalogue as the README's metric table and corrections list.
+
+``python -m tensorboard_plugin_hjepa.catalog.markdown README.md`` rewrites the blocks
+between the ``<!-- BEGIN x -->`` / ``<!-- END x -->`` markers; a test fails when the
+README and the catalogue disagree.
+"""
+
+import re
+import sys
+
+from . import branches, metrics, patterns
+from .schema import DimBound
+
+BLOCKS = ("metric-table", "corrections")
+
+
+def _bound_text(bound):
+    if isinstance(bound, DimBound):
+        return "max(%g, %g/sqrt(D))" % (bound.floor, bound.per_sqrt_dim)
+    if isinstance(bound, tuple):
+        return "[%g, %g]" % bound
+    return "%g" % bound
+
+
+_NORMALISED_NAME = {"sqrt_dim": "value*sqrt(D)", "rank_fraction": "value/min(N,D)"}
+
+
+def rule_summary(rule) -> str:
+    """One line per rule: 'collapse: value*sqrt(D) < 0.28; warning: ... < 0.55'."""
+    if rule is None:
+        return "charted, not judged"
+    subject = _NORMALISED_NAME.get(rule.normalise, "value")
+    if rule.statistic != "recent":
+        subject = "%s(%s)" % (rule.statistic, subject)
+    parts = ["%s: %s %s %s" % (band.status, subject, band.op, _bound_text(band.bound))
+             for band in rule.bands]
+    return "; ".join(parts)
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def metric_table() -> str:
+    rows = ["| tag | § | unit | logged | verdict rule |", "|---|---|---|---|---|"]
+    for metric in metrics():
+        section = str(metric.section) if metric.section else "project"
+        rows.append("| `%s` | %s | %s | %s | %s |" % (
+            _cell(metric.tag), section, _cell(metric.unit or "-"), _cell(metric.frequency.text),
+            _cell(rule_summary(metric.rule))))
+    return "\n".join(rows)
+
+
+def corrections() -> str:
+    items = []
+    for metric in metrics():
+        for correction in (metric.correction, metric.rule.correction if metric.rule else None):
+            if correction:
+                items.append(("`%s`" % metric.tag, correction))
+    for branch in branches():
+        if branch.correction:
+            items.append(("flowchart: %s" % branch.question, branch.correction))
+    for pattern in patterns():
+        if pattern.correction:
+            items.append(("pattern: %s" % pattern.name, pattern.correction))
+    lines = []
+    for subject, c in items:
+        lines.append("- **%s**: the reference says %s. The product uses: %s. Why: %s." % (
+            subject, c.reference_says, c.rule, c.why))
+    return "\n".join(lines)
+
+
+def render(name: str) -> str:
+    return {"metric-table": metric_table, "corrections": corrections}[name]()
+
+
+def replace_blocks(text: str) -> str:
+    """The text with every known marker block re-rendered from the catalogue."""
+    for name in BLOCKS:
+        pattern = re.compile(r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name),
+                             re.S)
+        if not pattern.search(text):
+            raise ValueError("README has no <!-- BEGIN %s --> ... <!-- END %s --> block"
+                             % (name, name))
+        text = pattern.sub(lambda m: m.group(1) + render(name) + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m tensorboard_plugin_hjepa.catalog.markdown README.md",
+              file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as f:
+        text = replace_blocks(f.read())
+    with open(argv[0], "w", encoding="utf-8") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
