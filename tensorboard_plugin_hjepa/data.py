@@ -1,0 +1,239 @@
+"""Adapter: TensorBoard's data provider -> ``RunData`` (what the diagnosis judges).
+
+The plugin's routes and the terminal doctor read runs only through this module, and
+this module reads only through a ``tensorboard.data.provider.DataProvider`` (never
+event files), so both see exactly what TensorBoard serves, under either loading path
+(``--load_fast=true``: the Rust data server; ``false``: the Python multiplexer).
+
+Which tags belong to a run:
+- every scalar time series of plugin ``hjepa`` (written by ``summary.SummaryWriter``)
+  and of plugin ``scalars`` (plain ``add_scalar`` logs) whose tag
+  ``catalog.resolve`` maps onto a catalogue metric (the catalogue's own tag or an
+  alias of another trainer);
+- the manifest tag ``metadata.MANIFEST_TAG`` of plugin ``hjepa``; its metadata
+  content carries the ``RunManifest``.
+Tags the catalogue does not know are ignored; a run with no catalogue tag is not an
+H-JEPA run and is not listed.
+
+Typical use::
+
+    runs = load_runs(provider, ctx, experiment_id="")      # {run: RunData}
+    one = load_run(provider, ctx, "", "demo/tiny")         # RunData or None
+
+For caching, ``index_runs`` is the cheap step (metadata only, no samples); its
+``RunIndex.fingerprint`` changes whenever a run gains data, and ``read_run`` reads
+the samples of one indexed run.
+"""
+
+import dataclasses
+import logging
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+from tensorboard.data import provider as provider_lib
+
+from . import catalog
+from . import metadata
+from .run_data import RunData, Series
+from .summary import RunManifest
+
+logger = logging.getLogger(__name__)
+
+SCALARS_PLUGIN = "scalars"  # TensorBoard's own scalar plugin (plain add_scalar logs)
+DATA_PLUGINS = (metadata.PLUGIN_NAME, SCALARS_PLUGIN)
+
+# Samples requested from the provider per tag: more than any provider keeps, so the
+# provider returns every sample it holds (both providers return all samples when the
+# request is at least the count; they do not allocate by the request).
+FULL_RESOLUTION = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class TagInfo:
+    """One catalogue tag of a run, as listed by the provider (no samples)."""
+
+    tag: str
+    plugin_name: str  # "hjepa" or "scalars"
+    resolved: Optional[catalog.Resolved]  # None only for the manifest tag
+    max_step: int
+    max_wall_time: float
+
+
+@dataclasses.dataclass
+class RunIndex:
+    """What the provider lists for one run, before reading any sample.
+
+    Attributes:
+      run: the run name.
+      tags: catalogue tags by concrete tag name (plus the manifest tag, if any).
+      source: the trainer family (see ``_source_of``).
+      manifest: the parsed manifest or None; ``manifest_error`` says why it is None
+        when the run has a manifest tag that could not be read.
+      fingerprint: changes whenever any tag of the run gains or changes data.
+    """
+
+    run: str
+    tags: Dict[str, TagInfo]
+    source: catalog.Source
+    manifest: Optional[RunManifest] = None
+    manifest_future: bool = False
+    manifest_error: Optional[str] = None
+
+    @property
+    def fingerprint(self) -> Tuple:
+        return (self.manifest_error,) + tuple(sorted(
+            (t.tag, t.plugin_name, t.max_step, t.max_wall_time) for t in self.tags.values()))
+
+    @property
+    def max_step(self) -> Optional[int]:
+        steps = [t.max_step for t in self.tags.values() if t.resolved is not None]
+        return max(steps) if steps else None
+
+    def chosen_tags(self) -> Dict[Tuple[str, Optional[int]], TagInfo]:
+        """One tag per (metric key, level): the catalogue's own tag before an alias.
+
+        Only scalar metrics, and per-param-group or per-layer metrics only for their
+        first group (the diagnosis reads them per level, not per group).
+        """
+        chosen: Dict[Tuple[str, Optional[int]], TagInfo] = {}
+        for info in sorted(self.tags.values(), key=lambda t: t.tag):
+            res = info.resolved
+            if res is None or res.metric.kind != "scalar" or res.layer is not None:
+                continue
+            if res.group is not None and res.group != 0:
+                continue
+            key = (res.metric.key, res.level)
+            current = chosen.get(key)
+            if current is None or (current.resolved.alias is not None and res.alias is None):
+                chosen[key] = info
+        return chosen
+
+
+def _source_of(tags: Iterable[TagInfo]) -> catalog.Source:
+    """``hjepa`` if the summary API wrote any tag; else ``upstream`` if most metric tags
+    are other trainers' aliases; else ``plain``."""
+    tags = list(tags)
+    if any(t.plugin_name == metadata.PLUGIN_NAME for t in tags):
+        return catalog.Source.HJEPA
+    aliases = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is not None)
+    exact = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is None)
+    return catalog.Source.UPSTREAM if aliases > exact else catalog.Source.PLAIN
+
+
+def _parse_manifest(content: bytes):
+    """(manifest or None, future flag, error text or None) from the manifest's content."""
+    try:
+        parsed = metadata.parse_plugin_content(content)
+        if parsed.get("kind") != metadata.KIND_MANIFEST or not isinstance(
+                parsed.get("manifest"), dict):
+            return None, False, "the manifest tag carries no manifest"
+        return RunManifest.from_dict(parsed["manifest"]), bool(parsed["future"]), None
+    except (TypeError, ValueError) as e:
+        return None, False, "unreadable run manifest: %s" % e
+
+
+def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
+               ) -> Dict[str, RunIndex]:
+    """List the H-JEPA runs of an experiment and their catalogue tags (no samples).
+
+    Args:
+      provider: a TensorBoard ``DataProvider``.
+      ctx: a ``tensorboard.context.RequestContext`` (or None).
+      experiment_id: the experiment ("" for a local TensorBoard).
+      runs: restrict to these run names; None for all.
+
+    Returns:
+      ``{run: RunIndex}`` for every run with at least one catalogue metric tag.
+    """
+    run_filter = None if runs is None else provider_lib.RunTagFilter(runs=list(runs))
+    found: Dict[str, Dict[str, TagInfo]] = {}
+    manifest_content: Dict[str, bytes] = {}
+    for plugin_name in DATA_PLUGINS:
+        listing = provider.list_scalars(ctx, experiment_id=experiment_id,
+                                        plugin_name=plugin_name, run_tag_filter=run_filter)
+        for run, tags in (listing or {}).items():
+            for tag, ts in tags.items():
+                if plugin_name == metadata.PLUGIN_NAME and tag == metadata.MANIFEST_TAG:
+                    manifest_content[run] = ts.plugin_content
+                    resolved = None
+                else:
+                    resolved = catalog.resolve(tag)
+                    if resolved is None:
+                        continue
+                found.setdefault(run, {})[tag] = TagInfo(
+                    tag=tag, plugin_name=plugin_name, resolved=resolved,
+                    max_step=int(ts.max_step), max_wall_time=float(ts.max_wall_time))
+    out = {}
+    for run, tags in found.items():
+        if not any(t.resolved is not None for t in tags.values()):
+            continue  # a manifest alone: nothing to judge yet
+        index = RunIndex(run=run, tags=tags, source=_source_of(tags.values()))
+        if run in manifest_content:
+            index.manifest, index.manifest_future, index.manifest_error = _parse_manifest(
+                manifest_content[run])
+            if index.manifest_error:
+                logger.warning("run %r: %s", run, index.manifest_error)
+        out[run] = index
+    return out
+
+
+def _series(tag: str, datums, exact: bool) -> Series:
+    """A Series from provider datums; vectorised when already sorted by unique step."""
+    n = len(datums)
+    steps = np.fromiter((d.step for d in datums), dtype=np.int64, count=n)
+    if n > 1 and not np.all(steps[1:] > steps[:-1]):
+        return Series.from_points(tag, ((d.step, d.wall_time, d.value) for d in datums),
+                                  exact=exact)
+    wall = np.fromiter((d.wall_time for d in datums), dtype=np.float64, count=n)
+    values = np.fromiter((d.value for d in datums), dtype=np.float64, count=n)
+    return Series(tag=tag, steps=steps, wall_times=wall, values=values, exact=exact)
+
+
+def read_tags(provider, ctx, experiment_id: str, run: str, tags: List[TagInfo]):
+    """All samples the provider holds for these tags of one run: ``{tag: [ScalarDatum]}``."""
+    out = {}
+    for plugin_name in DATA_PLUGINS:
+        wanted = [t.tag for t in tags if t.plugin_name == plugin_name]
+        if not wanted:
+            continue
+        result = provider.read_scalars(
+            ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+            downsample=FULL_RESOLUTION,
+            run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=wanted))
+        out.update((result or {}).get(run, {}))
+    return out
+
+
+def read_run(provider, ctx, experiment_id: str, index: RunIndex) -> RunData:
+    """Read every chosen catalogue curve of an indexed run into a ``RunData``."""
+    chosen = index.chosen_tags()
+    samples = read_tags(provider, ctx, experiment_id, index.run, list(chosen.values()))
+    series = {}
+    for key, info in chosen.items():
+        datums = samples.get(info.tag)
+        if datums:
+            series[key] = _series(info.tag, datums, info.resolved.exact)
+    return RunData(run=index.run, source=index.source, manifest=index.manifest,
+                   manifest_future=index.manifest_future, series=series)
+
+
+def load_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
+              ) -> Dict[str, RunData]:
+    """``RunData`` of every H-JEPA run (or of the named ones) of an experiment.
+
+    Args:
+      provider: a TensorBoard ``DataProvider`` (e.g. ``MultiplexerDataProvider``).
+      ctx: a ``RequestContext`` or None.
+      experiment_id: "" for a local TensorBoard.
+      runs: restrict to these run names; unknown names are silently absent.
+
+    Returns:
+      ``{run: RunData}``, sorted by run name.
+    """
+    indexes = index_runs(provider, ctx, experiment_id, runs)
+    return {run: read_run(provider, ctx, experiment_id, indexes[run]) for run in sorted(indexes)}
+
+
+def load_run(provider, ctx, experiment_id: str, run: str) -> Optional[RunData]:
+    """``RunData`` of one run, or None when it has no catalogue tag (or does not exist)."""
+    return load_runs(provider, ctx, experiment_id, [run]).get(run)
