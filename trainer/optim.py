@@ -66,12 +66,10 @@ class ClipResult:
         pre: Global norm before clipping, sqrt(sum of squared per-tensor norms).
         post: Global norm after clipping: pre * min(1, max_norm / (pre + 1e-6)),
             exactly the scaling ``clip_grad_norm_`` applies.
-        clipped: 1.0 if the gradients were scaled down, else 0.0.
     """
 
     pre: torch.Tensor
     post: torch.Tensor
-    clipped: torch.Tensor
 
 
 def clip_gradients(params: List[torch.Tensor], max_norm: float) -> ClipResult:
@@ -87,7 +85,7 @@ def clip_gradients(params: List[torch.Tensor], max_norm: float) -> ClipResult:
     if max_norm > 0:
         pre = torch.nn.utils.clip_grad_norm_(params, max_norm)
         coef = torch.clamp(max_norm / (pre + 1e-6), max=1.0)
-        return ClipResult(pre, pre * coef, (coef < 1.0).float())
+        return ClipResult(pre, pre * coef)
     norms = [p.grad.detach().norm(2) for p in params if p.grad is not None]
     pre = torch.linalg.vector_norm(torch.stack(norms), 2)
-    return ClipResult(pre, pre, torch.zeros_like(pre))
+    return ClipResult(pre, pre)

@@ -1,0 +1,58 @@
+"""Atomic checkpoints: model, optimizer, step, config, version, RNG and metric windows."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict
+
+import torch
+
+from tensorboard_plugin_hjepa.version import __version__
+
+CHECKPOINT_NAME = "checkpoint.pt"
+# Version of the checkpoint layout (bump when keys change; ``load`` refuses newer ones).
+CHECKPOINT_FORMAT = 1
+
+
+def save(path: str, state: Dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically: temp file, fsync, ``os.replace``.
+
+    A crash at any point leaves either the previous checkpoint or the new one,
+    never a truncated file.
+
+    Args:
+        path: destination file.
+        state: picklable dict; ``format`` and ``version`` are added.
+    """
+    state = dict(state, format=CHECKPOINT_FORMAT, version=__version__)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def load(path: str) -> Dict[str, Any]:
+    """Read a checkpoint written by ``save``.
+
+    Raises:
+        FileNotFoundError: no checkpoint at ``path``.
+        ValueError: the file is not a trainer checkpoint or is of a newer format.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint to resume from at {path!r}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or "format" not in state or "step" not in state:
+        raise ValueError(f"{path!r} is not an hjepa-train checkpoint")
+    if state["format"] > CHECKPOINT_FORMAT:
+        raise ValueError(f"{path!r} has checkpoint format {state['format']}, newer than this trainer's "
+                         f"{CHECKPOINT_FORMAT}; upgrade tensorboard-plugin-hjepa")
+    return state

@@ -1,0 +1,582 @@
+"""H-JEPA health metrics, computed in torch and written by catalogue key.
+
+Usable from any training loop: the pure ``*_records`` functions turn tensors into
+``Record(key, value, level, group)`` rows of Python floats (one deliberate
+``.tolist()``/``.item()`` host sync per group), and ``HJepaMetrics`` adds the
+windows (stability, clipping percentage, convergence), the logging frequencies of
+reference section 12, and writing through ``tensorboard_plugin_hjepa.summary``
+(or anything with the same ``scalar``/``histogram`` methods)::
+
+    metrics = HJepaMetrics(writer, hierarchy_weights=[1, .5, .25], embed_dim=192)
+    # every step, after backward / clipping / optimizer.step / EMA:
+    metrics.log_losses(step, [l.item() for l in level_losses])
+    metrics.log_clipping(step, pre_norm, post_norm)
+    if metrics.due("collapse.effective_rank", step):
+        metrics.log_levels(step, preds, targets, features, cells)
+
+Formulas follow the "Corrections" of the project's DESIGN.md: contributions are
+w_i L_i / sum_j w_j L_j; collapse statistics use L2-normalised target features on a
+bounded random sample of rows; effective rank is exp(entropy) of the normalised
+singular values of the uncentred matrix (RankMe); pairwise cosine statistics are
+taken on centred features, with the raw mean and the mean's norm beside them; the
+global gradient norm is sqrt(sum of squared per-tensor norms).
+
+Buffers hold Python floats only, never tensors (no autograd history kept alive).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tensorboard_plugin_hjepa import catalog
+
+
+class Record(NamedTuple):
+    """One value to write: catalogue ``key``, Python float, optional placeholders."""
+
+    key: str
+    value: float
+    level: Optional[int] = None
+    group: Optional[int] = None
+
+
+# ----------------------------------------------------------------------------- pure maths
+def loss_records(level_losses: Sequence[float], weights: Sequence[float]) -> List[Record]:
+    """Total, unweighted, per-level losses and contributions (in %).
+
+    Args:
+        level_losses: L_i as floats.
+        weights: w_i.
+
+    Returns:
+        Records of loss.total, loss.unweighted, loss.level and loss.contribution.
+    """
+    weighted = [w * l for w, l in zip(weights, level_losses)]
+    total = sum(weighted)
+    out = [Record("loss.total", total), Record("loss.unweighted", sum(level_losses) / len(level_losses))]
+    for i, (l, wl) in enumerate(zip(level_losses, weighted)):
+        out.append(Record("loss.level", float(l), level=i))
+        share = 100.0 * wl / total if total != 0 else float("nan")
+        out.append(Record("loss.contribution", share, level=i))
+    return out
+
+
+def prediction_records(pred: torch.Tensor, target: torch.Tensor, level: int) -> List[Record]:
+    """Prediction quality at one level.
+
+    Args:
+        pred: (M, D) predictions at valid positions.
+        target: (M, D) targets at the same positions.
+        level: hierarchy level.
+
+    Returns:
+        cosine mean/std/min/max (std with ddof=0), normalised MSE
+        (mean over rows of ||p/|p| - t/|t|||^2 = 2 - 2 cos) and mean L2 distance.
+    """
+    p, t = pred.detach().float(), target.detach().float()
+    cos = F.cosine_similarity(p, t, dim=-1)  # (M,)
+    nmse = (F.normalize(p, dim=-1) - F.normalize(t, dim=-1)).pow(2).sum(-1).mean()
+    l2 = (p - t).norm(dim=-1).mean()
+    vals = torch.stack([cos.mean(), cos.std(unbiased=False), cos.min(), cos.max(), nmse, l2]).tolist()  # host sync
+    keys = ("cosine_sim_mean", "cosine_sim_std", "cosine_sim_min", "cosine_sim_max", "normalized_mse", "l2_distance")
+    return [Record("prediction." + k, v, level=level) for k, v in zip(keys, vals)]
+
+
+def sample_rows(features: torch.Tensor, max_rows: int, generator: Optional[torch.Generator]) -> torch.Tensor:
+    """A uniform random subset of at most ``max_rows`` rows (all rows if fewer).
+
+    Args:
+        features: (N, D).
+        max_rows: bound on the rows returned.
+        generator: CPU generator for the subset (None = global RNG).
+
+    Returns:
+        (min(N, max_rows), D).
+    """
+    n = features.shape[0]
+    if n <= max_rows:
+        return features
+    idx = torch.randperm(n, generator=generator)[:max_rows].to(features.device)
+    return features[idx]
+
+
+def effective_rank(x: torch.Tensor) -> torch.Tensor:
+    """exp(entropy of the normalised singular values) of ``x`` (N, D), uncentred (RankMe)."""
+    s = torch.linalg.svdvals(x.float())  # (min(N, D),)
+    p = s / s.sum()
+    entropy = -(p * torch.log(p.clamp_min(1e-30))).sum()  # 0 * log(0) counts as 0
+    return entropy.exp()
+
+
+def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
+                     generator: Optional[torch.Generator] = None) -> List[Record]:
+    """Collapse statistics of target features at one level.
+
+    Args:
+        features: (N, D) target features (any scale; rows are L2-normalised here).
+        level: hierarchy level.
+        max_rows: rows sampled (bounds the cost; erank is trustworthy for N >= ~4D).
+        generator: CPU generator for the row sample.
+
+    Returns:
+        mean/min std per dim (ddof=0) of the L2-normalised rows, effective rank,
+        mean/max/std of the off-diagonal pairwise cosine of the centred rows, the raw
+        (uncentred) mean pairwise cosine, the norm of the mean normalised row and N.
+    """
+    f = F.normalize(sample_rows(features.detach().float(), max_rows, generator), dim=1)  # (N, D)
+    n = f.shape[0]
+    std = f.std(dim=0, unbiased=False)  # (D,)
+    z = F.normalize(f - f.mean(dim=0, keepdim=True), dim=1)  # centred, re-normalised rows
+    off = ~torch.eye(n, dtype=torch.bool, device=f.device)  # (N, N) off-diagonal pairs
+    sim = (z @ z.T)[off]  # (N*(N-1),)
+    raw = (f @ f.T)[off]
+    vals = torch.stack([
+        std.mean(), std.min(), effective_rank(f), sim.mean(), sim.max(), sim.std(unbiased=False),
+        raw.mean(), f.mean(dim=0).norm(),
+    ]).tolist()  # host sync
+    keys = ("mean_std_per_dim", "min_std_per_dim", "effective_rank", "mean_similarity", "max_similarity",
+            "std_similarity", "mean_similarity_raw", "feature_mean_norm")
+    out = [Record("collapse." + k, v, level=level) for k, v in zip(keys, vals)]
+    out.append(Record("collapse.num_rows", float(n), level=level))
+    return out
+
+
+def hierarchy_records(features: torch.Tensor, level: int, num_cells: int) -> List[Record]:
+    """Feature statistics of the target embeddings at one level.
+
+    Args:
+        features: (N, D) target features at the level (not normalised).
+        level: hierarchy level.
+        num_cells: grid cells of the level (Hk * Wk).
+
+    Returns:
+        mean, std (all entries, ddof=0), max - min, mean row L2 norm, num_patches.
+    """
+    f = features.detach().float()
+    vals = torch.stack([f.mean(), f.std(unbiased=False), f.max() - f.min(), f.norm(dim=1).mean()]).tolist()
+    keys = ("feat_mean", "feat_std", "feat_range", "feat_norm")
+    out = [Record("hierarchy." + k, v, level=level) for k, v in zip(keys, vals)]
+    out.append(Record("hierarchy.num_patches", float(num_cells), level=level))
+    return out
+
+
+def _grads(module: nn.Module) -> List[torch.Tensor]:
+    return [p.grad.detach() for p in module.parameters() if p.grad is not None]
+
+
+def _abs_stats(grads: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, int]:
+    """(sum |g|, max |g|, element count) over a list of gradients, as 0-dim tensors."""
+    if not grads:
+        zero = torch.zeros(())
+        return zero, zero, 0
+    l1 = torch.stack([g.float().abs().sum() for g in grads]).sum()
+    mx = torch.stack([g.float().abs().max() for g in grads]).max()
+    return l1, mx, sum(g.numel() for g in grads)
+
+
+def gradient_flow_records(*, context_encoder: nn.Module, predictor: nn.Module, target_encoder: nn.Module,
+                          global_norm: float) -> List[Record]:
+    """Mean and max absolute gradient per part, and the global norm (before clipping).
+
+    The target encoder's mean is over its parameters' gradients; parameters without
+    a gradient count as 0, so a correctly detached target reports exactly 0.
+    """
+    ctx_l1, ctx_max, ctx_n = _abs_stats(_grads(context_encoder))
+    pred_l1, pred_max, pred_n = _abs_stats(_grads(predictor))
+    tgt_l1, _, _ = _abs_stats(_grads(target_encoder))
+    tgt_n = sum(p.numel() for p in target_encoder.parameters())
+    device = ctx_l1.device
+    vals = torch.stack([ctx_l1, ctx_max.to(device), pred_l1.to(device), pred_max.to(device), tgt_l1.to(device)]).tolist()
+    return [
+        Record("gradient_flow.global_norm", float(global_norm)),
+        Record("gradient_flow.context_encoder_mean", vals[0] / max(1, ctx_n)),
+        Record("gradient_flow.context_encoder_max", vals[1]),
+        Record("gradient_flow.predictor_mean", vals[2] / max(1, pred_n)),
+        Record("gradient_flow.predictor_max", vals[3]),
+        Record("gradient_flow.target_encoder_mean", vals[4] / max(1, tgt_n)),
+    ]
+
+
+def global_grad_norm(params: Iterable[torch.Tensor]) -> float:
+    """sqrt(sum of squared per-tensor gradient norms), as ``clip_grad_norm_`` computes it."""
+    norms = [p.grad.detach().float().norm(2) for p in params if p.grad is not None]
+    return torch.stack(norms).norm(2).item() if norms else 0.0
+
+
+def ema_records(context_encoder: nn.Module, target_encoder: nn.Module, *, momentum: float,
+                momentum_target: float) -> List[Record]:
+    """EMA dynamics: momentum, mean per-tensor ||w_ctx - w_tgt||, ||w_tgt|| / ||w_ctx||."""
+    ctx = [p.detach().float() for p in context_encoder.parameters()]
+    tgt = [p.detach().float() for p in target_encoder.parameters()]
+    div = torch.stack([(c - t).norm() for c, t in zip(ctx, tgt)]).mean()
+    ctx_norm = torch.stack([c.norm() for c in ctx]).norm()
+    tgt_norm = torch.stack([t.norm() for t in tgt]).norm()
+    vals = torch.stack([div, tgt_norm / ctx_norm]).tolist()
+    return [
+        Record("ema.momentum_current", float(momentum)),
+        Record("ema.momentum_target", float(momentum_target)),
+        Record("ema.avg_parameter_divergence", vals[0]),
+        Record("ema.weight_magnitude_ratio", vals[1]),
+    ]
+
+
+def learning_rate_records(optimizer: torch.optim.Optimizer) -> List[Record]:
+    """Base LR (group 0) and the LR of every param group."""
+    out = [Record("learning_rate.base_lr", float(optimizer.param_groups[0]["lr"]))]
+    out += [Record("learning_rate.param_group", float(g["lr"]), group=i) for i, g in enumerate(optimizer.param_groups)]
+    return out
+
+
+def mask_records(*, num_context: int, num_target: int, num_patches: int) -> List[Record]:
+    """Mask ratio (targets / patches) and per-sample masked / visible counts."""
+    return [
+        Record("masking.mask_ratio", num_target / num_patches),
+        Record("masking.num_masked_patches", float(num_target)),
+        Record("masking.num_unmasked_patches", float(num_context)),
+    ]
+
+
+def window_stats(values: Sequence[float]) -> Tuple[float, float, float]:
+    """(variance with ddof=0, least-squares slope per step, max / min) of a window.
+
+    Args:
+        values: at least 2 consecutive per-step values.
+    """
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / n
+    x_mean = (n - 1) / 2.0
+    sxx = sum((i - x_mean) ** 2 for i in range(n))
+    slope = sum((i - x_mean) * (v - mean) for i, v in enumerate(values)) / sxx
+    lo, hi = min(values), max(values)
+    spike = hi / lo if lo > 0 else float("inf")
+    return var, slope, spike
+
+
+# ----------------------------------------------------------------------------- timing
+class StepTimer:
+    """Forward / backward timings; CUDA events on GPU (read lazily), perf_counter on CPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self._marks: List = []
+
+    def mark(self) -> None:
+        """Record a time point (call at step start, after forward, after backward)."""
+        if self.cuda:
+            ev = torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self._marks.append(ev)
+        else:
+            self._marks.append(time.perf_counter())
+
+    def reset(self) -> None:
+        self._marks = []
+
+    def intervals_ms(self) -> List[float]:
+        """Milliseconds between consecutive marks (synchronises on CUDA)."""
+        if self.cuda:
+            self._marks[-1].synchronize()
+            return [a.elapsed_time(b) for a, b in zip(self._marks, self._marks[1:])]
+        return [1000.0 * (b - a) for a, b in zip(self._marks, self._marks[1:])]
+
+
+def performance_records(*, forward_ms: float, backward_ms: float, samples_per_second: float,
+                        device: torch.device) -> List[Record]:
+    """Timings, whole-step throughput and (CUDA only) memory in GB."""
+    out = [
+        Record("performance.forward_time_ms", forward_ms),
+        Record("performance.backward_time_ms", backward_ms),
+        Record("performance.total_time_ms", forward_ms + backward_ms),
+        Record("performance.samples_per_second", samples_per_second),
+        Record("performance.forward_backward_ratio", forward_ms / backward_ms if backward_ms > 0 else float("nan")),
+    ]
+    if device.type == "cuda":
+        out.append(Record("performance.gpu_memory_allocated_gb", torch.cuda.memory_allocated(device) / 1e9))
+        out.append(Record("performance.gpu_memory_reserved_gb", torch.cuda.memory_reserved(device) / 1e9))
+    return out
+
+
+# ----------------------------------------------------------------------------- layer groups
+def layer_groups(parts: Mapping[str, nn.Module]) -> Dict[str, List[torch.Tensor]]:
+    """Parameters grouped per layer for gradient histograms.
+
+    A group is ``<part>.<child>`` with transformer blocks split per block
+    (``context_encoder.blocks.3``); names are valid catalogue layer names.
+    """
+    groups: Dict[str, List[torch.Tensor]] = collections.OrderedDict()
+    for part, module in parts.items():
+        for name, p in module.named_parameters():
+            if not p.requires_grad:
+                continue
+            bits = name.split(".")
+            head = ".".join(bits[:2]) if bits[0] == "blocks" else bits[0]
+            groups.setdefault(f"{part}.{head}", []).append(p)
+    return groups
+
+
+def sample_gradient_values(params: List[torch.Tensor], max_values: int, generator: torch.Generator) -> "list":
+    """Up to ``max_values`` gradient entries of a group, uniformly sampled, plus min/max.
+
+    The extremes are always included so the histogram's range is exact; the rest is
+    a uniform sample (the full gradient of a ViT-B block is millions of values).
+
+    Returns:
+        A numpy float64 array.
+    """
+    flat = torch.cat([p.grad.detach().reshape(-1).float() for p in params if p.grad is not None])
+    if flat.numel() > max_values:
+        idx = torch.randint(flat.numel(), (max_values - 2,), generator=generator).to(flat.device)
+        flat = torch.cat([flat[idx], flat.min().reshape(1), flat.max().reshape(1)])
+    return flat.cpu().double().numpy()
+
+
+# ----------------------------------------------------------------------------- logger
+@dataclass
+class FrequencyPolicy:
+    """Steps between writes of each metric.
+
+    The catalogue frequency of a metric (reference section 12) is the default:
+    every-step metrics stay every step; "every 100 steps" style metrics are scaled
+    by ``log_frequency / 100`` (so the default 100 reproduces section 12 exactly);
+    ``overrides`` maps a catalogue key or category to steps (0 = never).
+    """
+
+    log_frequency: int = 100
+    overrides: Optional[Dict[str, int]] = None
+
+    def every(self, key: str) -> int:
+        metric = catalog.get(key)
+        over = self.overrides or {}
+        if key in over:
+            return int(over[key])
+        if metric.category in over:
+            return int(over[metric.category])
+        base = metric.frequency.steps
+        if base <= 1:
+            return base
+        return max(1, base * self.log_frequency // 100)
+
+    def due(self, key: str, step: int, *, last_step: bool = False) -> bool:
+        every = self.every(key)
+        return every > 0 and (step % every == 0 or last_step)
+
+
+class HJepaMetrics:
+    """Stateful metric logger: windows, frequencies and writing.
+
+    Args:
+        writer: object with ``scalar(key, value, step, level=, group=)`` and
+            ``histogram(key, values, step, layer=)`` (the project's SummaryWriter or
+            the trainer's buffered sink).
+        hierarchy_weights: w_i of the L levels.
+        embed_dim: D (sets the default collapse row bound 4 * D).
+        policy: ``FrequencyPolicy``.
+        collapse_max_rows: rows sampled for collapse statistics; 0 = 4 * D.
+        window: steps in the stability, clipping and convergence windows.
+        histogram_max_values: gradient values sampled per layer group.
+        loss_only: write only the loss category (benchmark baseline).
+        seed: seed of the row / value sampling.
+        enabled: False computes nothing periodic and writes nothing (DDP ranks > 0);
+            the windows are still kept.
+    """
+
+    def __init__(self, writer, *, hierarchy_weights: Sequence[float], embed_dim: int,
+                 policy: Optional[FrequencyPolicy] = None, collapse_max_rows: int = 0, window: int = 100,
+                 histogram_max_values: int = 16384, loss_only: bool = False, seed: int = 0,
+                 enabled: bool = True) -> None:
+        self.writer = writer
+        self.weights = [float(w) for w in hierarchy_weights]
+        self.policy = policy or FrequencyPolicy()
+        self.max_rows = collapse_max_rows or 4 * embed_dim
+        self.histogram_max_values = histogram_max_values
+        self.loss_only = loss_only
+        self.enabled = enabled
+        self.window = window
+        self.generator = torch.Generator().manual_seed(seed)
+        self.loss_window: collections.deque = collections.deque(maxlen=window)  # total loss, floats
+        self.level_windows = [collections.deque(maxlen=window) for _ in self.weights]
+        self.clip_window: collections.deque = collections.deque(maxlen=window)  # 0/1 floats
+        self._param_snapshot: Optional[List[torch.Tensor]] = None
+        self._throughput_mark: Optional[Tuple[int, float]] = None  # (samples seen, time)
+        self._samples_seen = 0
+
+    # -- frequencies ------------------------------------------------------------------
+    def due(self, key: str, step: int, *, last_step: bool = False) -> bool:
+        """Whether ``key`` is written at ``step`` (never outside "loss" in loss-only mode)."""
+        if not self.enabled:
+            return False
+        if self.loss_only and catalog.get(key).category != "loss":
+            return False
+        return self.policy.due(key, step, last_step=last_step)
+
+    def write(self, records: Iterable[Record], step: int) -> None:
+        for r in records:
+            self.writer.scalar(r.key, r.value, step, level=r.level, group=r.group)
+
+    # -- every step --------------------------------------------------------------------
+    def log_losses(self, step: int, level_losses: Sequence[float]) -> None:
+        """Loss, contributions, stability window stats and per-level convergence rates."""
+        records = loss_records(level_losses, self.weights)
+        total = sum(w * l for w, l in zip(self.weights, level_losses))
+        self.loss_window.append(float(total))
+        for win, l in zip(self.level_windows, level_losses):
+            win.append(float(l))
+        if len(self.loss_window) >= 2:
+            var, slope, spike = window_stats(list(self.loss_window))
+            records += [Record("stability.loss_smoothness", var), Record("stability.loss_trend_slope", slope),
+                        Record("stability.loss_spike_ratio", spike)]
+            for i, win in enumerate(self.level_windows):
+                _, s, _ = window_stats(list(win))
+                mean = sum(win) / len(win)
+                records.append(Record("loss.convergence_rate", -100.0 * s / mean if mean else float("nan"), level=i))
+        self.write([r for r in records if self.due(r.key, step)], step)
+
+    def log_clipping(self, step: int, pre: float, post: float) -> None:
+        """Clip norms, ratio, was_clipped and the percentage of clipped steps in the window."""
+        was = 1.0 if post < pre else 0.0
+        self.clip_window.append(was)
+        records = [
+            Record("gradient.global_norm_before_clip", pre),
+            Record("gradient.global_norm_after_clip", post),
+            Record("gradient.clipping_ratio", post / pre if pre > 0 else 1.0),
+            Record("gradient.was_clipped", was),
+            Record("gradient.clipping_percentage", 100.0 * sum(self.clip_window) / len(self.clip_window)),
+        ]
+        self.write([r for r in records if self.due(r.key, step)], step)
+
+    def count_samples(self, n: int) -> None:
+        """Add the samples of a finished step (all ranks) to the throughput counter."""
+        self._samples_seen += n
+
+    # -- periodic ----------------------------------------------------------------------
+    def log_gradients(self, step: int, *, parts: Mapping[str, nn.Module], global_norm: float,
+                      last_step: bool = False) -> None:
+        """Gradient flow per part and per-layer-group histograms (call after backward).
+
+        Args:
+            parts: must hold "context_encoder", "predictor" and "target_encoder".
+        """
+        if self.due("gradient_flow.global_norm", step, last_step=last_step):
+            self.write(gradient_flow_records(context_encoder=parts["context_encoder"], predictor=parts["predictor"],
+                                             target_encoder=parts["target_encoder"], global_norm=global_norm), step)
+        if self.due("gradients.histogram", step, last_step=last_step):
+            trainable = {k: v for k, v in parts.items() if k != "target_encoder"}
+            for layer, params in layer_groups(trainable).items():
+                if any(p.grad is not None for p in params):
+                    values = sample_gradient_values(params, self.histogram_max_values, self.generator)
+                    self.writer.histogram("gradients.histogram", values, step, layer=layer)
+
+    def begin_update(self, step: int, params: List[torch.Tensor], *, last_step: bool = False) -> None:
+        """Snapshot parameters before ``optimizer.step()`` when avg_param_update is due."""
+        if self.due("learning_rate.avg_param_update", step, last_step=last_step):
+            self._param_snapshot = [p.detach().clone() for p in params]
+
+    def end_update(self, step: int, params: List[torch.Tensor]) -> None:
+        """Write mean |w_t - w_{t-1}| over all parameter entries (after ``optimizer.step()``)."""
+        if self._param_snapshot is None:
+            return
+        total = torch.stack([(p.detach() - q).abs().sum().float() for p, q in zip(params, self._param_snapshot)]).sum()
+        count = sum(p.numel() for p in params)
+        self._param_snapshot = None
+        self.write([Record("learning_rate.avg_param_update", total.item() / count)], step)
+
+    def log_schedule(self, step: int, optimizer: torch.optim.Optimizer, *, last_step: bool = False) -> None:
+        """Learning rates of every param group."""
+        if self.due("learning_rate.base_lr", step, last_step=last_step):
+            self.write(learning_rate_records(optimizer), step)
+
+    def log_ema(self, step: int, *, context_encoder: nn.Module, target_encoder: nn.Module, momentum: float,
+                momentum_target: float, last_step: bool = False) -> None:
+        """EMA momentum and parameter divergence (after the EMA update)."""
+        if self.due("ema.avg_parameter_divergence", step, last_step=last_step):
+            self.write(ema_records(context_encoder, target_encoder, momentum=momentum,
+                                   momentum_target=momentum_target), step)
+
+    def log_masks(self, step: int, *, num_context: int, num_target: int, num_patches: int,
+                  last_step: bool = False) -> None:
+        if self.due("masking.mask_ratio", step, last_step=last_step):
+            self.write(mask_records(num_context=num_context, num_target=num_target, num_patches=num_patches), step)
+
+    def levels_due(self, step: int, *, last_step: bool = False) -> bool:
+        """Whether any per-level feature metric (prediction, collapse, hierarchy) is due."""
+        return any(self.due(k, step, last_step=last_step) for k in
+                   ("prediction.cosine_sim_mean", "collapse.effective_rank", "hierarchy.feat_std"))
+
+    def log_levels(self, step: int, *, preds: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
+                   features: Sequence[torch.Tensor], cells: Sequence[int], last_step: bool = False) -> None:
+        """Prediction, collapse and hierarchy statistics of every level.
+
+        Args:
+            preds: per level (M_i, D) predictions at valid positions.
+            targets: per level (M_i, D) targets at the same positions.
+            features: per level (N_i, D) target features of all grid cells (collapse
+                and hierarchy statistics).
+            cells: per level number of grid cells (Hk * Wk).
+        """
+        for i, (p, t, f, c) in enumerate(zip(preds, targets, features, cells)):
+            if self.due("prediction.cosine_sim_mean", step, last_step=last_step):
+                self.write(prediction_records(p, t, i), step)
+            if self.due("collapse.effective_rank", step, last_step=last_step):
+                self.write(collapse_records(f, i, max_rows=self.max_rows, generator=self.generator), step)
+            if self.due("hierarchy.feat_std", step, last_step=last_step):
+                self.write(hierarchy_records(f, i, c), step)
+
+    def log_performance(self, step: int, *, forward_ms: float, backward_ms: float, device: torch.device,
+                        last_step: bool = False) -> None:
+        """Timings of this step and the whole-step throughput since the last write."""
+        now = time.perf_counter()
+        if self._throughput_mark is None:  # first step after start or a pause: open the interval
+            self._throughput_mark = (self._samples_seen, now)
+            return
+        if not self.due("performance.samples_per_second", step, last_step=last_step):
+            return
+        samples, then = self._throughput_mark
+        self._throughput_mark = (self._samples_seen, now)
+        rate = (self._samples_seen - samples) / (now - then) if now > then else float("nan")
+        self.write(performance_records(forward_ms=forward_ms, backward_ms=backward_ms, samples_per_second=rate,
+                                       device=device), step)
+
+    def restart_throughput(self) -> None:
+        """Forget the throughput mark (after an evaluation or a checkpoint pause)."""
+        self._throughput_mark = None
+
+    # -- evaluation ---------------------------------------------------------------------
+    def log_eval(self, step: int, *, val_loss: Optional[float] = None, knn_top1: Optional[float] = None) -> None:
+        """Validation loss, val/train ratio (train = mean of the loss window), kNN accuracy."""
+        if self.loss_only:
+            return
+        records = []
+        if val_loss is not None:
+            records.append(Record("eval.val_loss", val_loss))
+            if self.loss_window:
+                train = sum(self.loss_window) / len(self.loss_window)
+                records.append(Record("stability.val_train_loss_ratio", val_loss / train if train else float("nan")))
+        if knn_top1 is not None:
+            records.append(Record("eval.knn_top1", knn_top1))
+        self.write(records, step)
+
+    # -- persistence --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Window contents and sampler state (floats only), for checkpoints."""
+        return {
+            "loss_window": list(self.loss_window),
+            "level_windows": [list(w) for w in self.level_windows],
+            "clip_window": list(self.clip_window),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.loss_window.extend(state["loss_window"])
+        for win, values in zip(self.level_windows, state["level_windows"]):
+            win.extend(values)
+        self.clip_window.extend(state["clip_window"])
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,508 @@
+"""The H-JEPA training loop.
+
+One step, in order (I-JEPA train.py stages; EMA after the optimizer step):
+masks -> forward (target under no_grad, context on visible tokens, predictor,
+per-level loss) -> loss check -> backward -> clip -> optimizer step (scheduled LR
+and weight decay) -> EMA update (scheduled momentum) -> metrics.
+
+Steps are numbered from 0; "after c steps" is the state a checkpoint at step c
+holds and the step evaluations are logged at (the random-init probe is "after 0
+steps"). Everything random is a function of (seed, step, rank), so a resumed run
+recomputes exactly what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+import torch.distributed as dist
+
+from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+
+from . import checkpoint as ckpt
+from . import config as config_lib
+from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
+from .events import EventSink, NullSink, max_event_step
+from .masking import MultiBlockMaskGenerator, step_generator
+from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer
+from .model import HJEPA, ema_update, pooled_grid_features
+from .optim import apply_schedules, build_optimizer, clip_gradients, param_groups
+from .probe import probe
+from .schedules import ema_momentum, learning_rate, weight_decay
+
+TRAINER_NAME = "hjepa-train"
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; a checkpoint of the last good state was written."""
+
+
+@dataclass
+class TrainResult:
+    """What a call to ``train`` did.
+
+    Attributes:
+        run_dir: directory with events, config and checkpoint.
+        start_step: step the run started (or resumed) at.
+        end_step: steps completed when it returned.
+        interrupted: stopped by SIGINT/SIGTERM (a checkpoint was written).
+        train_seconds: wall time inside training steps (evaluation excluded).
+        samples_per_second: samples over ``train_seconds`` (all ranks).
+        knn_top1: last kNN accuracy (None if no probe ran).
+        knn_top1_random_init: baseline accuracy (None unless a fresh run probed it).
+        last_loss: total loss of the last step.
+    """
+
+    run_dir: str
+    start_step: int
+    end_step: int
+    interrupted: bool = False
+    train_seconds: float = 0.0
+    samples_per_second: float = 0.0
+    knn_top1: Optional[float] = None
+    knn_top1_random_init: Optional[float] = None
+    last_loss: float = float("nan")
+    history: List[float] = field(default_factory=list)
+
+
+def run_dir_of(cfg: config_lib.Config) -> str:
+    """``logging.log_dir / logging.experiment_name``."""
+    return os.path.join(cfg.logging.log_dir, cfg.logging.experiment_name)
+
+
+# ----------------------------------------------------------------------------- setup helpers
+def _device(cfg: config_lib.Config, local_rank: int) -> torch.device:
+    want = cfg.training.device
+    if want == "cuda" or (want == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("training.device is 'cuda' but CUDA is not available")
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def _autocast(cfg: config_lib.Config, device: torch.device):
+    """bf16 autocast on CUDA ("auto" or "bf16"); plain float32 on CPU."""
+    if device.type == "cuda" and cfg.training.amp in ("auto", "bf16"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local_rank
+
+
+def build_model(cfg: config_lib.Config) -> HJEPA:
+    """The H-JEPA model of ``cfg.model`` (random init from the current torch seed)."""
+    m = cfg.model
+    return HJEPA(
+        img_size=m.img_size, patch_size=m.patch_size, embed_dim=m.embed_dim, depth=m.depth,
+        num_heads=m.num_heads, predictor_dim=m.predictor_dim, predictor_depth=m.predictor_depth,
+        predictor_heads=m.predictor_heads, num_levels=m.num_levels, hierarchy_weights=m.hierarchy_weights,
+        loss=m.loss, mlp_ratio=m.mlp_ratio,
+    )
+
+
+def build_mask_generator(cfg: config_lib.Config, grid: int) -> MultiBlockMaskGenerator:
+    mk = cfg.masking
+    return MultiBlockMaskGenerator(
+        grid=grid, num_targets=mk.num_masks, target_scale=tuple(mk.mask_scale),
+        target_aspect=tuple(mk.aspect_ratio), context_scale=tuple(mk.context_scale), min_context=mk.min_context,
+    )
+
+
+@dataclass
+class Datasets:
+    train: object
+    val: object
+    probe_bank: object
+    num_classes: int
+
+
+def build_datasets(cfg: config_lib.Config) -> Datasets:
+    """Train / held-out / probe-bank datasets of ``cfg.data``."""
+    d, size = cfg.data, cfg.model.img_size
+    if d.source == "procedural":
+        make = lambda split, n: ProceduralShapes(split=split, num=n, size=size, seed=d.seed)
+        train = make("train", d.train_size)
+        return Datasets(train, make("val", d.val_size), make("probe", d.probe_size), ProceduralShapes.num_classes)
+    folder = ImageFolder(d.path, size=size)
+    if d.val_path:
+        train, val = folder, ImageFolder(d.val_path, size=size)
+    else:
+        train, val = split_folder(folder, val_fraction=d.val_fraction, seed=d.seed)
+    bank = train.subset(range(min(len(train), d.probe_size)))
+    return Datasets(train, val, bank, folder.num_classes)
+
+
+def _all_images(dataset, limit: int):
+    """(images uint8, labels) of the first ``limit`` items."""
+    return dataset.get_batch(torch.arange(min(len(dataset), limit)))
+
+
+def _wandb_mirror(cfg: config_lib.Config, run_dir: str):
+    """A scalar mirror to Weights & Biases when ``wandb.enabled`` and wandb is installed."""
+    if not cfg.wandb.enabled:
+        return None
+    try:
+        import wandb
+    except ImportError:
+        print("wandb.enabled is true but the 'wandb' package is not installed "
+              "(pip install wandb); continuing with TensorBoard logging only.", file=sys.stderr)
+        return None
+    from tensorboard_plugin_hjepa import catalog
+
+    run = wandb.init(project="hjepa", name=cfg.logging.experiment_name, dir=run_dir,
+                     config=config_lib.to_dict(cfg), resume="allow")
+
+    def mirror(key, value, step, level, group):
+        run.log({catalog.tag(key, level=level, group=group): value}, step=step)
+
+    return mirror
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked between steps."""
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave the handlers alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:  # second signal: stop now
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+# ----------------------------------------------------------------------------- the trainer
+class Trainer:
+    """Holds the state of one run; ``run()`` trains until the configured end.
+
+    Args:
+        cfg: validated config.
+        resume: continue from ``<run_dir>/checkpoint.pt``.
+        progress: show a tqdm progress bar (rank 0).
+        max_steps: stop after this many steps (exclusive end step) without changing
+            the schedules; None = ``training.total_steps``.
+    """
+
+    def __init__(self, cfg: config_lib.Config, *, resume: bool = False, progress: bool = True,
+                 max_steps: Optional[int] = None) -> None:
+        self.cfg = cfg
+        self.world, self.rank, local_rank = _dist_info()
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.training.device != "cpu" else "gloo")
+        self.device = _device(cfg, local_rank)
+        if cfg.training.threads > 0:
+            torch.set_num_threads(cfg.training.threads)
+        self.main = self.rank == 0
+        self.progress = progress and self.main
+        self.run_dir = run_dir_of(cfg)
+        self.end_step = min(cfg.training.total_steps, max_steps) if max_steps is not None else cfg.training.total_steps
+
+        torch.manual_seed(cfg.training.seed)  # same init on every rank
+        self.data = build_datasets(cfg)
+        self.model = build_model(cfg).to(self.device)
+        self.ddp = None
+        if self.world > 1:
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        if cfg.training.compile:
+            for part in (self.model.context_encoder, self.model.target_encoder, self.model.predictor):
+                part.compile(dynamic=True)
+        self.masks = build_mask_generator(cfg, self.model.grid)
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        groups = param_groups([("context_encoder", self.model.context_encoder), ("predictor", self.model.predictor)])
+        t = cfg.training
+        self.optimizer = build_optimizer(groups, lr=0.0, weight_decay=t.weight_decay, betas=t.betas, device=self.device)
+        self.step = 0
+        self.knn_random_init: Optional[float] = None
+
+        skip_through = -1
+        state = None
+        if resume:
+            state = ckpt.load(os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME))
+            self._check_resumable(state)
+            if self.main:
+                skip_through = max_event_step(self.run_dir)
+        self.sink = self._open_sink(skip_through, fresh=state is None)
+        self.metrics = HJepaMetrics(
+            self.sink, hierarchy_weights=cfg.model.hierarchy_weights, embed_dim=cfg.model.embed_dim,
+            policy=FrequencyPolicy(log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies),
+            collapse_max_rows=cfg.metrics.collapse_max_rows, window=cfg.metrics.window,
+            histogram_max_values=cfg.metrics.histogram_max_values, loss_only=cfg.metrics.loss_only,
+            seed=cfg.training.seed, enabled=self.main,
+        )
+        if state is not None:
+            self._restore(state)
+
+    # -- persistence ---------------------------------------------------------------------
+    def _check_resumable(self, state: dict) -> None:
+        saved = config_lib.from_dict(state["config"])
+        if config_lib.to_dict(saved)["model"] != config_lib.to_dict(self.cfg)["model"]:
+            raise ValueError("--resume: the checkpoint's model config differs from the current config; "
+                             f"checkpoint model = {config_lib.to_dict(saved)['model']}")
+
+    def _open_sink(self, skip_through: int, *, fresh: bool):
+        if not self.main:
+            return NullSink()
+        os.makedirs(self.run_dir, exist_ok=True)
+        config_lib.dump(self.cfg, os.path.join(self.run_dir, "config.yaml"))
+        writer = None
+        if self.cfg.logging.tensorboard.enabled:
+            writer = SummaryWriter(self.run_dir, plain_scalars=self.cfg.metrics.plain_scalars)
+            if fresh:
+                writer.write_manifest(self.manifest())
+        return EventSink(writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir))
+
+    def manifest(self) -> RunManifest:
+        m = self.cfg.model
+        grid = m.img_size // m.patch_size
+        return RunManifest(
+            num_levels=m.num_levels, hierarchy_weights=list(m.hierarchy_weights), embed_dim=m.embed_dim,
+            patch_grid=[grid, grid], total_steps=self.cfg.training.total_steps,
+            collapse_rows=self.cfg.metrics.collapse_max_rows or 4 * m.embed_dim,
+            gpu_memory_total_gb=(torch.cuda.get_device_properties(self.device).total_memory / 1e9
+                                 if self.device.type == "cuda" else None),
+            trainer=f"{TRAINER_NAME} {ckpt.__version__}", config=config_lib.to_dict(self.cfg),
+        )
+
+    def save_checkpoint(self) -> None:
+        """Commit held-back events, then write the checkpoint (rank 0)."""
+        self.sink.commit()
+        if not self.main:
+            return
+        ckpt.save(os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME), {
+            "step": self.step,
+            "config": config_lib.to_dict(self.cfg),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "metrics": self.metrics.state_dict(),
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "knn_top1_random_init": self.knn_random_init,
+        })
+
+    def _restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.metrics.load_state_dict(state["metrics"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step = int(state["step"])
+        self.knn_random_init = state.get("knn_top1_random_init")
+
+    # -- evaluation ----------------------------------------------------------------------
+    def knn(self) -> float:
+        """kNN top-1 of the current target encoder (probe bank -> held-out split)."""
+        bank_x, bank_y = _all_images(self.data.probe_bank, self.cfg.data.probe_size)
+        val_x, val_y = _all_images(self.data.val, self.cfg.data.val_size)
+        e = self.cfg.eval
+        with _autocast(self.cfg, self.device):
+            return probe(self.model.target_encoder, bank_x, bank_y, val_x, val_y, num_classes=self.data.num_classes,
+                         k=e.knn_k, temperature=e.knn_temperature, batch_size=self.cfg.training.batch_size,
+                         device=self.device)
+
+    @torch.no_grad()
+    def val_loss(self) -> float:
+        """Mean total loss over fixed held-out batches with fixed masks."""
+        b = self.cfg.training.batch_size
+        losses = []
+        for i in range(self.cfg.eval.val_batches):
+            idx = torch.arange(i * b, (i + 1) * b) % len(self.data.val)
+            images, _ = self.data.val.get_batch(idx)
+            masks = self.masks(images.shape[0], step_generator(self.cfg.training.seed + 1, i))
+            with _autocast(self.cfg, self.device):
+                out = self.model(normalize(images, self.device), masks.context.to(self.device),
+                                 masks.target.to(self.device))
+            losses.append(out.loss.item())  # host sync, deliberate
+        return sum(losses) / len(losses)
+
+    def evaluate(self, step: int) -> Optional[float]:
+        """Probe + validation loss at ``step`` (rank 0); returns the kNN accuracy."""
+        if not self.main or self.cfg.metrics.loss_only:
+            return None
+        acc = self.knn()
+        self.metrics.log_eval(step, val_loss=self.val_loss(), knn_top1=acc)
+        self.metrics.restart_throughput()
+        return acc
+
+    # -- one step -------------------------------------------------------------------------
+    def train_step(self, images: torch.Tensor, step: int, timer: StepTimer, *, stop: bool = False):
+        """One optimisation step.
+
+        Args:
+            images: (B, 3, S, S) uint8 batch of this rank.
+            step: global step.
+            timer: forward / backward timer.
+            stop: this rank received a stop signal.
+
+        Returns:
+            ([total, L_0, ..., L_{L-1}] as floats, averaged over ranks; whether any rank
+            asked to stop). The stop flag travels with the loss all-reduce so that all
+            ranks stop after the same step.
+
+        Raises:
+            NonFiniteLossError: the loss is NaN/Inf; parameters are left untouched.
+        """
+        cfg, t = self.cfg, self.cfg.training
+        last = step == self.end_step - 1
+        timer.reset()
+        timer.mark()
+        x = normalize(images, self.device)  # (B, 3, S, S)
+        masks = self.masks(x.shape[0], step_generator(t.seed, step, self.rank))
+        ctx_idx, tgt_idx = masks.context.to(self.device), masks.target.to(self.device)  # (B, Nc), (B, Nt)
+
+        # Forward: target (no_grad) -> context on visible tokens -> predictor -> per-level loss.
+        with _autocast(cfg, self.device):
+            out = (self.ddp or self.model)(x, ctx_idx, tgt_idx)
+        timer.mark()
+
+        # Loss check before any update: one deliberate host sync per step.
+        losses = torch.stack([out.loss.detach()] + [l.detach() for l in out.level_losses]).float()
+        losses = torch.cat([losses, torch.tensor([float(stop)], device=losses.device)])
+        if self.world > 1:
+            dist.all_reduce(losses)
+            losses /= self.world
+        *values, stop_any = losses.tolist()
+        if not all(math.isfinite(v) for v in values):
+            raise NonFiniteLossError(
+                f"non-finite loss at step {step}: total={values[0]}, levels={values[1:]}; "
+                "stopped before the update (lower training.lr or raise training.warmup_steps)")
+
+        out.loss.backward()
+        timer.mark()
+
+        clip = clip_gradients(self.trainable, t.clip_grad)
+        m = self.metrics
+        m.log_losses(step, values[1:])
+        pre, post = torch.stack([clip.pre, clip.post]).tolist()
+        m.log_clipping(step, pre, post)
+        parts = {"context_encoder": self.model.context_encoder, "predictor": self.model.predictor,
+                 "target_encoder": self.model.target_encoder}
+        m.log_gradients(step, parts=parts, global_norm=pre, last_step=last)
+
+        # Optimizer step with this step's schedules, then EMA (after the step).
+        apply_schedules(self.optimizer,
+                        lr=learning_rate(step, base_lr=t.lr, min_lr=t.min_lr, warmup_steps=t.warmup_steps,
+                                         total_steps=t.total_steps),
+                        weight_decay=weight_decay(step, start=t.weight_decay, end=t.weight_decay_end,
+                                                  total_steps=t.total_steps))
+        m.log_schedule(step, self.optimizer, last_step=last)
+        m.begin_update(step, self.trainable, last_step=last)
+        self.optimizer.step()
+        m.end_update(step, self.trainable)
+        momentum = ema_momentum(step, start=t.ema_momentum_start, end=t.ema_momentum_end, total_steps=t.total_steps)
+        ema_update(self.model.target_encoder, self.model.context_encoder, momentum)
+        self.optimizer.zero_grad(set_to_none=True)
+
+        # Periodic metrics (features are detached; nothing here keeps autograd history).
+        m.log_ema(step, context_encoder=self.model.context_encoder, target_encoder=self.model.target_encoder,
+                  momentum=momentum, momentum_target=t.ema_momentum_end, last_step=last)
+        n = self.model.context_encoder.num_patches
+        m.log_masks(step, num_context=ctx_idx.shape[1], num_target=tgt_idx.shape[1], num_patches=n, last_step=last)
+        if m.levels_due(step, last_step=last):
+            g = self.model.grid
+            feats = [pooled_grid_features(out.target_full, g, k) for k in range(cfg.model.num_levels)]
+            cells = [lv.grid_size[0] * lv.grid_size[1] for lv in out.levels]
+            m.log_levels(step, preds=[lv.pred for lv in out.levels], targets=[lv.target for lv in out.levels],
+                         features=feats, cells=cells, last_step=last)
+        m.count_samples(x.shape[0] * self.world)
+        fwd_ms, bwd_ms = timer.intervals_ms()
+        m.log_performance(step, forward_ms=fwd_ms, backward_ms=bwd_ms, device=self.device, last_step=last)
+        return values, stop_any > 0
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        """Train from ``self.step`` to the end step; evaluate, checkpoint, handle signals."""
+        cfg = self.cfg
+        result = TrainResult(self.run_dir, self.step, self.step)
+        e = cfg.eval
+        if self.step == 0 and self.main and e.random_init_baseline and not cfg.metrics.loss_only:
+            # At step 0 the target encoder is the random init: the probe's baseline.
+            self.knn_random_init = self.knn()
+            self.sink.scalar("eval.knn_top1_random_init", self.knn_random_init, 0)
+        result.knn_top1_random_init = self.knn_random_init
+
+        batches = iterate_batches(self.data.train, start_step=self.step, batch=cfg.training.batch_size,
+                                  seed=cfg.data.seed, rank=self.rank, world=self.world,
+                                  num_workers=cfg.data.num_workers)
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.end_step, initial=self.step, unit="step", dynamic_ncols=True, desc="hjepa-train")
+        timer = StepTimer(self.device)
+        rate = None
+        self.model.train()
+        with _StopFlag() as stop:
+            try:
+                while self.step < self.end_step:
+                    t0 = time.perf_counter()
+                    images, _ = next(batches)
+                    try:
+                        values, stop_all = self.train_step(images, self.step, timer,
+                                                           stop=stop.signum is not None)
+                    except NonFiniteLossError:
+                        self.save_checkpoint()  # the state before the bad step: the last good one
+                        raise
+                    dt = time.perf_counter() - t0
+                    result.train_seconds += dt
+                    result.history.append(values[0])
+                    result.last_loss = values[0]
+                    self.step += 1
+                    sps = images.shape[0] * self.world / dt
+                    rate = sps if rate is None else 0.9 * rate + 0.1 * sps
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False)
+                    done = self.step == self.end_step
+                    if (e.interval and self.step % e.interval == 0) or done:
+                        acc = self.evaluate(self.step)
+                        result.knn_top1 = acc if acc is not None else result.knn_top1
+                    if done or self.step % cfg.training.checkpoint_every == 0 or stop_all:
+                        self.save_checkpoint()
+                    if stop_all:
+                        result.interrupted = True
+                        if self.main:
+                            print(f"\nhjepa-train: stop signal received; checkpoint written at step "
+                                  f"{self.step} in {self.run_dir}", file=sys.stderr)
+                        break
+            finally:
+                if bar is not None:
+                    bar.close()
+                self.sink.close()
+        result.end_step = self.step
+        total_samples = (result.end_step - result.start_step) * cfg.training.batch_size * self.world
+        result.samples_per_second = total_samples / result.train_seconds if result.train_seconds else 0.0
+        return result
+
+
+def train(cfg: config_lib.Config, *, resume: bool = False, progress: bool = True,
+          max_steps: Optional[int] = None) -> TrainResult:
+    """Build a ``Trainer`` and run it. See ``Trainer`` for the arguments."""
+    return Trainer(cfg, resume=resume, progress=progress, max_steps=max_steps).run()
