@@ -177,7 +177,7 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
     return out
 
 
-def _series(tag: str, datums, exact: bool) -> Series:
+def series_from_datums(tag: str, datums, exact: bool) -> Series:
     """A Series from provider datums; vectorised when already sorted by unique step."""
     n = len(datums)
     steps = np.fromiter((d.step for d in datums), dtype=np.int64, count=n)
@@ -212,7 +212,7 @@ def read_run(provider, ctx, experiment_id: str, index: RunIndex) -> RunData:
     for key, info in chosen.items():
         datums = samples.get(info.tag)
         if datums:
-            series[key] = _series(info.tag, datums, info.resolved.exact)
+            series[key] = series_from_datums(info.tag, datums, info.resolved.exact)
     return RunData(run=index.run, source=index.source, manifest=index.manifest,
                    manifest_future=index.manifest_future, series=series)
 

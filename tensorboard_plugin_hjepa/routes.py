@@ -1,0 +1,289 @@
+"""What the plugin's JSON routes answer, without HTTP: ``HealthService``.
+
+``plugin.py`` parses parameters and turns results and ``tensorboard.errors``
+exceptions into JSON responses; everything here is plain Python over a data provider,
+testable without a server. The contract is ``http_api.md``.
+
+Verdicts are computed once per data change, not per request: each run's health is
+cached under its fingerprint (every catalogue tag's max step and max wall time, as the
+provider lists them), so ``health`` on an unchanged run and ``runs`` over unchanged
+runs cost one metadata listing. The listing itself is memoised for ``listing_ttl_s``
+seconds (TensorBoard reloads data every few seconds at most; on the Python loading
+path a listing scans every event of every tag).
+
+Failures never escape as a 500: an exception while reading or diagnosing one run
+makes that run's verdict ``unknown`` with the reason (and is logged).
+"""
+
+import logging
+import threading
+import time
+from typing import Callable, Dict, Optional, Tuple
+
+from tensorboard import errors
+
+from . import catalog
+from . import data
+from .catalog import UNKNOWN
+from .run_data import RunData
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LISTING_TTL_S = 1.0
+WORST_SHOWN = 3  # lights in a `runs` entry's "worst"
+
+
+def _engine():
+    """The diagnosis engine module, imported on first use (it may be absent in a
+    partial checkout; then every verdict is ``unknown`` with that reason)."""
+    from .diagnosis import engine  # pylint: disable=import-outside-toplevel
+
+    return engine
+
+
+def _default_diagnose(run_data: RunData) -> dict:
+    return _engine().diagnose(run_data)
+
+
+def _default_summarize(health: dict) -> dict:
+    return _engine().summarize(health)
+
+
+def tag_entries(run_data: RunData):
+    """The ``tags`` list of a health answer: every catalogue curve of the run."""
+    out = []
+    for (key, level), series in sorted(run_data.series.items(),
+                                       key=lambda kv: (kv[1].tag, kv[0][0])):
+        metric = catalog.get(key)
+        out.append({"tag": series.tag, "key": key, "level": level, "category": metric.category,
+                    "points": len(series), "exact": bool(series.exact)})
+    return out
+
+
+def unknown_health(run: str, reason: str, *, index: Optional[data.RunIndex] = None,
+                   run_data: Optional[RunData] = None) -> dict:
+    """A health answer for a run that could not be read or judged (status unknown)."""
+    manifest = None
+    levels = []
+    embed_dim = None
+    last_step = None
+    source = None
+    if index is not None:
+        source = index.source.value
+        manifest = index.manifest.to_dict() if index.manifest else None
+        last_step = index.max_step
+    if run_data is not None:
+        levels = run_data.levels()
+        embed_dim = run_data.embed_dim
+        last_step = run_data.last_step
+    elif index is not None and index.manifest is not None:
+        levels = list(range(index.manifest.num_levels))
+        embed_dim = index.manifest.embed_dim
+    total = manifest.get("total_steps") if manifest else None
+    return {
+        "run": run, "source": source, "status": UNKNOWN, "reason": reason,
+        "last_step": last_step, "total_steps": total,
+        "progress": (min(1.0, last_step / total) if total and last_step is not None else None),
+        "levels": levels, "embed_dim": embed_dim, "dim_note": None, "manifest": manifest,
+        "lights": [], "contributions": None, "flowchart": [], "patterns": [],
+        "ranges": None, "tags": tag_entries(run_data) if run_data is not None else [],
+    }
+
+
+class _Entry:
+    __slots__ = ("fingerprint", "health", "summary")
+
+    def __init__(self, fingerprint, health, summary):
+        self.fingerprint = fingerprint
+        self.health = health
+        self.summary = summary
+
+
+class HealthService:
+    """Runs, verdicts and curves of one data provider, with per-run verdict caching.
+
+    Args:
+      provider: a TensorBoard ``DataProvider``.
+      diagnose: ``RunData -> health dict`` (default: ``diagnosis.engine.diagnose``).
+      summarize: ``health dict -> runs entry fields`` (default: ``engine.summarize``).
+      listing_ttl_s: how long a metadata listing is reused (0: never).
+      clock: a monotonic clock (tests replace it).
+    """
+
+    def __init__(self, provider, *, diagnose: Optional[Callable] = None,
+                 summarize: Optional[Callable] = None,
+                 listing_ttl_s: float = DEFAULT_LISTING_TTL_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self._provider = provider
+        self._diagnose = diagnose or _default_diagnose
+        self._summarize = summarize or _default_summarize
+        self._ttl = listing_ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._run_locks: Dict[Tuple[str, str], threading.Lock] = {}
+        self._cache: Dict[Tuple[str, str], _Entry] = {}
+        self._listings: Dict[Tuple[str, Optional[str]], Tuple[float, dict]] = {}
+        self.diagnoses = 0  # how many times a verdict was computed (tests, benchmark)
+
+    # -- listing ----------------------------------------------------------------------
+    def index(self, ctx, experiment_id: str, run: Optional[str] = None
+              ) -> Dict[str, data.RunIndex]:
+        """``data.index_runs`` for all runs (run=None) or one, memoised for the TTL."""
+        key = (experiment_id, run)
+        now = self._clock()
+        with self._lock:
+            hit = self._listings.get(key)
+            if hit is not None and now - hit[0] < self._ttl:
+                return hit[1]
+        if run is None:
+            indexes = data.index_runs(self._provider, ctx, experiment_id)
+        else:
+            indexes = data.index_runs(self._provider, ctx, experiment_id, [run])
+            indexes = {r: i for r, i in indexes.items() if r == run}
+        with self._lock:
+            if len(self._listings) > 1024:
+                self._listings.clear()
+            self._listings[key] = (now, indexes)
+        return indexes
+
+    def run_index(self, ctx, experiment_id: str, run: str) -> data.RunIndex:
+        """The index of one run; ``NotFoundError`` when it has no catalogue tag."""
+        index = self.index(ctx, experiment_id, run).get(run)
+        if index is None:
+            raise errors.NotFoundError("no H-JEPA run named %r" % (run,))
+        return index
+
+    # -- verdicts ---------------------------------------------------------------------
+    def _entry(self, ctx, experiment_id: str, index: data.RunIndex) -> _Entry:
+        """The cached verdict of an indexed run, computed when its data changed."""
+        key = (experiment_id, index.run)
+        fingerprint = index.fingerprint
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.fingerprint == fingerprint:
+                return entry
+            run_lock = self._run_locks.setdefault(key, threading.Lock())
+        with run_lock:  # one computation per run at a time; others wait and reuse it
+            with self._lock:
+                entry = self._cache.get(key)
+                if entry is not None and entry.fingerprint == fingerprint:
+                    return entry
+            entry = self._compute(ctx, experiment_id, index)
+            with self._lock:
+                self._cache[key] = entry
+            return entry
+
+    def _compute(self, ctx, experiment_id: str, index: data.RunIndex) -> _Entry:
+        run_data = None
+        try:
+            run_data = data.read_run(self._provider, ctx, experiment_id, index)
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: reading run %r failed", index.run)
+            health = unknown_health(index.run, "could not read the run's data: %s: %s"
+                                    % (type(e).__name__, e), index=index)
+        else:
+            try:
+                self.diagnoses += 1
+                health = self._diagnose(run_data)
+                if not isinstance(health, dict):
+                    raise TypeError("diagnose returned %s, not a dict" % type(health).__name__)
+                if index.manifest_error and not health.get("reason"):
+                    health.setdefault("notes", []).append(index.manifest_error)
+            except Exception as e:  # pylint: disable=broad-except
+                logger.exception("hjepa: diagnosing run %r failed", index.run)
+                health = unknown_health(index.run, "the diagnosis failed: %s: %s"
+                                        % (type(e).__name__, e), index=index,
+                                        run_data=run_data)
+        health["run"] = index.run
+        summary = self._summary(index, run_data, health)
+        return _Entry(index.fingerprint, health, summary)
+
+    def _summary(self, index: data.RunIndex, run_data: Optional[RunData], health: dict) -> dict:
+        """One ``runs`` entry from a health answer."""
+        entry = {
+            "run": index.run,
+            "source": index.source.value,
+            "levels": (len(run_data.levels()) or None) if run_data is not None else (
+                index.manifest.num_levels if index.manifest else None),
+            "embed_dim": run_data.embed_dim if run_data is not None else (
+                index.manifest.embed_dim if index.manifest else None),
+            "last_step": run_data.last_step if run_data is not None else index.max_step,
+            "status": health.get("status", UNKNOWN),
+            "worst": [],
+        }
+        if health.get("reason"):
+            entry["reason"] = health["reason"]
+            return entry
+        try:
+            fields = self._summarize(health)
+            if not isinstance(fields, dict):
+                raise TypeError("summarize returned %s, not a dict" % type(fields).__name__)
+            for name in ("status", "worst", "reason"):
+                if name in fields:
+                    entry[name] = fields[name]
+            entry["worst"] = list(entry.get("worst") or [])[:WORST_SHOWN]
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: summarising run %r failed", index.run)
+            entry["worst"] = []
+            entry["reason"] = "summary failed: %s: %s" % (type(e).__name__, e)
+        return entry
+
+    # -- the routes' work -------------------------------------------------------------
+    def runs_impl(self, ctx, experiment_id: str) -> dict:
+        """The ``runs`` answer: every H-JEPA run with its summary, sorted by name."""
+        indexes = self.index(ctx, experiment_id)
+        out = []
+        for run in sorted(indexes):
+            try:
+                out.append(self._entry(ctx, experiment_id, indexes[run]).summary)
+            except Exception as e:  # pylint: disable=broad-except
+                logger.exception("hjepa: run %r failed", run)
+                out.append({"run": run, "source": indexes[run].source.value, "levels": None,
+                            "embed_dim": None, "last_step": None, "status": UNKNOWN,
+                            "worst": [], "reason": "%s: %s" % (type(e).__name__, e)})
+        with self._lock:  # forget runs that are gone
+            for key in [k for k in self._cache if k[0] == experiment_id and k[1] not in indexes]:
+                del self._cache[key]
+                self._run_locks.pop(key, None)
+        return {"runs": out}
+
+    def health_impl(self, ctx, experiment_id: str, run: str) -> dict:
+        """The ``health`` answer of one run.
+
+        Raises:
+          errors.NotFoundError: no H-JEPA run of that name.
+        """
+        index = self.run_index(ctx, experiment_id, run)
+        try:
+            return self._entry(ctx, experiment_id, index).health
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: health of run %r failed", run)
+            return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
+
+    def scalars_impl(self, ctx, experiment_id: str, run: str, tag: str) -> dict:
+        """The ``scalars`` answer: every sample of one catalogue tag of one run.
+
+        Raises:
+          errors.NotFoundError: unknown run, or a tag the run does not have (or that
+            is not a catalogue tag).
+        """
+        index = self.run_index(ctx, experiment_id, run)
+        info = index.tags.get(tag)
+        if info is None or info.resolved is None:
+            raise errors.NotFoundError("run %r has no catalogue tag %r" % (run, tag))
+        out = {"run": run, "tag": tag, "key": info.resolved.metric.key,
+               "level": info.resolved.level, "data": []}
+        try:
+            datums = data.read_tags(self._provider, ctx, experiment_id, run, [info]).get(tag, [])
+            if datums:
+                series = data.series_from_datums(tag, datums, info.resolved.exact)
+                out["data"] = [list(row) for row in zip(
+                    series.steps.tolist(), series.wall_times.tolist(), series.values.tolist())]
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: reading %r of run %r failed", tag, run)
+            out["error"] = "could not read the curve: %s: %s" % (type(e).__name__, e)
+        return out
+
+    def has_catalogue_data(self, ctx, experiment_id: str) -> bool:
+        """Whether any run has a catalogue tag (the tab's ``is_active``)."""
+        return bool(self.index(ctx, experiment_id))

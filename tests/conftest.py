@@ -1,0 +1,82 @@
+"""Shared pytest fixtures: generated logdirs, an in-process TensorBoard app, a real one.
+
+- ``standard_logdir`` (session): ``tests.logs.STANDARD_RUNS`` (healthy, collapsing,
+  diverging, stuck, missing-metric summary-API runs; a plain-scalar run; an upstream-
+  style run), a run with a hostile name (``HOSTILE_RUN``) and a run of unrelated
+  scalars, 600 steps each.
+- ``make_app(logdir, **plugin_kwargs)``: TensorBoard's WSGI application with only this
+  plugin, over ``EventMultiplexer -> MultiplexerDataProvider`` (all samples kept), and
+  a ``werkzeug.test.Client`` on it: returns ``(client, plugin)``.
+- ``tensorboard_process``: see ``tests.tb_process.running_tensorboard``.
+"""
+
+import os
+
+import pytest
+from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_provider
+from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.plugins import base_plugin
+from werkzeug import test as werkzeug_test
+
+from tensorboard_plugin_hjepa import plugin as plugin_lib
+from tests import logs
+
+HOSTILE_RUN = "<img src=x onerror=alert(1)>"
+STANDARD_STEPS = 600
+
+
+def engine_available() -> bool:
+    """Whether the diagnosis engine is importable (tests of verdicts need it)."""
+    try:
+        from tensorboard_plugin_hjepa.diagnosis import engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def provider_for(logdir: str):
+    """A ``MultiplexerDataProvider`` that keeps every sample, reloaded once."""
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        size_guidance={"tensors": 0, "scalars": 0},
+        tensor_size_guidance={"hjepa": 0, "scalars": 0})
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
+
+
+def app_for(logdir: str, **plugin_kwargs):
+    """(werkzeug test Client, HJepaPlugin) over ``logdir``, in process."""
+    provider = provider_for(logdir)
+    context = base_plugin.TBContext(data_provider=provider, logdir=logdir,
+                                    plugin_name_to_instance={})
+    plugin = plugin_lib.HJepaPlugin(context, **plugin_kwargs)
+    app = application.TensorBoardWSGI([plugin], data_provider=provider)
+    return werkzeug_test.Client(app), plugin
+
+
+@pytest.fixture(scope="session")
+def standard_logdir(tmp_path_factory):
+    logdir = str(tmp_path_factory.mktemp("hjepa-logs"))
+    logs.write_logdir(logdir, steps=STANDARD_STEPS)
+    logs.write_run(logdir, HOSTILE_RUN, "healthy", steps=200, seed=11)
+    logs.write_unrelated_run(logdir)
+    return logdir
+
+
+@pytest.fixture
+def make_app():
+    return app_for
+
+
+@pytest.fixture(scope="session")
+def standard_app(standard_logdir):
+    """(client, plugin) over ``standard_logdir`` (shared: do not rely on cache counts)."""
+    return app_for(standard_logdir, listing_ttl_s=0)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: starts real tensorboard processes")
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
