@@ -1,0 +1,107 @@
+"""Evaluate one catalogue ``Check`` (flowchart branches and patterns share this).
+
+A check takes a statistic of a metric (or a derived quantity), optionally divides it
+by the same statistic of another metric, normalises it, and compares it with its bound.
+For per-level metrics the check runs at every level (``level="any"``: fires when
+one level fires; ``"all"``: when every level with data fires) or at one level.
+``fired`` is True, False, or None when no value could be computed.
+"""
+
+from typing import List, Optional
+
+from .. import catalog
+from ..catalog import schema
+from . import rules
+from .context import Context
+from .rules import fmt
+
+
+def _is_per_level(key: str) -> bool:
+    if key.startswith("derived."):
+        return False
+    return catalog.get(key).per_level
+
+
+def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
+    """(value, window, reason, notes) of the check's quantity at one level."""
+    if check.metric.startswith("derived."):
+        derived = ctx.derived.get(check.metric)
+        if derived is None:
+            return None, None, "derived quantity %s was not computed" % check.metric, []
+        if check.statistic != "recent":
+            return None, derived.stat.window(), ("derived quantities have only a recent "
+                                                 "value"), []
+        return derived.value, derived.stat.window(), derived.reason, []
+    stat = ctx.stat(check.metric, level, check.statistic)
+    value, reason, notes = stat.value, stat.reason, []
+    if value is not None and check.divide_by:
+        other_level = level if _is_per_level(check.divide_by) else None
+        other = ctx.stat(check.divide_by, other_level, check.statistic)
+        if other.value is None:
+            value, reason = None, "%s: %s" % (check.divide_by, other.reason)
+        elif other.value == 0:
+            value, reason = None, "%s is 0: the ratio is undefined" % check.divide_by
+        else:
+            value = value / other.value
+    if value is not None and check.normalise != schema.NORMALISE_NONE:
+        series = ctx.series(check.metric, level)
+        if series is not None and not series.exact:
+            return None, stat.window(), ("inexact alias (%s): a dimension-relative bound does "
+                                         "not apply" % ctx.alias_note(check.metric, level)), []
+        rows, rows_source = ctx.rows(level)
+        normalised = rules.normalise(value, check.normalise, dim=ctx.dim, rows=rows,
+                                     rows_source=rows_source)
+        value, reason, notes = normalised.value, normalised.reason, normalised.notes
+    return value, stat.window(), reason, notes
+
+
+def _one(ctx: Context, check: schema.Check, level: Optional[int], bound) -> dict:
+    value, window, reason, notes = _value_at(ctx, check, level)
+    fired = None if value is None else rules.compare(value, check.op, bound)
+    if value is None:
+        detail = "unknown: %s" % (reason or "no data")
+    elif fired:
+        detail = "%s %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, ctx.dim))
+    else:
+        detail = "%s, not %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, ctx.dim))
+    return {"level": level, "value": value, "fired": fired, "detail": detail,
+            "window": window, "notes": notes}
+
+
+def evaluate(ctx: Context, check: schema.Check) -> dict:
+    """A check result as http_api.md documents it (plus ``levels`` for per-level checks)."""
+    bound = rules.resolve_bound(check.bound, ctx.dim)
+    per_level = _is_per_level(check.metric)
+    if per_level:
+        levels: List[Optional[int]] = ([check.level] if isinstance(check.level, int)
+                                       else list(ctx.levels))
+    else:
+        levels = [None]
+    results = [_one(ctx, check, lvl, bound) for lvl in levels]
+    fired_values = [r["fired"] for r in results]
+    mode = check.level if per_level and not isinstance(check.level, int) else None
+    if mode == "all":
+        fired = False if False in fired_values else (True if True in fired_values else None)
+        decisive = next((r for r in results if r["fired"] is False),
+                        next((r for r in results if r["fired"] is True), results[0]))
+    else:
+        fired = True if True in fired_values else (False if False in fired_values else None)
+        decisive = next((r for r in results if r["fired"] is True),
+                        next((r for r in results if r["fired"] is False), results[0]))
+    if per_level:
+        detail = "; ".join("level %d: %s" % (r["level"], r["detail"]) for r in results)
+    else:
+        detail = decisive["detail"]
+    note = rules.dim_bound_note(check.bound, ctx.dim)
+    notes = list(decisive["notes"]) + ([note] if note else [])
+    return {
+        "id": check.id, "metric": check.metric, "text": check.text,
+        "statistic": check.statistic, "op": check.op,
+        "bound": rules.bound_json(check.bound, ctx.dim), "normalise": check.normalise,
+        "divide_by": check.divide_by,
+        "level": decisive["level"], "level_mode": mode if per_level else None,
+        "value": decisive["value"], "fired": fired, "detail": detail,
+        "window": decisive["window"], "notes": notes,
+        "levels": ([{"level": r["level"], "value": r["value"], "fired": r["fired"]}
+                    for r in results] if per_level else None),
+    }

@@ -1,0 +1,389 @@
+"""The statistics a verdict or a check takes of one curve (catalogue ``STATISTICS``).
+
+Each statistic is a pure numpy function of a ``Curve`` (a Series with its finite
+points cached) and returns a ``Stat``: the value (None when it cannot be computed,
+with the reason in ``reason``) and the window it was computed on, so the user sees
+the evidence. Windows are robust: a median over the last 10% of points (at least 5,
+at most 200), never one noisy point. Non-finite points are excluded from medians and
+fits but counted in ``non_finite``.
+
+Minimum points: a window median needs ``MIN_WINDOW_POINTS`` finite values; statistics
+that compare the start with the end of a curve need ``MIN_TREND_POINTS`` points and use
+two windows that never overlap (at most half the points each, so a metric logged every
+500 steps can still be compared). Fewer gives ``value=None`` ("too few points").
+"""
+
+import dataclasses
+import math
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+WINDOW_FRACTION = 0.1
+WINDOW_MIN = 5
+WINDOW_MAX = 200
+MIN_WINDOW_POINTS = 3  # finite values a window median needs
+MIN_TREND_POINTS = 4  # points a first-vs-recent comparison needs (two disjoint windows of 2)
+RUNNING_MEDIAN_POINTS = 5
+RUNNING_MEDIAN_MAX_INPUT = 2000  # longer curves are reduced to bucket means first
+RUNNING_MEDIAN_BUCKETS = 1000
+ZSCORE_HISTORY = 20
+ZSCORE_MIN_POINTS = ZSCORE_HISTORY + 1
+LATE_CHANGE_MIN_POINTS = 8
+
+
+def window_size(n: int) -> int:
+    """Points in a robust window of a curve of ``n`` points (10%, within [5, 200], <= n)."""
+    if n <= 0:
+        return 0
+    k = int(math.ceil(WINDOW_FRACTION * n))
+    return min(n, max(WINDOW_MIN, min(WINDOW_MAX, k)))
+
+
+class Curve:
+    """A Series (steps, values) with the derived arrays the statistics share.
+
+    Build once per series per diagnosis; every statistic reuses the finite mask.
+    """
+
+    __slots__ = ("steps", "values", "finite", "n", "non_finite", "_finite_values")
+
+    def __init__(self, steps, values):
+        self.steps = np.asarray(steps, dtype=np.int64)
+        self.values = np.asarray(values, dtype=np.float64)
+        if self.steps.shape != self.values.shape or self.values.ndim != 1:
+            raise ValueError("steps and values must be 1-D arrays of one length, got %s and %s"
+                             % (self.steps.shape, self.values.shape))
+        self.finite = np.isfinite(self.values)
+        self.n = int(self.values.size)
+        self.non_finite = self.n - int(np.count_nonzero(self.finite))
+        self._finite_values = None
+
+    @classmethod
+    def of(cls, series) -> "Curve":
+        return cls(series.steps, series.values)
+
+    @property
+    def finite_values(self) -> np.ndarray:
+        if self._finite_values is None:
+            self._finite_values = self.values[self.finite] if self.non_finite else self.values
+        return self._finite_values
+
+    def first_non_finite_step(self) -> Optional[int]:
+        if not self.non_finite:
+            return None
+        return int(self.steps[np.argmin(self.finite)])
+
+
+@dataclasses.dataclass
+class Stat:
+    """A statistic's value and the evidence behind it.
+
+    Attributes:
+      value: a Python float, or None when it could not be computed.
+      statistic: the catalogue statistic name.
+      start_step, end_step: the steps the window spans (None for an empty curve).
+      points: points in the window(s), finite or not.
+      non_finite: NaN/Inf points in the window(s) (excluded from the value).
+      reason: why ``value`` is None ("" otherwise).
+    """
+
+    value: Optional[float]
+    statistic: str
+    start_step: Optional[int] = None
+    end_step: Optional[int] = None
+    points: int = 0
+    non_finite: int = 0
+    reason: str = ""
+
+    def window(self) -> dict:
+        return {"statistic": self.statistic, "start_step": self.start_step,
+                "end_step": self.end_step, "points": self.points,
+                "non_finite": self.non_finite}
+
+
+def _span(curve: Curve, start: int, stop: int):
+    """(start_step, end_step, points, non_finite) of curve[start:stop]."""
+    if stop <= start:
+        return None, None, 0, 0
+    finite = curve.finite[start:stop]
+    return (int(curve.steps[start]), int(curve.steps[stop - 1]), stop - start,
+            int(finite.size - np.count_nonzero(finite)))
+
+
+def _window_median(curve: Curve, start: int, stop: int, statistic: str,
+                   min_points: int = MIN_WINDOW_POINTS) -> Stat:
+    start_step, end_step, points, bad = _span(curve, start, stop)
+    stat = Stat(None, statistic, start_step, end_step, points, bad)
+    if points == 0:
+        stat.reason = "no data"
+        return stat
+    window = curve.values[start:stop]
+    good = window[curve.finite[start:stop]] if bad else window
+    if good.size < min_points:
+        stat.reason = ("all %d points are NaN/Inf" % points if good.size == 0 else
+                       "too few points: %d finite in the window, need %d"
+                       % (good.size, min_points))
+        return stat
+    stat.value = float(np.median(good))
+    return stat
+
+
+def recent(curve: Curve) -> Stat:
+    """Median of the recent window (the last 10% of points, at least 5, at most 200)."""
+    k = window_size(curve.n)
+    return _window_median(curve, curve.n - k, curve.n, "recent")
+
+
+def first(curve: Curve) -> Stat:
+    """Median of the first window (the first 10% of points, at least 5, at most 200)."""
+    return _window_median(curve, 0, window_size(curve.n), "first")
+
+
+def at_start(curve: Curve) -> Stat:
+    """The first finite logged value (a non-finite first point is reported, not used)."""
+    stat = Stat(None, "at_start")
+    if curve.n == 0:
+        stat.reason = "no data"
+        return stat
+    if curve.n == curve.non_finite:
+        stat.start_step, stat.end_step, stat.points = (int(curve.steps[0]),
+                                                      int(curve.steps[-1]), curve.n)
+        stat.non_finite = curve.n
+        stat.reason = "all %d points are NaN/Inf" % curve.n
+        return stat
+    index = int(np.argmax(curve.finite))
+    stat.start_step = int(curve.steps[0])
+    stat.end_step = int(curve.steps[index])
+    stat.points = index + 1
+    stat.non_finite = index
+    stat.value = float(curve.values[index])
+    return stat
+
+
+def _trend_pair(curve: Curve, statistic: str):
+    """(first Stat, recent Stat, combined Stat with value None) for start-vs-end statistics.
+
+    The two windows never overlap: on a short curve (a metric logged every 500 steps)
+    each is at most half of the points, and a median of 2 points is accepted.
+    """
+    k = min(window_size(curve.n), curve.n // 2)
+    need = min(MIN_WINDOW_POINTS, max(k, 1))
+    head = _window_median(curve, 0, k, "first", need)
+    tail = _window_median(curve, curve.n - k, curve.n, "recent", need)
+    combined = Stat(None, statistic, head.start_step, tail.end_step,
+                    head.points + tail.points, head.non_finite + tail.non_finite)
+    if curve.n < MIN_TREND_POINTS:
+        combined.reason = ("no data" if curve.n == 0 else
+                           "too few points: %d, need %d to compare the start with the end"
+                           % (curve.n, MIN_TREND_POINTS))
+    elif head.value is None or tail.value is None:
+        combined.reason = head.reason or tail.reason
+    return head, tail, combined
+
+
+def recent_over_first(curve: Curve) -> Stat:
+    """recent / first (None when the first window's median is 0)."""
+    head, tail, stat = _trend_pair(curve, "recent_over_first")
+    if stat.reason:
+        return stat
+    if head.value == 0:
+        stat.reason = "the first window's median is 0"
+        return stat
+    stat.value = tail.value / head.value
+    return stat
+
+
+def relative_change(curve: Curve) -> Stat:
+    """(recent - first) / |first| (None when the first window's median is 0)."""
+    head, tail, stat = _trend_pair(curve, "relative_change")
+    if stat.reason:
+        return stat
+    if head.value == 0:
+        stat.reason = "the first window's median is 0"
+        return stat
+    stat.value = (tail.value - head.value) / abs(head.value)
+    return stat
+
+
+def _bucket_means(values: np.ndarray, buckets: int) -> np.ndarray:
+    edges = np.linspace(0, values.size, buckets + 1).astype(np.int64)[:-1]
+    counts = np.diff(np.append(edges, values.size))
+    return np.add.reduceat(values, edges) / counts
+
+
+def running_median(values: np.ndarray, width: int = RUNNING_MEDIAN_POINTS) -> np.ndarray:
+    """Running median: element j is the median of values[j:j+width]."""
+    if values.size < width:
+        return np.array([np.median(values)]) if values.size else values
+    view = np.lib.stride_tricks.sliding_window_view(values, width)
+    return np.partition(view, width // 2, axis=1)[:, width // 2]
+
+
+def rise_from_min(curve: Curve) -> Stat:
+    """recent / minimum of the 5-point running median.
+
+    Curves longer than 2,000 finite points are first reduced to 1,000 bucket means, so
+    the minimum is the curve's low point, not the luckiest of 100,000 noisy batches.
+    """
+    tail = recent(curve)
+    stat = Stat(None, "rise_from_min", int(curve.steps[0]) if curve.n else None,
+                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+    if curve.n < RUNNING_MEDIAN_POINTS:
+        stat.reason = ("no data" if curve.n == 0 else "too few points: %d, need %d"
+                       % (curve.n, RUNNING_MEDIAN_POINTS))
+        return stat
+    if tail.value is None:
+        stat.reason = tail.reason
+        return stat
+    values = curve.finite_values
+    if values.size > RUNNING_MEDIAN_MAX_INPUT:
+        values = _bucket_means(values, RUNNING_MEDIAN_BUCKETS)
+    low = float(np.min(running_median(values)))
+    if low <= 0:
+        stat.reason = "the curve's minimum is %g (<= 0): a ratio to it means nothing" % low
+        return stat
+    stat.value = tail.value / low
+    return stat
+
+
+def noise_cv(curve: Curve) -> Stat:
+    """Std of the linearly detrended recent window / |recent median|."""
+    k = window_size(curve.n)
+    tail = recent(curve)
+    stat = Stat(None, "noise_cv", tail.start_step, tail.end_step, tail.points, tail.non_finite)
+    if tail.value is None:
+        stat.reason = tail.reason
+        return stat
+    start = curve.n - k
+    mask = curve.finite[start:]
+    y = curve.values[start:][mask]
+    if y.size < WINDOW_MIN:
+        stat.reason = "too few points: %d finite in the window, need %d" % (y.size, WINDOW_MIN)
+        return stat
+    x = curve.steps[start:][mask].astype(np.float64)
+    x = x - x.mean()
+    denom = float(np.dot(x, x))
+    slope = float(np.dot(x, y - y.mean())) / denom if denom > 0 else 0.0
+    residual = y - y.mean() - slope * x
+    if tail.value == 0:
+        stat.reason = "the recent median is 0"
+        return stat
+    stat.value = float(np.std(residual)) / abs(tail.value)
+    return stat
+
+
+def max_zscore(curve: Curve) -> Stat:
+    """Largest upward z-score of a point against the 20 finite points before it."""
+    values = curve.finite_values
+    stat = Stat(None, "max_zscore", int(curve.steps[0]) if curve.n else None,
+                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+    if values.size < ZSCORE_MIN_POINTS:
+        stat.reason = ("no data" if curve.n == 0 else
+                       "too few points: %d finite, need %d" % (values.size, ZSCORE_MIN_POINTS))
+        return stat
+    h = ZSCORE_HISTORY
+    shifted = values - np.median(values)  # keeps the running sums well conditioned
+    c1 = np.concatenate(([0.0], np.cumsum(shifted)))
+    c2 = np.concatenate(([0.0], np.cumsum(shifted * shifted)))
+    s1 = c1[h:-1] - c1[:-h - 1]  # sum of the h points before point i, for i = h..n-1
+    s2 = c2[h:-1] - c2[:-h - 1]
+    mean = s1 / h
+    var = np.maximum(s2 / h - mean * mean, 0.0)
+    scale = np.abs(mean + np.median(values))
+    std = np.maximum(np.sqrt(var), 1e-9 * np.maximum(scale, 1e-12))
+    z = (shifted[h:] - mean) / std
+    stat.value = float(np.max(z))
+    return stat
+
+
+def late_change(curve: Curve) -> Stat:
+    """|median of the last quarter - median of the third quarter| of the finite points."""
+    values = curve.finite_values
+    stat = Stat(None, "late_change", None, None, curve.n, curve.non_finite)
+    if curve.n:
+        half = curve.n // 2
+        stat.start_step, stat.end_step = int(curve.steps[half]), int(curve.steps[-1])
+        stat.points = curve.n - half
+        stat.non_finite = int(stat.points - np.count_nonzero(curve.finite[half:]))
+    if values.size < LATE_CHANGE_MIN_POINTS:
+        stat.reason = ("no data" if curve.n == 0 else
+                       "too few points: %d finite, need %d" % (values.size, LATE_CHANGE_MIN_POINTS))
+        return stat
+    n = values.size
+    third = values[n // 2:(3 * n) // 4]
+    last = values[(3 * n) // 4:]
+    stat.value = float(abs(np.median(last) - np.median(third)))
+    return stat
+
+
+def non_finite(curve: Curve) -> Stat:
+    """Number of NaN or infinite values in the whole curve."""
+    stat = Stat(None, "non_finite", None, None, curve.n, curve.non_finite)
+    if curve.n == 0:
+        stat.reason = "no data"
+        return stat
+    stat.start_step, stat.end_step = int(curve.steps[0]), int(curve.steps[-1])
+    stat.value = float(curve.non_finite)
+    return stat
+
+
+def recent_max(curve: Curve) -> Stat:
+    """Maximum of the finite values of the recent window."""
+    k = window_size(curve.n)
+    start_step, end_step, points, bad = _span(curve, curve.n - k, curve.n)
+    stat = Stat(None, "recent_max", start_step, end_step, points, bad)
+    if points == 0:
+        stat.reason = "no data"
+        return stat
+    window = curve.values[curve.n - k:]
+    good = window[np.isfinite(window)]
+    if good.size == 0:
+        stat.reason = "all %d points are NaN/Inf" % points
+        return stat
+    stat.value = float(np.max(good))
+    return stat
+
+
+def count(curve: Curve) -> Stat:
+    """Number of finite values logged (0 for a missing curve: never None)."""
+    stat = Stat(float(curve.n - curve.non_finite), "count", None, None, curve.n,
+                curve.non_finite)
+    if curve.n:
+        stat.start_step, stat.end_step = int(curve.steps[0]), int(curve.steps[-1])
+    return stat
+
+
+STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
+    "recent": recent,
+    "first": first,
+    "at_start": at_start,
+    "recent_over_first": recent_over_first,
+    "relative_change": relative_change,
+    "rise_from_min": rise_from_min,
+    "noise_cv": noise_cv,
+    "max_zscore": max_zscore,
+    "late_change": late_change,
+    "non_finite": non_finite,
+    "recent_max": recent_max,
+    "count": count,
+}
+
+EMPTY = Curve(np.zeros(0, np.int64), np.zeros(0))
+
+
+def compute(statistic: str, curve: Optional[Curve]) -> Stat:
+    """The named statistic of a curve; a missing curve (None) is treated as empty.
+
+    Raises:
+      KeyError: an unknown statistic name.
+    """
+    try:
+        function = STATISTIC_FUNCTIONS[statistic]
+    except KeyError:
+        raise KeyError("unknown statistic %r; known: %s"
+                       % (statistic, ", ".join(sorted(STATISTIC_FUNCTIONS)))) from None
+    stat = function(EMPTY if curve is None else curve)
+    if curve is None and statistic != "count":
+        stat.reason = "no data"
+    return stat
