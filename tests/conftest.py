@@ -6,7 +6,8 @@
   scalars, 600 steps each.
 - ``make_app(logdir, **plugin_kwargs)``: TensorBoard's WSGI application with only this
   plugin, over ``EventMultiplexer -> MultiplexerDataProvider`` (all samples kept), and
-  a ``werkzeug.test.Client`` on it: returns ``(client, plugin)``.
+  a ``werkzeug.test.Client`` on it: returns ``(client, plugin, multiplexer)``; call
+  ``multiplexer.Reload()`` after writing more data.
 - ``tensorboard_process``: see ``tests.tb_process.running_tensorboard``.
 """
 
@@ -35,24 +36,30 @@ def engine_available() -> bool:
     return True
 
 
-def provider_for(logdir: str):
-    """A ``MultiplexerDataProvider`` that keeps every sample, reloaded once."""
+def multiplexer_for(logdir: str):
+    """An ``EventMultiplexer`` over ``logdir`` that keeps every sample, reloaded once."""
     multiplexer = plugin_event_multiplexer.EventMultiplexer(
         size_guidance={"tensors": 0, "scalars": 0},
         tensor_size_guidance={"hjepa": 0, "scalars": 0})
     multiplexer.AddRunsFromDirectory(logdir)
     multiplexer.Reload()
-    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
+    return multiplexer
+
+
+def provider_for(logdir: str):
+    """A ``MultiplexerDataProvider`` that keeps every sample."""
+    return data_provider.MultiplexerDataProvider(multiplexer_for(logdir), logdir)
 
 
 def app_for(logdir: str, **plugin_kwargs):
-    """(werkzeug test Client, HJepaPlugin) over ``logdir``, in process."""
-    provider = provider_for(logdir)
+    """(werkzeug test Client, HJepaPlugin, EventMultiplexer) over ``logdir``, in process."""
+    multiplexer = multiplexer_for(logdir)
+    provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
     context = base_plugin.TBContext(data_provider=provider, logdir=logdir,
                                     plugin_name_to_instance={})
     plugin = plugin_lib.HJepaPlugin(context, **plugin_kwargs)
     app = application.TensorBoardWSGI([plugin], data_provider=provider)
-    return werkzeug_test.Client(app), plugin
+    return werkzeug_test.Client(app), plugin, multiplexer
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +78,8 @@ def make_app():
 
 @pytest.fixture(scope="session")
 def standard_app(standard_logdir):
-    """(client, plugin) over ``standard_logdir`` (shared: do not rely on cache counts)."""
+    """(client, plugin, multiplexer) over ``standard_logdir`` (shared: do not rely on
+    cache counts)."""
     return app_for(standard_logdir, listing_ttl_s=0)
 
 

@@ -15,8 +15,8 @@ API::
 
 ``kind`` (what happens in training):
   - ``healthy``: every verdict rule healthy; overall status ``healthy``.
-  - ``collapsing``: std, effective rank fall and similarity rises from 40% of the run;
-    the loss drops suspiciously fast; overall ``collapse``.
+  - ``collapsing``: std, effective rank fall and similarity rises between 20% and 45%
+    of the run; the loss drops suspiciously fast; overall ``collapse``.
   - ``diverging``: loss and gradient norm blow up in the last third, then NaN;
     overall ``critical``.
   - ``stuck``: loss flat at its starting value, tiny learning rate.
@@ -140,7 +140,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
         if kind == "stuck":
             base = np.full_like(t, 1.0 / (1 + i))
         elif kind == "collapsing":
-            base = base * _ramp(t, 1.0, 0.05, 0.4, 0.55)
+            base = base * _ramp(t, 1.0, 0.05, 0.2, 0.35)
         elif kind == "diverging":
             base = base * np.exp(np.clip(t - 0.66, 0, None) * 12)
         return base
@@ -157,7 +157,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
         for level in (range(levels) if per_level else [None]):
             i = level or 0
             key = metric.key
-            collapse_t = _ramp(t, 0.0, 1.0, 0.4, 0.6) if kind == "collapsing" else np.zeros(n)
+            collapse_t = _ramp(t, 0.0, 1.0, 0.2, 0.45) if kind == "collapsing" else np.zeros(n)
             if key == "loss.total":
                 v = sum(weights[j] * level_loss(t, j) for j in range(levels)) * noise(n, 0.02)
             elif key == "loss.level":
@@ -184,7 +184,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             elif key == "prediction.cosine_sim_mean":
                 v = 0.2 + 0.68 * (1 - np.exp(-3 * t))
                 if kind == "collapsing":
-                    v = _ramp(t, 0.3, 0.99, 0.3, 0.6)
+                    v = _ramp(t, 0.3, 0.99, 0.2, 0.45)
             elif key == "prediction.cosine_sim_std":
                 v = 0.2 - 0.05 * t - 0.14 * collapse_t
             elif key == "prediction.cosine_sim_min":
