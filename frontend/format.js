@@ -1,0 +1,215 @@
+// Pure helpers of the H-JEPA Health tab: numbers, smoothing, ticks, CSV.
+// No DOM here, so `node --test` can exercise every function.
+
+/**
+ * A number from the backend JSON. TensorBoard's http_util writes NaN and infinities
+ * as the strings "NaN", "Infinity" and "-Infinity"; null stays null.
+ * @param {*} v
+ * @returns {number|null}
+ */
+export function num(v) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return v;
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  if (typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v))) return Number(v);
+  return null;
+}
+
+/** True for a finite number (after `num`). */
+export function isFiniteNum(v) {
+  const n = num(v);
+  return n !== null && Number.isFinite(n);
+}
+
+/**
+ * A value for people: 4 significant digits, exponent notation for very small or large.
+ * @param {*} v
+ * @param {number} [digits]
+ */
+export function formatValue(v, digits = 4) {
+  const n = num(v);
+  if (n === null) return '—';
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+∞';
+  if (n === -Infinity) return '−∞';
+  if (n === 0) return '0';
+  const a = Math.abs(n);
+  if (a >= 1e5 || a < 1e-3) {
+    return n.toExponential(Math.max(0, digits - 2)).replace('e+', 'e');
+  }
+  if (Number.isInteger(n)) return String(n);
+  const s = n.toPrecision(digits);
+  return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** A step number with thousands separators ("12,000"); "—" when unknown. */
+export function formatStep(v) {
+  const n = num(v);
+  if (n === null || !Number.isFinite(n)) return '—';
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** "12:03:04" for a Date (local time). */
+export function formatClock(date) {
+  const p = (x) => String(x).padStart(2, '0');
+  return `${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
+/** "47%" for a fraction. */
+export function formatPercent(v, digits = 0) {
+  const n = num(v);
+  if (n === null || !Number.isFinite(n)) return '—';
+  return `${(n * 100).toFixed(digits)}%`;
+}
+
+/** Operators as they read in text. */
+const OP_TEXT = {'<': '<', '<=': '≤', '>': '>', '>=': '≥', '==': '='};
+
+/**
+ * A catalogue bound as text: a number, a dimension bound {floor, per_sqrt_dim,
+ * kind: "dim_bound"} or a [low, high] pair.
+ * @param {*} bound
+ * @param {number|null} [dim] embedding dimension, to resolve a dimension bound
+ */
+export function boundText(bound, dim = null) {
+  if (Array.isArray(bound)) return `[${formatValue(bound[0])}, ${formatValue(bound[1])}]`;
+  if (bound && typeof bound === 'object' && bound.kind === 'dim_bound') {
+    const f = formatValue(bound.floor);
+    const p = formatValue(bound.per_sqrt_dim);
+    const resolved = resolveBound(bound, dim);
+    const base = `max(${f}, ${p}/√D)`;
+    return dim ? `${base} = ${formatValue(resolved)} at D=${dim}` : base;
+  }
+  return formatValue(bound);
+}
+
+/** A catalogue bound as a number (a dimension bound resolved like the backend does). */
+export function resolveBound(bound, dim = null) {
+  if (bound && typeof bound === 'object' && !Array.isArray(bound) && bound.kind === 'dim_bound') {
+    const floor = num(bound.floor);
+    if (!dim) return floor;
+    return Math.max(floor, num(bound.per_sqrt_dim) / Math.sqrt(dim));
+  }
+  return num(bound);
+}
+
+/** "< 0.28", "outside [0.4, 0.7]" */
+export function comparisonText(op, bound, dim = null) {
+  if (op === 'outside' || op === 'inside') return `${op} ${boundText(bound, dim)}`;
+  return `${OP_TEXT[op] || op} ${boundText(bound, dim)}`;
+}
+
+/** How a normalisation turns the raw value into the judged one, in words. */
+export function normaliseText(normalise, dim = null) {
+  if (normalise === 'sqrt_dim') return dim ? `judged as value × √D (D=${dim})` : 'judged as value × √D';
+  if (normalise === 'rank_fraction') return dim ? `judged as value ÷ min(N, D) (D=${dim})` : 'judged as value ÷ min(N, D)';
+  return '';
+}
+
+/**
+ * TensorBoard's scalar smoothing: a debiased exponential moving average.
+ * Non-finite values pass through unsmoothed and do not poison the average.
+ * @param {number[]} values
+ * @param {number} weight 0 (none) .. <1
+ * @returns {number[]}
+ */
+export function smooth(values, weight) {
+  const w = Math.min(Math.max(Number(weight) || 0, 0), 0.999);
+  if (w === 0) return values.slice();
+  let last = 0;
+  let n = 0;
+  const allSame = values.every((v) => v === values[0]);
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return v;
+    if (allSame) return v;
+    last = last * w + (1 - w) * v;
+    n += 1;
+    const debias = 1 - Math.pow(w, n);
+    return last / debias;
+  });
+}
+
+/** True when the positive finite values span at least `decades` powers of ten. */
+export function spansDecades(values, decades = 2) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v <= 0) return false;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > 0) || !(lo > 0)) return false;
+  return Math.log10(hi / lo) >= decades;
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo, hi, count = 5) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  if (lo === hi) return [lo];
+  const span = hi - lo;
+  const raw = span / Math.max(1, count);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const norm = raw / mag;
+  const step = (norm >= 5 ? 10 : norm >= 2 ? 5 : norm >= 1 ? 2 : 1) * mag;
+  const start = Math.ceil(lo / step - 1e-9) * step;
+  const ticks = [];
+  for (let t = start; t <= hi + step * 1e-9; t += step) {
+    ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
+  }
+  return ticks;
+}
+
+/** Powers of ten covering [lo, hi] (both > 0); thinned to about `count`. */
+export function logTicks(lo, hi, count = 6) {
+  if (!(lo > 0) || !(hi > 0)) return [];
+  const a = Math.floor(Math.log10(lo));
+  const b = Math.ceil(Math.log10(hi));
+  const every = Math.max(1, Math.ceil((b - a + 1) / count));
+  const ticks = [];
+  for (let e = a; e <= b; e += every) ticks.push(Math.pow(10, e));
+  return ticks.filter((t) => t >= lo * 0.999 && t <= hi * 1.001);
+}
+
+/** Quote one CSV field (RFC 4180) and defuse spreadsheet formulas in text. */
+export function csvField(v) {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'NaN';
+    if (v === Infinity) return 'Infinity';
+    if (v === -Infinity) return '-Infinity';
+    return String(v);
+  }
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV text from a header row and data rows. */
+export function toCsv(header, rows) {
+  const lines = [header.map(csvField).join(',')];
+  for (const row of rows) lines.push(row.map(csvField).join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** A file name made safe from a tag ("train/loss/total" -> "train_loss_total"). */
+export function safeFileName(s) {
+  return String(s).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 120) || 'data';
+}
+
+/** Status words, worst last (the catalogue's order is authoritative when given). */
+export const DEFAULT_STATUS_ORDER = ['unknown', 'healthy', 'warning', 'collapse', 'critical'];
+
+/** Rank of a status word (higher is worse); unknown words rank as unknown. */
+export function statusRank(status, order = DEFAULT_STATUS_ORDER) {
+  const i = order.indexOf(status);
+  return i < 0 ? 0 : i;
+}
+
+/** A catalogue category as a heading ("learning_rate" -> "Learning rate"). */
+export function categoryLabel(cat) {
+  const s = String(cat).replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
