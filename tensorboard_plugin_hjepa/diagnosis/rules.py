@@ -158,7 +158,7 @@ def band_json(band, dim: Optional[int]) -> dict:
 
 
 def fmt(value) -> str:
-    """A short human form of a number (4 significant digits; ints as ints)."""
+    """A short human form of a number (5 significant digits; ints as ints)."""
     if value is None:
         return "unknown"
     value = float(value)
@@ -168,4 +168,4 @@ def fmt(value) -> str:
         return "Inf" if value > 0 else "-Inf"
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return "%.4g" % value
+    return "%.5g" % value

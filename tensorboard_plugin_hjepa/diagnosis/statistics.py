@@ -22,7 +22,7 @@ import numpy as np
 WINDOW_FRACTION = 0.1
 WINDOW_MIN = 5
 WINDOW_MAX = 200
-MIN_WINDOW_POINTS = 3  # finite values a window median needs
+MIN_WINDOW_POINTS = 2  # finite values a window median needs (one point is not a trend)
 MIN_TREND_POINTS = 4  # points a first-vs-recent comparison needs (two disjoint windows of 2)
 RUNNING_MEDIAN_POINTS = 5
 RUNNING_MEDIAN_MAX_INPUT = 2000  # longer curves are reduced to bucket means first

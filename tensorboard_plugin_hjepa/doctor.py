@@ -1,0 +1,374 @@
+"""``hjepa-doctor``: the H-JEPA Health verdicts in the terminal.
+
+Usage::
+
+    hjepa-doctor LOGDIR [--run RUN] [--json] [--color auto|always|never]
+    hjepa-doctor catalog [--json]
+
+The doctor reads runs through TensorBoard's own data provider, in process
+(``EventMultiplexer`` keeping every sample -> ``MultiplexerDataProvider``), with the
+same adapter (``data.load_runs``) and the same engine (``diagnosis.diagnose``) as the
+plugin's tab, so the terminal and the tab say the same thing.
+
+Exit status: 0 when no run is ``collapse`` or ``critical``; 1 when one is; 2 on a usage
+or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``), with one
+line on stderr.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Dict, List, Optional, TextIO
+
+from . import catalog
+from .catalog import schema
+from .version import __version__
+
+EXIT_OK = 0
+EXIT_ALERT = 1
+EXIT_ERROR = 2
+
+_COLOURS = {
+    schema.HEALTHY: "\033[32m",  # green
+    schema.WARNING: "\033[33m",  # yellow
+    schema.COLLAPSE: "\033[31;1m",  # bold red
+    schema.CRITICAL: "\033[31;1m",
+    schema.UNKNOWN: "\033[90m",  # grey
+}
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+
+
+class DoctorError(Exception):
+    """A usage or read error: printed as one line on stderr, exit status 2."""
+
+
+# --------------------------------------------------------------------------- reading
+def read_logdir(logdir: str, run: Optional[str] = None) -> Dict[str, "object"]:
+    """``{run: RunData}`` of the H-JEPA runs under ``logdir`` (or only ``run``).
+
+    Raises:
+      DoctorError: the logdir does not exist, holds no H-JEPA run, or has no run ``run``.
+    """
+    if not os.path.isdir(logdir):
+        raise DoctorError("logdir %r does not exist or is not a directory" % (logdir,))
+    # Imported here: `hjepa-doctor catalog` must not pay for TensorBoard's backend.
+    from tensorboard import context as tb_context
+    from tensorboard.backend.event_processing import data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+    from . import data
+
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        size_guidance={"tensors": 0, "scalars": 0},  # 0 = keep every sample
+        tensor_size_guidance={"hjepa": 0, "scalars": 0})
+    try:
+        multiplexer.AddRunsFromDirectory(logdir)
+        multiplexer.Reload()
+    except Exception as e:  # a corrupt tree: say what, never a traceback
+        raise DoctorError("cannot read logdir %r: %s: %s" % (logdir, type(e).__name__, e))
+    provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
+    runs = data.load_runs(provider, tb_context.RequestContext(), "")
+    if not runs:
+        raise DoctorError("no H-JEPA runs found under %r (no run logs a catalogue tag; see "
+                          "`hjepa-doctor catalog`)" % (logdir,))
+    if run is not None:
+        if run not in runs:
+            raise DoctorError("unknown run %r; runs under %r: %s"
+                              % (run, logdir, ", ".join(repr(r) for r in sorted(runs))))
+        runs = {run: runs[run]}
+    return runs
+
+
+# ------------------------------------------------------------------------- formatting
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):  # "NaN" / "Infinity" after cleansing
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e9:
+        return str(int(value))
+    return "%.5g" % value
+
+
+def _percent(value) -> str:
+    return "-" if value is None else "%.1f%%" % (100.0 * value)
+
+
+class Printer:
+    """Writes the readable report; colours status words only when asked to."""
+
+    def __init__(self, out: TextIO, colour: bool):
+        self.out = out
+        self.colour = colour
+
+    def line(self, text: str = "", indent: int = 0) -> None:
+        self.out.write("  " * indent + text + "\n")
+
+    def status(self, status: str, width: int = 8) -> str:
+        word = status.upper().ljust(width)
+        if not self.colour:
+            return word
+        return _COLOURS.get(status, "") + word + _RESET
+
+    def bold(self, text: str) -> str:
+        return _BOLD + text + _RESET if self.colour else text
+
+
+def _light_value(light: dict) -> str:
+    window = light.get("window") or {}
+    statistic = window.get("statistic")
+    if light["value"] is None:
+        return "-"
+    if statistic == "non_finite":
+        return "%s non-finite of %s" % (_fmt(light["value"]), _fmt(window.get("points")))
+    text = _fmt(light["value"])
+    if light.get("normalise") not in (None, "none") and light.get("judged_value") is not None:
+        text += " (judged %s)" % _fmt(light["judged_value"])
+    if statistic and statistic != "recent":
+        text += " [%s]" % statistic
+    return text
+
+
+def _print_lights(p: Printer, health: dict) -> None:
+    lights = health["lights"]
+    groups: Dict[Optional[int], List[dict]] = {}
+    for light in lights:
+        groups.setdefault(light["level"], []).append(light)
+    width = max([len(light["key"]) for light in lights] + [10])
+    p.line(p.bold("Lights"), 1)
+    for level in sorted(groups, key=lambda lvl: (lvl is not None, lvl or 0)):
+        p.line("run-wide:" if level is None else "level %d:" % level, 2)
+        for light in groups[level]:
+            p.line("%s %s  %-24s %s" % (p.status(light["status"]), light["key"].ljust(width),
+                                       _light_value(light), light["explanation"]), 3)
+            for note in light.get("notes") or []:
+                p.line("note: %s" % note, 5)
+
+
+def _print_contributions(p: Printer, health: dict) -> None:
+    contrib = health.get("contributions")
+    if not contrib:
+        return
+    p.line(p.bold("Hierarchy contributions") + "  %s" % p.status(contrib["status"]).rstrip(), 1)
+    if contrib.get("note"):
+        p.line(contrib["note"], 2)
+    recent = contrib.get("recent")
+    expected = contrib.get("expected")
+    if recent:
+        for i, level in enumerate(contrib["levels"]):
+            p.line("level %d: %8s of the loss   expected %s" % (
+                level, _percent(recent[i]),
+                _percent(expected[i]) if expected else "unknown (weights unknown)"), 2)
+    for check in contrib.get("checks") or []:
+        p.line("%s %s = %s  %s" % (p.status(check["status"]), check["key"],
+                                   _fmt(check["value"]), check["explanation"]), 2)
+
+
+def _check_word(fired) -> str:
+    return {True: "FIRED", False: "no", None: "unknown"}[fired]
+
+
+def _print_flowchart(p: Printer, health: dict) -> None:
+    fired = [b for b in health.get("flowchart") or [] if b["fired"]]
+    p.line(p.bold("Flowchart (reference §11)") + ": %s" % (
+        ", ".join(b["question"] for b in fired) if fired else "no branch fires"), 1)
+    for branch in fired:
+        p.line("! %s" % branch["question"], 2)
+        for trigger in branch["triggers"]:
+            if trigger["fired"]:
+                p.line("because %s: %s" % (trigger["text"], trigger["detail"]), 3)
+        for check in branch["checks"]:
+            p.line("check [%s] %s: %s" % (_check_word(check["fired"]), check["text"],
+                                          check["detail"]), 3)
+        p.line("actions: %s" % "; ".join(branch["actions"]), 3)
+
+
+def _print_patterns(p: Printer, health: dict) -> None:
+    found = [x for x in health.get("patterns") or [] if x["detected"]]
+    p.line(p.bold("Patterns (reference §16)") + ": %s" % (
+        ", ".join(x["name"] for x in found) if found else "none detected"), 1)
+    for pattern in found:
+        p.line("* %s" % pattern["name"], 2)
+        p.line("likely cause: %s" % pattern["likely_cause"], 3)
+        p.line("fix: %s" % pattern["fix"], 3)
+        for check in pattern["symptoms"] + pattern.get("any_symptoms", []):
+            if check["fired"]:
+                p.line("symptom: %s (%s)" % (check["text"], check["detail"]), 3)
+        for check in pattern["evidence"]:
+            p.line("evidence [%s] %s: %s" % (_check_word(check["fired"]), check["text"],
+                                             check["detail"]), 3)
+
+
+def _print_ranges(p: Printer, health: dict) -> None:
+    ranges = health.get("ranges")
+    if not ranges:
+        return
+    if ranges.get("checkpoint") is None:
+        p.line(p.bold("Expected ranges (reference §15)") + ": %s" % (ranges.get("note") or "-"), 1)
+        return
+    p.line(p.bold("Expected ranges (reference §15)") + " at %.0f%% of training (progress %.0f%%)"
+           % (100 * ranges["checkpoint"], 100 * ranges["progress"]), 1)
+    for check in ranges["checks"]:
+        verdict = {True: "in range", False: "OUT OF RANGE", None: "not judged"}[check["in_range"]]
+        where = "" if check["level"] is None else " level %d" % check["level"]
+        p.line("%-12s %s%s = %s, expected %s-%s%s" % (
+            verdict, check["key"], where, _fmt(check["value"]), _fmt(check["low"]),
+            _fmt(check["high"]), ("  (%s)" % check["note"]) if check.get("note") else ""), 2)
+
+
+def print_health(p: Printer, health: dict) -> None:
+    """The readable report of one run."""
+    progress = health.get("progress")
+    header = "%s  %s" % (p.status(health["status"]).rstrip(), p.bold("run %r" % health["run"]))
+    facts = ["source %s" % health.get("source"),
+             "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
+             "D=%s" % (health["embed_dim"] if health.get("embed_dim") else "unknown"),
+             "last step %s" % _fmt(health.get("last_step"))]
+    if health.get("total_steps"):
+        facts.append("of %s (%.0f%%)" % (_fmt(health["total_steps"]), 100 * (progress or 0)))
+    p.line("=" * 78)
+    p.line(header + "   " + " · ".join(facts))
+    for note in [health.get("dim_note"), health.get("reason")] + list(health.get("notes") or []):
+        if note:
+            p.line("note: %s" % note, 1)
+    if health.get("lights"):
+        _print_lights(p, health)
+    _print_contributions(p, health)
+    _print_flowchart(p, health)
+    _print_patterns(p, health)
+    _print_ranges(p, health)
+
+
+def _rule_summary(rule) -> str:
+    if rule is None:
+        return "-"
+    parts = []
+    for band in rule.bands:
+        bound = band.bound
+        if isinstance(bound, schema.DimBound):
+            text = "max(%s, %s/sqrt(D))" % (_fmt(bound.floor), _fmt(bound.per_sqrt_dim))
+        elif isinstance(bound, tuple):
+            text = "[%s, %s]" % (_fmt(bound[0]), _fmt(bound[1]))
+        else:
+            text = _fmt(bound)
+        parts.append("%s if %s %s" % (band.status, band.op, text))
+    extra = []
+    if rule.statistic != "recent":
+        extra.append(rule.statistic)
+    if rule.normalise != schema.NORMALISE_NONE:
+        extra.append(rule.normalise)
+    return "; ".join(parts) + (" (%s)" % ", ".join(extra) if extra else "")
+
+
+def print_catalog(out: TextIO) -> None:
+    """A readable table of every catalogue metric."""
+    rows = [("TAG", "CATEGORY", "UNIT", "FREQUENCY", "RULE")]
+    for metric in catalog.metrics():
+        rows.append((metric.tag, metric.category, metric.unit or "-", metric.frequency.text,
+                     _rule_summary(metric.rule)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] + "\n")
+
+
+# ----------------------------------------------------------------------------- main
+def _use_colour(mode: str, stream: TextIO) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def _catalog_main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog="hjepa-doctor catalog",
+                                     description="List every metric of the H-JEPA catalogue.")
+    parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    args = parser.parse_args(argv)
+    if args.json:
+        sys.stdout.write(catalog.to_json(indent=2) + "\n")
+    else:
+        print_catalog(sys.stdout)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hjepa-doctor",
+        description="Diagnose H-JEPA training runs from their TensorBoard logs "
+                    "(the verdicts of the H-JEPA Health tab). "
+                    "`hjepa-doctor catalog [--json]` lists the metrics instead.",
+        epilog="Exit status: 0 no run in collapse/critical, 1 some run is, 2 usage or read "
+               "error.")
+    parser.add_argument("logdir", help="TensorBoard log directory (runs are its subdirectories)")
+    parser.add_argument("--run", help="diagnose only this run (name as TensorBoard shows it)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"runs": {run: health}} (the health route\'s JSON)')
+    parser.add_argument("--color", "--colour", dest="color", default="auto",
+                        choices=("auto", "always", "never"),
+                        help="colour status words (auto: when stdout is a terminal and "
+                             "NO_COLOR is unset)")
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``hjepa-doctor`` console script; returns the exit status."""
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `hjepa-doctor LOGDIR | head`: not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+def _main(argv: List[str]) -> int:
+    try:
+        if argv and argv[0] == "catalog":
+            return _catalog_main(argv[1:])
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # argparse: --help / --version exit 0, usage errors exit 2
+        return int(e.code) if isinstance(e.code, int) else EXIT_ERROR
+    try:
+        runs = read_logdir(args.logdir, args.run)
+    except DoctorError as e:
+        sys.stderr.write("hjepa-doctor: error: %s\n" % e)
+        return EXIT_ERROR
+    from tensorboard.backend import json_util
+
+    from .diagnosis import diagnose
+
+    healths = {name: diagnose(run_data) for name, run_data in runs.items()}
+    if args.json:
+        sys.stdout.write(json.dumps(json_util.Cleanse({"runs": healths}), indent=1,
+                                    allow_nan=False) + "\n")
+    else:
+        printer = Printer(sys.stdout, _use_colour(args.color, sys.stdout))
+        for health in healths.values():
+            print_health(printer, health)
+        counts: Dict[str, int] = {}
+        for health in healths.values():
+            counts[health["status"]] = counts.get(health["status"], 0) + 1
+        printer.line("=" * 78)
+        printer.line("%d run(s): %s" % (len(healths), ", ".join(
+            "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)))
+    alert = any(h["status"] in schema.ALERTS for h in healths.values())
+    return EXIT_ALERT if alert else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
