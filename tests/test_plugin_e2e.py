@@ -1,0 +1,124 @@
+"""End to end: a real ``tensorboard`` process, both loading paths, generated logs.
+
+``--load_fast=true`` reads through TensorBoard's Rust data server, ``false`` through
+the Python multiplexer; the plugin must answer the same in both. Samples per tag:
+without the plugin's ``fix_flags`` TensorBoard keeps 10 samples per "hjepa" tag on
+the Python path and 1000 on the Rust path; the plugin asks for all of them, and
+leaves TensorBoard's default of 1000 for plain "scalars" (documented decision).
+"""
+
+import time
+
+import pytest
+
+from tests import logs
+from tests.conftest import engine_available
+from tests.tb_process import running_tensorboard
+
+pytestmark = pytest.mark.e2e
+
+STEPS = 3000
+RUNS = (
+    ("healthy", "healthy", "hjepa"),
+    ("collapsing", "collapsing", "hjepa"),
+    ("plain", "healthy", "plain"),
+    ("upstream", "healthy", "upstream"),
+)
+PREFIX = "/data/plugin/hjepa"
+SCALARS_DEFAULT_SAMPLES = 1000  # TensorBoard's own default for plugin "scalars"
+
+
+@pytest.fixture(scope="module")
+def e2e_logdir(tmp_path_factory):
+    logdir = str(tmp_path_factory.mktemp("hjepa-e2e"))
+    logs.write_logdir(logdir, RUNS, steps=STEPS)
+    logs.write_unrelated_run(logdir)
+    return logdir
+
+
+def _wait_loaded(tb, timeout=60):
+    """Poll ``runs`` until every run is listed with its last step (the Rust server
+    loads in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = {r["run"]: r for r in tb.get_json(PREFIX + "/runs")["runs"]}
+        if set(runs) == {name for name, _, _ in RUNS} and all(
+                r["last_step"] == STEPS - 1 for r in runs.values()):
+            return runs
+        if time.monotonic() > deadline:
+            raise AssertionError("runs not loaded after %ds: %r" % (timeout, runs))
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", params=["true", "false"], ids=["load_fast", "python"])
+def tb(request, e2e_logdir):
+    with running_tensorboard(e2e_logdir, load_fast=request.param) as proc:
+        proc.loaded_runs = _wait_loaded(proc)
+        yield proc
+
+
+def test_plugins_listing_lists_the_tab(tb):
+    entry = tb.get_json("/data/plugins_listing")["hjepa"]
+    assert entry["enabled"] is True
+    assert entry["tab_name"] == "H-JEPA Health"
+    assert entry["loading_mechanism"]["module_path"] == PREFIX + "/index.js"
+
+
+def test_runs_lists_every_source(tb):
+    runs = tb.loaded_runs
+    assert {name: r["source"] for name, r in runs.items()} == {
+        name: source for name, _, source in RUNS}
+    assert runs["healthy"]["levels"] == 3 and runs["healthy"]["embed_dim"] == 192
+    assert runs["plain"]["embed_dim"] is None
+
+
+@pytest.mark.skipif(not engine_available(), reason="diagnosis engine not in this checkout")
+def test_healthy_and_collapsing_runs_get_their_status(tb):
+    runs = tb.get_json(PREFIX + "/runs")["runs"]
+    status = {r["run"]: r["status"] for r in runs}
+    assert status["healthy"] == "healthy"
+    assert status["collapsing"] == "collapse"
+    assert tb.get_json(PREFIX + "/health?run=collapsing")["status"] == "collapse"
+    assert tb.get_json(PREFIX + "/health?run=healthy")["status"] == "healthy"
+
+
+def test_full_resolution_curves_without_any_flag(tb):
+    body = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
+    steps = [row[0] for row in body["data"]]
+    assert steps == list(range(STEPS))
+    every_100 = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/collapse/level1_effective_rank")
+    assert len(every_100["data"]) == STEPS // 100
+
+
+def test_plain_scalars_keep_tensorboards_default_sampling(tb):
+    for run, tag in (("plain", "train/loss/total"), ("upstream", "train/loss_h0")):
+        body = tb.get_json(PREFIX + "/scalars?run=%s&tag=%s" % (run, tag))
+        steps = [row[0] for row in body["data"]]
+        assert len(steps) == SCALARS_DEFAULT_SAMPLES and steps == sorted(steps)
+        assert steps[-1] == STEPS - 1  # the reservoir always keeps the latest point
+
+
+def test_every_route_answers(tb):
+    assert "metrics" in tb.get_json(PREFIX + "/catalog")
+    health = tb.get_json(PREFIX + "/health?run=upstream")
+    assert health["source"] == "upstream"
+    status, headers, body = tb.get(PREFIX + "/index.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert b"render" in body
+    for path, code in ((PREFIX + "/health", 400), (PREFIX + "/health?run=nope", 404),
+                       (PREFIX + "/scalars?run=healthy", 400),
+                       (PREFIX + "/scalars?run=healthy&tag=nope", 404),
+                       (PREFIX + "/../../etc/passwd", 404)):
+        status, headers, body = tb.get(path)
+        assert status == code, path
+        if path.startswith(PREFIX + "/h") or path.startswith(PREFIX + "/s"):
+            assert headers["Content-Type"].startswith("application/json")
+            assert b'"error"' in body
+
+
+def test_a_user_samples_flag_for_hjepa_wins(e2e_logdir):
+    with running_tensorboard(e2e_logdir, load_fast="true",
+                             args=["--samples_per_plugin=hjepa=100"]) as proc:
+        _wait_loaded(proc)
+        body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
+        assert len(body["data"]) == 100
