@@ -151,6 +151,12 @@ def _coerce(key: str, tp, value):
         return {_coerce(key, k_tp, k): _coerce(f"{key}.{k}", v_tp, v) for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads "1e-4" (no dot) as a string; accept what float() accepts.
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"config key {key!r} expects float, got {value!r}") from None
     if tp is bool and not isinstance(value, bool):
         raise ConfigError(f"config key {key!r} expects true/false, got {value!r}")
     if tp is int and (isinstance(value, bool) or not isinstance(value, int)):

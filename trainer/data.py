@@ -86,9 +86,13 @@ def generate_procedural(num: int, size: int, seed: int) -> Tuple[torch.Tensor, t
         if n == 0:
             continue
         p = _patterns(c, n, size, gen).unsqueeze(1)  # (n, 1, S, S)
-        bg = torch.rand(n, 3, 1, 1, generator=gen)
-        # Foreground roughly opposite the background in colour space: clear contrast.
-        fg = (bg + 0.5 + 0.3 * (2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)) % 1.0
+        # Dark and light tones with a random tint and random polarity: colour varies
+        # between images but does not drown the pattern, which carries the class.
+        dark = 0.35 * torch.rand(n, 1, 1, 1, generator=gen) + 0.15 * (2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
+        light = 0.65 + 0.35 * torch.rand(n, 1, 1, 1, generator=gen) + 0.15 * (
+            2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
+        swap = torch.rand(n, 1, 1, 1, generator=gen) < 0.5
+        bg, fg = torch.where(swap, light, dark), torch.where(swap, dark, light)
         img = bg + p * (fg - bg) + 0.04 * torch.randn(n, 3, size, size, generator=gen)
         images[idx] = (img.clamp(0, 1) * 255).round().to(torch.uint8)
     return images, labels

@@ -7,9 +7,11 @@ steps that are already on disk nor leave a gap. Two rules give that:
    arrays) and committed to the event file only at checkpoints, *before* the
    checkpoint is saved. After a crash, the event files end at (or, if the crash
    fell between the commit and the checkpoint, after) the last checkpoint.
-2. Skip what is on disk: on resume, the largest step already in the run's event
-   files is read back, and records up to that step are dropped. Steps are
-   recomputed deterministically from the checkpoint, so nothing is lost either.
+2. Skip what is on disk: on resume, the largest step of every tag already in the
+   run's event files is read back, and records of that tag up to that step are
+   dropped. Steps are recomputed deterministically from the checkpoint, so nothing
+   is lost either. Per tag, because evaluations are logged at "after c steps" and
+   a crash can leave a step half-written.
 """
 
 from __future__ import annotations
@@ -17,22 +19,24 @@ from __future__ import annotations
 import glob
 import os
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from tensorboard.backend.event_processing import event_file_loader
 
+from tensorboard_plugin_hjepa import catalog
 
-def max_event_step(run_dir: str) -> int:
-    """Largest step of any summary event in ``run_dir`` (-1 if none).
+
+def max_event_steps(run_dir: str) -> Dict[str, int]:
+    """Largest step of every summary tag in ``run_dir``'s event files.
 
     Reads every ``events.out.tfevents*`` file of the directory with TensorBoard's
     own loader (a truncated last record, as a crash leaves, is tolerated by it).
     """
-    best = -1
+    best: Dict[str, int] = {}
     for path in sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents*"))):
         for event in event_file_loader.EventFileLoader(path).Load():
-            if event.HasField("summary"):
-                best = max(best, event.step)
+            for value in event.summary.value:
+                best[value.tag] = max(best.get(value.tag, -1), event.step)
     return best
 
 
@@ -42,14 +46,15 @@ class EventSink:
     Args:
         writer: a ``tensorboard_plugin_hjepa.summary.SummaryWriter`` or None (writes
             are dropped, e.g. ``logging.tensorboard.enabled: false``).
-        skip_through: records with ``step <= skip_through`` are dropped at commit.
+        skip_through: tag -> step; records of a tag with ``step <=`` its entry are
+            dropped at commit (``max_event_steps`` of the run on resume).
         mirror: optional callable ``(key, value, step, level, group)`` for scalars
             (the wandb bridge), called at commit for the same records.
     """
 
-    def __init__(self, writer, *, skip_through: int = -1, mirror=None) -> None:
+    def __init__(self, writer, *, skip_through: Optional[Dict[str, int]] = None, mirror=None) -> None:
         self.writer = writer
-        self.skip_through = skip_through
+        self.skip_through = dict(skip_through or {})
         self.mirror = mirror
         self._pending: List[Tuple[str, tuple, dict]] = []
 
@@ -71,7 +76,7 @@ class EventSink:
         """Write the queued records (minus those already on disk) and flush."""
         pending, self._pending = self._pending, []
         for kind, args, kwargs in pending:
-            if args[2] <= self.skip_through:
+            if self.skip_through and args[2] <= self.skip_through.get(self._tag(kind, args[0], kwargs), -1):
                 continue
             if self.writer is not None:
                 getattr(self.writer, kind)(*args, **kwargs)
@@ -79,6 +84,12 @@ class EventSink:
                 self.mirror(args[0], args[1], args[2], kwargs["level"], kwargs["group"])
         if self.writer is not None:
             self.writer.flush()
+
+    @staticmethod
+    def _tag(kind: str, key: str, kwargs: dict) -> str:
+        if kind == "histogram":
+            return catalog.tag(key, layer=kwargs["layer"])
+        return catalog.tag(key, level=kwargs["level"], group=kwargs["group"])
 
     def close(self) -> None:
         """Commit and close the writer."""

@@ -30,7 +30,7 @@ from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 from . import checkpoint as ckpt
 from . import config as config_lib
 from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
-from .events import EventSink, NullSink, max_event_step
+from .events import EventSink, NullSink, max_event_steps
 from .masking import MultiBlockMaskGenerator, step_generator
 from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer
 from .model import HJEPA, ema_update, pooled_grid_features
@@ -241,13 +241,13 @@ class Trainer:
         self.step = 0
         self.knn_random_init: Optional[float] = None
 
-        skip_through = -1
+        skip_through: Dict[str, int] = {}
         state = None
         if resume:
             state = ckpt.load(os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME))
             self._check_resumable(state)
             if self.main:
-                skip_through = max_event_step(self.run_dir)
+                skip_through = max_event_steps(self.run_dir)
         self.sink = self._open_sink(skip_through, fresh=state is None)
         self.metrics = HJepaMetrics(
             self.sink, hierarchy_weights=cfg.model.hierarchy_weights, embed_dim=cfg.model.embed_dim,
@@ -266,7 +266,7 @@ class Trainer:
             raise ValueError("--resume: the checkpoint's model config differs from the current config; "
                              f"checkpoint model = {config_lib.to_dict(saved)['model']}")
 
-    def _open_sink(self, skip_through: int, *, fresh: bool):
+    def _open_sink(self, skip_through: Dict[str, int], *, fresh: bool):
         if not self.main:
             return NullSink()
         os.makedirs(self.run_dir, exist_ok=True)
@@ -370,7 +370,9 @@ class Trainer:
             NonFiniteLossError: the loss is NaN/Inf; parameters are left untouched.
         """
         cfg, t = self.cfg, self.cfg.training
-        last = step == self.end_step - 1
+        # Sparse metrics are also written at the schedule's last step (not at a
+        # --max-steps stop, so that a stopped-and-resumed run logs the same steps).
+        last = step == t.total_steps - 1
         timer.reset()
         timer.mark()
         x = normalize(images, self.device)  # (B, 3, S, S)
@@ -481,7 +483,7 @@ class Trainer:
                         bar.update(1)
                         bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False)
                     done = self.step == self.end_step
-                    if (e.interval and self.step % e.interval == 0) or done:
+                    if (e.interval and self.step % e.interval == 0) or self.step == cfg.training.total_steps:
                         acc = self.evaluate(self.step)
                         result.knn_top1 = acc if acc is not None else result.knn_top1
                     if done or self.step % cfg.training.checkpoint_every == 0 or stop_all:
