@@ -326,20 +326,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``hjepa-doctor`` console script; returns the exit status."""
-    try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
-    except BrokenPipeError:  # `hjepa-doctor LOGDIR | head`: not an error of ours
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return EXIT_OK
+    return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe (``hjepa-doctor LOGDIR | head``): no second error at exit."""
+    try:  # as the Python docs advise for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _main(argv: List[str]) -> int:
     try:
         if argv and argv[0] == "catalog":
-            return _catalog_main(argv[1:])
+            try:
+                return _catalog_main(argv[1:])
+            except BrokenPipeError:
+                _silence_stdout()
+                return EXIT_OK
         args = _parser().parse_args(argv)
     except SystemExit as e:  # argparse: --help / --version exit 0, usage errors exit 2
         return int(e.code) if isinstance(e.code, int) else EXIT_ERROR
@@ -348,11 +353,33 @@ def _main(argv: List[str]) -> int:
     except DoctorError as e:
         sys.stderr.write("hjepa-doctor: error: %s\n" % e)
         return EXIT_ERROR
-    from tensorboard.backend import json_util
-
     from .diagnosis import diagnose
 
-    healths = {name: diagnose(run_data) for name, run_data in runs.items()}
+    healths = {name: _diagnose_one(diagnose, name, run_data) for name, run_data in runs.items()}
+    try:
+        _report(args, healths)
+    except BrokenPipeError:
+        _silence_stdout()
+    alert = any(h["status"] in schema.ALERTS for h in healths.values())
+    return EXIT_ALERT if alert else EXIT_OK
+
+
+def _diagnose_one(diagnose, name: str, run_data) -> dict:
+    """The run's health; a failing diagnosis is reported as ``unknown`` with the reason."""
+    try:
+        return diagnose(run_data)
+    except Exception as e:  # pylint: disable=broad-except  # one bad run must not hide the others
+        reason = "the diagnosis failed: %s: %s" % (type(e).__name__, e)
+        sys.stderr.write("hjepa-doctor: run %r: %s\n" % (name, reason))
+        return {"run": name, "source": getattr(run_data.source, "value", None),
+                "status": schema.UNKNOWN, "reason": reason, "levels": [], "embed_dim": None,
+                "last_step": None, "lights": [], "contributions": None, "flowchart": [],
+                "patterns": [], "ranges": None, "tags": []}
+
+
+def _report(args, healths: Dict[str, dict]) -> None:
+    from tensorboard.backend import json_util
+
     if args.json:
         sys.stdout.write(json.dumps(json_util.Cleanse({"runs": healths}), indent=1,
                                     allow_nan=False) + "\n")
@@ -366,8 +393,6 @@ def _main(argv: List[str]) -> int:
         printer.line("=" * 78)
         printer.line("%d run(s): %s" % (len(healths), ", ".join(
             "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)))
-    alert = any(h["status"] in schema.ALERTS for h in healths.values())
-    return EXIT_ALERT if alert else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

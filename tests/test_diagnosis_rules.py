@@ -1,0 +1,263 @@
+"""Every verdict rule of the catalogue at and around each of its bounds.
+
+The table-driven tests walk the catalogue's bands, so a band added later is covered
+without editing this file. Each case goes through ``diagnose`` end to end (curve ->
+statistic -> normalisation -> band -> light), and the expected status comes from a
+small independent oracle (first matching band, else healthy). The dimension-relative
+rules also have hand-written cases at D=768 and D=192.
+"""
+
+import math
+import operator
+
+import numpy as np
+import pytest
+
+from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.diagnosis import diagnose, rules
+from tests.diagnosis_util import light, make_run
+
+# D = 256: sqrt(D) = 16 and min(N, D) = 256 are powers of two, so raw = judged / 16
+# (or / 256) round-trips exactly and "at the bound" really is at the bound.
+D = 256
+ROWS = 4 * D
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq}
+
+
+def _oracle_bound(bound, dim):
+    if isinstance(bound, schema.DimBound):
+        return max(bound.floor, bound.per_sqrt_dim / math.sqrt(dim))
+    return bound
+
+
+def _oracle(rule, judged, dim):
+    for band in rule.bands:
+        bound = _oracle_bound(band.bound, dim)
+        if band.op == "outside":
+            hit = judged < bound[0] or judged > bound[1]
+        elif band.op == "inside":
+            hit = bound[0] <= judged <= bound[1]
+        else:
+            hit = _OPS[band.op](judged, bound)
+        if hit:
+            return band.status
+    return schema.HEALTHY
+
+
+def _edge_values(op, bound):
+    """Judged values at and just either side of a bound."""
+    def around(b):
+        eps = 1e-6 * max(1.0, abs(b))
+        return [b - eps, b, b + eps]
+    if op in ("outside", "inside"):
+        return around(float(bound[0])) + around(float(bound[1]))
+    return around(float(bound))
+
+
+def _raw(rule, judged):
+    if rule.normalise == schema.NORMALISE_SQRT_DIM:
+        return judged / math.sqrt(D)
+    if rule.normalise == schema.NORMALISE_RANK_FRACTION:
+        return judged * min(ROWS, D)
+    return judged
+
+
+def _curve_for(rule, raw):
+    """A curve whose rule statistic is ``raw``."""
+    if rule.statistic == "recent":
+        return np.full(20, raw)
+    if rule.statistic == "recent_over_first":
+        return np.array([1.0] * 10 + [raw] * 10)
+    if rule.statistic == "non_finite":
+        count = int(round(raw))
+        if count < 0 or count != raw:
+            return None  # a count cannot be fractional or negative
+        values = np.ones(20)
+        values[:count] = np.nan
+        return values
+    raise AssertionError("add a curve builder for statistic %r" % rule.statistic)
+
+
+def _cases():
+    for metric in catalog.metrics():
+        if metric.rule is None:
+            continue
+        for index, band in enumerate(metric.rule.bands):
+            bound = _oracle_bound(band.bound, D)
+            for judged in _edge_values(band.op, bound):
+                yield pytest.param(metric, judged, id="%s-band%d-%s%g" % (
+                    metric.key, index, band.op, judged))
+
+
+@pytest.mark.parametrize("metric, judged", list(_cases()))
+def test_every_band_at_and_around_its_bound(metric, judged):
+    rule = metric.rule
+    values = _curve_for(rule, _raw(rule, judged))
+    if values is None:
+        pytest.skip("not a possible count")
+    level = 0 if metric.per_level else None
+    run = make_run({(metric.key, level): values, ("collapse.num_rows", 0): np.full(20, ROWS)},
+                   dim=D, levels=1)
+    result = light(diagnose(run), metric.key, level)
+    expected = _oracle(rule, judged, D)
+    if rule.statistic == "non_finite" and expected == schema.HEALTHY:
+        pass  # no NaN in the curve: the healthy count is 0
+    assert result["status"] == expected, (judged, result["explanation"])
+    assert result["judged_value"] == pytest.approx(judged, rel=1e-12, abs=1e-15)
+    band = next((b for b in rule.bands if b.status == expected), None)
+    if expected != schema.HEALTHY:
+        assert result["threshold"]["status"] == expected
+        assert result["explanation"] in [b.text for b in rule.bands]
+    else:
+        assert result["explanation"] == rule.healthy_text
+        assert band is None or result["threshold"] is not None
+
+
+def test_every_status_word_of_a_band_is_a_catalogue_status():
+    for metric in catalog.metrics():
+        for band in (metric.rule.bands if metric.rule else ()):
+            assert band.status in (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)
+            assert band.op in schema.OPERATORS
+
+
+# ------------------------------------------------------- dimension-relative, by hand
+def _status(key, raw, *, dim, rows=None, level=0):
+    curves = {(key, level): np.full(20, raw)}
+    if rows is not None:
+        curves[("collapse.num_rows", level)] = np.full(20, float(rows))
+    return light(diagnose(make_run(curves, dim=dim, levels=1)), key, level)
+
+
+@pytest.mark.parametrize("raw, dim, status", [
+    # mean std per dim, judged as std * sqrt(D): healthy >= 0.55, collapse < 0.28.
+    (0.0200, 768, "healthy"),   # 0.554
+    (0.0150, 768, "warning"),   # 0.416
+    (0.0102, 768, "warning"),   # 0.283
+    (0.0100, 768, "collapse"),  # 0.277: the reference's "collapse < 0.01" at D=768
+    (0.0500, 192, "healthy"),   # 0.693
+    (0.0300, 192, "warning"),   # 0.416
+    (0.0150, 192, "collapse"),  # 0.208
+    (0.0360, 768, "healthy"),   # 0.998: isotropic L2-normalised features
+])
+def test_mean_std_is_judged_relative_to_sqrt_d(raw, dim, status):
+    result = _status("collapse.mean_std_per_dim", raw, dim=dim)
+    assert result["status"] == status
+    assert result["judged_value"] == pytest.approx(raw * math.sqrt(dim))
+    assert any("sqrt(D)" in note for note in result["notes"])
+
+
+def test_the_reference_healthy_std_bound_is_not_used():
+    # 0.04 > 0.05 fails the reference's "healthy > 0.05" but is isotropic-level at 768.
+    assert _status("collapse.mean_std_per_dim", 0.035, dim=768)["status"] == "healthy"
+
+
+@pytest.mark.parametrize("raw, dim, status", [
+    (0.0051, 768, "healthy"),   # 0.141
+    (0.0050, 768, "warning"),   # 0.139: the reference's 0.005 at D=768
+    (0.0010, 768, "collapse"),  # 0.0277: the reference's 0.001
+    (0.0110, 192, "healthy"),   # 0.152
+    (0.0019, 192, "collapse"),  # 0.0263
+])
+def test_min_std_is_judged_relative_to_sqrt_d(raw, dim, status):
+    assert _status("collapse.min_std_per_dim", raw, dim=dim)["status"] == status
+
+
+@pytest.mark.parametrize("erank, dim, rows, status", [
+    (500, 768, 4096, "healthy"),   # 0.651 = the reference's 500 of 768
+    (499, 768, 4096, "warning"),
+    (200, 768, 4096, "warning"),   # 0.260
+    (199, 768, 4096, "collapse"),  # 0.259: the reference's 200 of 768
+    (125, 192, 1024, "healthy"),   # 0.651
+    (124, 192, 1024, "warning"),
+    (49, 192, 1024, "collapse"),   # 0.255
+])
+def test_effective_rank_is_judged_as_a_fraction_of_min_n_d(erank, dim, rows, status):
+    result = _status("collapse.effective_rank", erank, dim=dim, rows=rows)
+    assert result["status"] == status
+    assert result["judged_value"] == pytest.approx(erank / min(rows, dim))
+    assert not any("uncertain" in note for note in result["notes"])
+
+
+def test_effective_rank_with_few_rows_uses_n_and_says_it_is_uncertain():
+    # Pure noise at N=256, D=768 has erank ~244: of 256 possible, that is healthy.
+    result = _status("collapse.effective_rank", 244, dim=768, rows=256)
+    assert result["status"] == "healthy"
+    assert result["judged_value"] == pytest.approx(244 / 256)
+    assert any("uncertain" in note and "4D=3072" in note for note in result["notes"])
+
+
+def test_effective_rank_rows_from_the_manifest_when_not_logged():
+    run = make_run({("collapse.effective_rank", 0): np.full(20, 100.0)}, dim=768, rows=128)
+    result = light(diagnose(run), "collapse.effective_rank", 0)
+    assert result["judged_value"] == pytest.approx(100 / 128)
+    assert any("manifest" in note for note in result["notes"])
+
+
+def test_effective_rank_with_rows_unknown_uses_d_and_says_so():
+    result = _status("collapse.effective_rank", 600, dim=768)
+    assert result["judged_value"] == pytest.approx(600 / 768)
+    assert any("rows N unknown" in note for note in result["notes"])
+
+
+@pytest.mark.parametrize("value, dim, status", [
+    (0.29, 768, "healthy"),   # bound max(0.3, 4/27.7) = 0.3
+    (0.31, 768, "warning"),
+    (0.31, 192, "warning"),   # 4/13.9 = 0.289 < 0.3: the floor
+    (0.45, 64, "healthy"),    # 4/8 = 0.5: small models need the dimension floor
+    (0.55, 64, "warning"),
+    (0.71, 64, "collapse"),
+    (0.45, None, "warning"),  # D unknown: the floor 0.3, said in the notes
+])
+def test_similarity_bound_depends_on_d(value, dim, status):
+    result = _status("collapse.mean_similarity", value, dim=dim)
+    assert result["status"] == status
+    if dim is None:
+        assert any("embedding dim unknown" in note for note in result["notes"])
+
+
+@pytest.mark.parametrize("key", ["collapse.mean_std_per_dim", "collapse.min_std_per_dim",
+                                 "collapse.effective_rank"])
+def test_dimension_relative_rule_without_d_is_unknown_and_says_why(key):
+    result = _status(key, 0.0001, dim=None)
+    assert result["status"] == "unknown"
+    assert "embedding dim unknown" in result["explanation"]
+    assert result["value"] == pytest.approx(0.0001)
+    assert result["judged_value"] is None
+
+
+# ----------------------------------------------------------------- rules.py itself
+@pytest.mark.parametrize("value, op, bound, expected", [
+    (1.0, "<", 2.0, True), (2.0, "<", 2.0, False), (2.0, "<=", 2.0, True),
+    (3.0, ">", 2.0, True), (2.0, ">", 2.0, False), (2.0, ">=", 2.0, True),
+    (0.0, "==", 0.0, True), (0.5, "outside", (0.4, 0.7), False),
+    (0.4, "outside", (0.4, 0.7), False), (0.39, "outside", (0.4, 0.7), True),
+    (0.71, "outside", (0.4, 0.7), True), (0.5, "inside", (0.4, 0.7), True),
+    (float("nan"), "<", 1.0, False), (float("nan"), "outside", (0.0, 1.0), False),
+])
+def test_compare(value, op, bound, expected):
+    assert rules.compare(value, op, bound) is expected
+
+
+def test_compare_rejects_a_wrong_bound_shape_and_an_unknown_operator():
+    with pytest.raises(ValueError, match="outside"):
+        rules.compare(1.0, "outside", 2.0)
+    with pytest.raises(ValueError, match="single bound"):
+        rules.compare(1.0, "<", (0.0, 1.0))
+    with pytest.raises(ValueError, match="unknown operator"):
+        rules.compare(1.0, "~", 1.0)
+
+
+def test_normalise_rejects_an_unknown_normalisation():
+    with pytest.raises(ValueError, match="sqrt_dim"):
+        rules.normalise(1.0, "log", dim=768)
+
+
+def test_dim_bound_resolution():
+    bound = schema.DimBound(0.3, 4.0)
+    assert rules.resolve_bound(bound, 64) == pytest.approx(0.5)
+    assert rules.resolve_bound(bound, 768) == pytest.approx(0.3)
+    assert rules.resolve_bound(bound, None) == pytest.approx(0.3)
+    assert rules.bound_json((0.9, 1.0), None) == [0.9, 1.0]
