@@ -1,0 +1,125 @@
+"""The whole verdict: overall status, summary, JSON-readiness, and no crash on any input."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.catalog import Source, schema
+from tensorboard_plugin_hjepa.diagnosis import diagnose, overall_status, summarize
+from tensorboard_plugin_hjepa.run_data import RunData, Series
+from tests import logs
+from tests.diagnosis_util import assert_json_types, const, make_run
+
+
+def _generated(kind, source="hjepa", steps=600):
+    """A RunData straight from tests.logs curves (no event files)."""
+    series = {}
+    for (key, level), (s, v) in logs.curves(kind, steps=steps).items():
+        tag = logs._tag_for(source, key, level)  # pylint: disable=protected-access
+        if tag is None:
+            continue
+        resolved = catalog.resolve(tag)
+        series[(key, level)] = Series(tag, s, s * 0.5, v, exact=resolved.exact)
+    manifest = logs.manifest_for(total_steps=steps) if source == "hjepa" else None
+    return RunData(run=kind, source=Source(source), manifest=manifest, series=series)
+
+
+@pytest.mark.parametrize("kind", [k for k, v in logs.EXPECTED_STATUS.items() if v])
+def test_generated_runs_get_their_expected_status(kind):
+    health = diagnose(_generated(kind))
+    assert health["status"] == logs.EXPECTED_STATUS[kind]
+
+
+@pytest.mark.parametrize("source", ["plain", "upstream"])
+def test_healthy_logs_of_other_trainers_are_not_alarming(source):
+    health = diagnose(_generated("healthy", source))
+    assert health["status"] in ("healthy", "unknown")
+    assert health["dim_note"]  # no manifest: said
+
+
+def test_collapse_is_still_seen_in_plain_logs_without_d():
+    health = diagnose(_generated("collapsing", "plain"))
+    assert health["status"] == "collapse"  # the similarity rule is absolute
+
+
+def test_health_has_the_documented_shape_and_only_json_types():
+    health = diagnose(_generated("collapsing"))
+    assert set(health) >= {"run", "source", "status", "last_step", "total_steps", "progress",
+                           "levels", "embed_dim", "dim_note", "manifest", "lights",
+                           "contributions", "flowchart", "patterns", "ranges", "tags"}
+    assert health["levels"] == [0, 1, 2] and health["embed_dim"] == logs.DEFAULT_EMBED_DIM
+    assert health["manifest"]["hierarchy_weights"] == [1.0, 0.5, 0.25]
+    assert_json_types(health)
+    json.dumps(health, allow_nan=False)
+
+
+def test_tags_list_every_curve_of_the_run():
+    run = _generated("healthy", "upstream")
+    health = diagnose(run)
+    assert {t["tag"] for t in health["tags"]} == {s.tag for s in run.series.values()}
+    target_std = next(t for t in health["tags"] if t["tag"] == "train/target_std")
+    assert target_std["exact"] is False and target_std["note"]
+
+
+def test_overall_status_is_the_worst_judged_light():
+    lights = [{"status": s} for s in ("unknown", "healthy", "warning")]
+    assert overall_status(lights) == "warning"
+    assert overall_status(lights + [{"status": "critical"}, {"status": "collapse"}]) == "critical"
+    assert overall_status([{"status": "unknown"}]) == "unknown"
+    assert overall_status([]) == "unknown"
+
+
+def test_summarize_lists_the_worst_lights_worst_first():
+    curves = {("collapse.mean_similarity", 0): const(0.9), "masking.mask_ratio": const(0.8),
+              "gradient.clipping_percentage": const(60.0),
+              ("collapse.mean_similarity", 1): const(0.9), "loss.total": np.ones(30)}
+    health = diagnose(make_run(curves, levels=2))
+    summary = summarize(health)
+    assert summary["status"] == "critical"
+    assert [w["status"] for w in summary["worst"]] == ["critical", "collapse", "collapse"]
+    assert summary["worst"][0] == {"key": "gradient.clipping_percentage", "level": None,
+                                   "status": "critical"}
+    assert summary["levels"] == 2 and summary["embed_dim"] == 768
+    assert summary["last_step"] == 29
+
+
+def test_summarize_of_a_healthy_run_has_no_worst():
+    summary = summarize(diagnose(make_run({"loss.total": np.ones(30)})))
+    assert summary["status"] == "healthy" and summary["worst"] == []
+
+
+def test_diagnose_does_not_modify_its_input():
+    run = _generated("diverging")
+    before = {k: s.values.copy() for k, s in run.series.items()}
+    diagnose(run)
+    for key, values in before.items():
+        np.testing.assert_array_equal(run.series[key].values, values)
+
+
+_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                    st.sampled_from([0.0, -0.0, 1e-30, 1e30, float("nan"), float("inf")]))
+_KEYS = [(m.key, 0 if m.per_level else None) for m in catalog.metrics()
+         if m.kind == "scalar" and "{group}" not in m.tag]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.dictionaries(st.sampled_from(_KEYS), st.lists(_VALUES, max_size=40),
+                            max_size=8),
+       dim=st.sampled_from([None, 1, 7, 768]),
+       manifest=st.booleans(), levels=st.integers(1, 3))
+def test_any_curves_never_crash_and_stay_json_ready(data, dim, manifest, levels):
+    run = make_run({k: np.asarray(v, dtype=np.float64) for k, v in data.items()}, dim=dim,
+                   manifest=manifest, levels=levels, total_steps=40)
+    health = diagnose(run)
+    assert health["status"] in schema.STATUSES
+    assert_json_types(health)
+    json.dumps(health)
+    for light in health["lights"]:
+        curve = run.get(light["key"], light["level"])
+        if curve is not None and not np.all(np.isfinite(curve.values)):
+            assert light["status"] != "healthy", light
+    summarize(health)
