@@ -282,6 +282,19 @@ export function createLineChart(container, options) {
       y0 = opts.log ? 0.1 : 0;
       y1 = opts.log ? 10 : 1;
     }
+    // Pull a threshold edge into view when it is near the data (within one data span),
+    // so the user sees how close a curve runs to its bound.
+    for (const b of opts.bands || []) {
+      for (const e of [b.lo, b.hi]) {
+        if (!Number.isFinite(e) || (opts.log && e <= 0)) continue;
+        const span = opts.log ? Math.log10(y1 / y0) || 0.3 : (y1 - y0) || Math.abs(y1) * 0.1 || 1;
+        const dist = opts.log ? (e < y0 ? Math.log10(y0 / e) : Math.log10(e / y1)) : (e < y0 ? y0 - e : e - y1);
+        if (dist > 0 && dist <= span) {
+          if (e < y0) y0 = e;
+          else y1 = e;
+        }
+      }
+    }
     let toY;
     let ticks;
     if (opts.log) {
@@ -467,7 +480,7 @@ export function createStackChart(container, options) {
         const y = sy(Math.min(1, cum));
         ref.appendChild(svg('line', {x1: MARGIN.left, x2: width - MARGIN.right, y1: y, y2: y, class: 'hj-ref-line'}));
         const t = svg('text', {x: width - MARGIN.right - 4, y: y - 4, 'text-anchor': 'end', class: 'hj-ref-label'});
-        t.textContent = `expected L0–L${levels[li]}: ${Math.round(cum * 100)}%`;
+        t.textContent = `expected top of level ${levels[li]}: ${Math.round(cum * 100)}%`;
         ref.appendChild(t);
       });
       root.appendChild(ref);

@@ -37,7 +37,9 @@ export function formatValue(v, digits = 4) {
   if (n === 0) return '0';
   const a = Math.abs(n);
   if (a >= 1e5 || a < 1e-3) {
-    return n.toExponential(Math.max(0, digits - 2)).replace('e+', 'e');
+    const [mant, exp] = n.toExponential(Math.max(0, digits - 2)).split('e');
+    const m = mant.includes('.') ? mant.replace(/\.?0+$/, '') : mant;
+    return `${m}e${exp.replace('+', '')}`;
   }
   if (Number.isInteger(n)) return String(n);
   const s = n.toPrecision(digits);

@@ -12,7 +12,7 @@ import {categoryLabel, formatClock, formatStep, DEFAULT_STATUS_ORDER} from './fo
 import {createStore} from './state.js';
 import {
   RUN_COLORS, categoryTabs, chartCard, diagnosisView, emptyView, errorView, h, hierarchyView,
-  lightsView, loadingView, overviewView, sourceLabel, statusBadge,
+  lightsView, loadingView, overviewView, sourceLabel, statusBadge, statusIcon,
 } from './views.js';
 
 const RELOAD_MS = 30000;
@@ -205,7 +205,7 @@ class App {
       checked: this.checked,
       statusOrder: this.statusOrder(),
       onOpen: (run) => this.store.set({selected: [run], view: this.viewAfterOverview()}),
-      onOpenMany: (runs) => runs.length && this.store.set({selected: runs.slice(), view: this.viewAfterOverview()}),
+      onOpenMany: () => this.checked.length && this.store.set({selected: this.checked.slice(), view: this.viewAfterOverview()}),
       onCheck: (run, on) => {
         this.checked = on ? Array.from(new Set([...this.checked, run])) : this.checked.filter((r) => r !== run);
         const btn = this.main.querySelector('[data-action="open-selected"]');
@@ -237,7 +237,7 @@ class App {
       const swatch = h('span', {class: C.runSwatch});
       swatch.style.background = this.runColor(r.run);
       side.appendChild(h('label', {class: ['hj-side-run', selected.includes(r.run) && 'hj-side-run-on'], dataset: {run: r.run}},
-        box, swatch, h('span', {class: 'hj-side-name', title: r.run}, r.run), statusBadge(r.status, {compact: true, label: ''})));
+        box, swatch, h('span', {class: 'hj-side-name', title: r.run}, r.run), h('span', {class: 'hj-sr-only'}, r.status || 'unknown'), statusIcon(r.status || 'unknown')));
     }
     const tabs = h('div', {class: C.tabs, role: 'tablist', 'aria-label': 'views'});
     for (const v of VIEWS) {

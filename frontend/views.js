@@ -76,6 +76,16 @@ function runSwatch(color) {
   return el;
 }
 
+/** A tag as text with break opportunities after each "/" (text nodes only). */
+export function tagText(tag) {
+  const span = h('span', {class: C.mono});
+  String(tag).split('/').forEach((part, i, all) => {
+    span.appendChild(document.createTextNode(part + (i < all.length - 1 ? '/' : '')));
+    if (i < all.length - 1) span.appendChild(document.createElement('wbr'));
+  });
+  return span;
+}
+
 /** "level 1" or "" for a run-wide metric. */
 function levelText(level) {
   return level === null || level === undefined ? '' : `level ${level}`;
@@ -152,7 +162,7 @@ export function emptyView(catalog) {
  * @param {Array} p.runs rows of the `runs` route
  * @param {string[]} p.checked runs ticked for comparison
  * @param {(run: string) => void} p.onOpen
- * @param {(runs: string[]) => void} p.onOpenMany
+ * @param {() => void} p.onOpenMany opens the ticked runs
  * @param {(run: string, on: boolean) => void} p.onCheck
  */
 export function overviewView({runs, checked, onOpen, onOpenMany, onCheck, statusOrder}) {
@@ -162,7 +172,7 @@ export function overviewView({runs, checked, onOpen, onOpenMany, onCheck, status
     h('span', {class: 'hj-overview-count'}, `${runs.length} run${runs.length === 1 ? '' : 's'}`),
     ...statusOrder.slice().reverse().filter((s) => counts[s]).map((s) => statusBadge(s, {label: `${counts[s]} ${s}`, compact: true})));
   const compare = h('button', {class: [C.button, C.buttonPrimary], type: 'button', disabled: checked.length < 1,
-    'data-action': 'open-selected', on: {click: () => onOpenMany(checked)}},
+    'data-action': 'open-selected', on: {click: () => onOpenMany()}},
   checked.length > 1 ? `Compare ${checked.length} selected runs` : checked.length === 1 ? 'Open selected run' : 'Select runs to compare');
 
   const head = h('thead', {}, h('tr', {},
@@ -479,7 +489,7 @@ function rangesView(health) {
       : c.in_range === true ? statusBadge('healthy', {label: 'in range'})
         : c.in_range === false ? statusBadge('warning', {label: 'out of range'}) : statusBadge('unknown', {label: 'no data'});
     body.appendChild(h('tr', {dataset: {key: c.key || '', inRange: String(c.in_range)}},
-      h('td', {}, h('span', {class: C.mono}, c.tag || c.key || '')),
+      h('td', {}, tagText(c.tag || c.key || '')),
       h('td', {class: 'hj-num'}, c.level === null || c.level === undefined ? '—' : String(c.level)),
       h('td', {class: 'hj-num'}, `${formatValue(c.low)} – ${formatValue(c.high)}`),
       h('td', {class: 'hj-num'}, formatValue(c.value)),
