@@ -338,7 +338,8 @@ def _write_events(run_dir: str, rows: Dict[str, Tuple[np.ndarray, np.ndarray]],
 def write_run(logdir: str, name: str, kind: str = "healthy", *, source: str = "hjepa",
               steps: int = DEFAULT_STEPS, levels: int = DEFAULT_LEVELS,
               embed_dim: int = DEFAULT_EMBED_DIM, seed: int = 0,
-              keys: Optional[Iterable[str]] = None) -> str:
+              keys: Optional[Iterable[str]] = None,
+              extra_scalars: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None) -> str:
     """Write one generated run into ``logdir/name`` and return that directory.
 
     Args:
@@ -351,6 +352,8 @@ def write_run(logdir: str, name: str, kind: str = "healthy", *, source: str = "h
       levels, embed_dim: hierarchy levels and embedding dimension (the manifest's).
       seed: noise seed.
       keys: write only these catalogue keys (None: all the kind has).
+      extra_scalars: more ``{tag: (steps, values)}`` written as ordinary TensorBoard
+        scalars into the same event file (e.g. a marker at the last step).
 
     Returns:
       The run's directory.
@@ -386,6 +389,9 @@ def write_run(logdir: str, name: str, kind: str = "healthy", *, source: str = "h
         s = np.arange(0, steps, 100, dtype=np.int64)
         rows["train/context_std"] = (s, np.full(len(s), 0.05))
         meta["train/context_std"] = scalar_metadata.create_summary_metadata("", "")
+    for tag, (s, v) in (extra_scalars or {}).items():
+        rows[tag] = (np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
+        meta[tag] = scalar_metadata.create_summary_metadata("", "")
     _write_events(run_dir, rows, meta, first)
     return run_dir
 

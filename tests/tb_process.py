@@ -75,6 +75,7 @@ class TensorBoardProcess:
         self.proc: Optional[subprocess.Popen] = None
         self.port: Optional[int] = None
         self.start_to_ready_s: Optional[float] = None
+        self.cpu_to_ready_s: Optional[float] = None  # CPU seconds used until ready
         self._tmpdir: Optional[str] = None
         self._log = None
 
@@ -126,6 +127,7 @@ class TensorBoardProcess:
                 status, _, _ = self.get("/data/plugins_listing", timeout=5)
                 if status == 200:
                     self.start_to_ready_s = time.monotonic() - started
+                    self.cpu_to_ready_s = self.cpu_seconds()
                     return
             except OSError:
                 pass
@@ -160,6 +162,10 @@ class TensorBoardProcess:
     def rss_bytes(self) -> int:
         """Resident memory of the process and its children (the Rust data server)."""
         return sum(_rss(pid) for pid in _tree(self.proc.pid))
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the process and its children."""
+        return sum(_cpu(pid) for pid in _tree(self.proc.pid))
 
     def stop(self) -> None:
         """Kill the process group and clean up; safe to call twice."""
@@ -208,6 +214,15 @@ def _rss(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _cpu(pid: int) -> float:
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 @contextlib.contextmanager

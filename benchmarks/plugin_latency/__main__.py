@@ -1,0 +1,204 @@
+"""Benchmark: the plugin's route latency and its cost to TensorBoard, one command.
+
+    .venv/bin/python -m benchmarks.plugin_latency [--runs 10] [--steps 100000]
+        [--repeats 15] [--load_fast true]
+
+Measured against real ``tensorboard`` processes on a generated logdir (cached under
+``$TMPDIR/hjepa-bench-v<VERSION>-<runs>x<steps>``): ``runs`` runs of ``steps`` steps,
+3 levels, every catalogue scalar at its reference §12 frequency (every-step metrics at
+every step). The first run is generated with ``tests.logs``; the others are copies of
+its event file (the plugin's work per run does not depend on the values).
+
+Printed:
+- ``health?run=run_0`` cold (first request: read every curve + diagnose) and
+  ``runs`` cold (the other runs read and diagnosed), then warm medians, both with the
+  listing memoised (back-to-back requests) and with a fresh listing (requests spaced
+  beyond the listing TTL: one metadata listing + a cache hit);
+- TensorBoard's start-to-ready time (median of 3 starts; ready = ``/data/plugins_listing``
+  answers), time until all data is loaded, and resident memory (TensorBoard and its
+  Rust data server) once loaded, with the plugin installed against without it, and
+  with the plugin but ``--samples_per_plugin=hjepa=1000`` (TensorBoard's default
+  sampling) to separate the plugin's code from the full-resolution data it asks for.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from tests import logs
+from tests.tb_process import TensorBoardProcess
+
+VERSION = 1  # bump when the generated logdir changes
+MARKER_TAG = "bench/loaded"  # a plain scalar at the last step of every run
+PREFIX = "/data/plugin/hjepa"
+
+
+def _logdir(runs: int, steps: int) -> str:
+    path = os.path.join(tempfile.gettempdir(), "hjepa-bench-v%d-%dx%d" % (VERSION, runs, steps))
+    done = os.path.join(path, ".complete")
+    if os.path.exists(done):
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    started = time.monotonic()
+    marker = {MARKER_TAG: (np.array([steps - 1]), np.array([1.0]))}
+    first = logs.write_run(path, "run_0", "healthy", steps=steps, extra_scalars=marker)
+    (event_file,) = os.listdir(first)
+    for i in range(1, runs):
+        os.makedirs(os.path.join(path, "run_%d" % i))
+        shutil.copyfile(os.path.join(first, event_file), os.path.join(path, "run_%d" % i, event_file))
+    open(done, "w").close()
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    print("generated %s: %d runs x %d steps, %.0f MB, in %.1f s"
+          % (path, runs, steps, size / 1e6, time.monotonic() - started), flush=True)
+    return path
+
+
+def _serve_command(with_plugin: bool):
+    return [sys.executable, "-m", "benchmarks.plugin_latency.serve",
+            "--hjepa=%s" % ("on" if with_plugin else "off")]
+
+
+def _wait_loaded(tb: TensorBoardProcess, runs: int, timeout: float = 600) -> float:
+    """Seconds from start until every run's last-step marker is served."""
+    started = time.monotonic()
+    pending = ["run_%d" % i for i in range(runs)]
+    while pending:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("data not loaded after %.0f s" % timeout)
+        run = pending[0]
+        status, _, body = tb.get("/data/plugin/scalars/scalars?run=%s&tag=%s" % (run, MARKER_TAG))
+        if status == 200 and body.strip() not in (b"[]", b""):
+            pending.pop(0)
+        else:
+            time.sleep(0.25)
+    return tb.start_to_ready_s + (time.monotonic() - started)
+
+
+def _timed(tb: TensorBoardProcess, path: str) -> float:
+    started = time.perf_counter()
+    status, _, body = tb.get(path, timeout=600)
+    elapsed = time.perf_counter() - started
+    if status != 200:
+        raise RuntimeError("GET %s -> %d: %s" % (path, status, body[:300]))
+    return elapsed
+
+
+def _ms(seconds: float) -> str:
+    return "%8.1f ms" % (seconds * 1e3)
+
+
+def _settled_rss(tb: TensorBoardProcess) -> int:
+    """RSS once it stops growing (the data server may still be compacting)."""
+    last = tb.rss_bytes()
+    for _ in range(20):
+        time.sleep(0.5)
+        now = tb.rss_bytes()
+        if abs(now - last) < 2 * 2 ** 20:
+            return now
+        last = now
+    return last
+
+
+def _start_medians(logdir, load_fast, with_plugin, args=(), n=3):
+    times = []
+    for _ in range(n):
+        tb = TensorBoardProcess(logdir, load_fast=load_fast, command=_serve_command(with_plugin),
+                                args=args)
+        try:
+            tb.start()
+            times.append(tb.start_to_ready_s)
+        finally:
+            tb.stop()
+    return statistics.median(times)
+
+
+def _measure_load(logdir, load_fast, runs, with_plugin, args=(), routes=None):
+    tb = TensorBoardProcess(logdir, load_fast=load_fast, command=_serve_command(with_plugin),
+                            args=args, timeout=120)
+    try:
+        tb.start()
+        loaded = _wait_loaded(tb, runs)
+        rss = _settled_rss(tb)
+        extra = routes(tb) if routes else None
+        rss_after = tb.rss_bytes() if routes else None
+        return loaded, rss, extra, rss_after
+    finally:
+        tb.stop()
+
+
+def _latency(tb: TensorBoardProcess, runs: int, repeats: int) -> dict:
+    health = PREFIX + "/health?run=run_0"
+    out = {"health_cold": _timed(tb, health), "runs_cold": _timed(tb, PREFIX + "/runs")}
+    out["health_warm"] = statistics.median(_timed(tb, health) for _ in range(repeats))
+    out["runs_warm"] = statistics.median(_timed(tb, PREFIX + "/runs") for _ in range(repeats))
+    spaced_health, spaced_runs = [], []
+    for _ in range(max(3, repeats // 3)):
+        time.sleep(1.1)  # beyond the listing TTL: a fresh metadata listing each time
+        spaced_health.append(_timed(tb, health))
+        time.sleep(1.1)
+        spaced_runs.append(_timed(tb, PREFIX + "/runs"))
+    out["health_fresh"] = statistics.median(spaced_health)
+    out["runs_fresh"] = statistics.median(spaced_runs)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.plugin_latency",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--load_fast", default="true", choices=["true", "false"])
+    args = parser.parse_args(argv)
+
+    logdir = _logdir(args.runs, args.steps)
+    print("logdir %s, --load_fast=%s, %s" % (logdir, args.load_fast, time.strftime("%H:%M:%S")),
+          flush=True)
+
+    ready_on = _start_medians(logdir, args.load_fast, True)
+    ready_off = _start_medians(logdir, args.load_fast, False)
+
+    loaded_on, rss_on, latency, rss_routes = _measure_load(
+        logdir, args.load_fast, args.runs, True,
+        routes=lambda tb: _latency(tb, args.runs, args.repeats))
+    loaded_off, rss_off, _, _ = _measure_load(logdir, args.load_fast, args.runs, False)
+    loaded_cap, rss_cap, _, _ = _measure_load(logdir, args.load_fast, args.runs, True,
+                                              args=["--samples_per_plugin=hjepa=1000"])
+
+    mb = 2 ** 20
+    print()
+    print("route latency, %d runs x %d steps (median of %d):" % (args.runs, args.steps,
+                                                                 args.repeats))
+    print("  health?run=run_0  cold %s   warm %s   warm, fresh listing %s"
+          % (_ms(latency["health_cold"]), _ms(latency["health_warm"]),
+             _ms(latency["health_fresh"])))
+    print("  runs              cold %s   warm %s   warm, fresh listing %s"
+          % (_ms(latency["runs_cold"]), _ms(latency["runs_warm"]), _ms(latency["runs_fresh"])))
+    print("  (runs cold = the %d runs not yet judged; health cold = one run)" % (args.runs - 1))
+    print()
+    print("TensorBoard with the plugin vs without (--load_fast=%s):" % args.load_fast)
+    print("  start-to-ready      %6.2f s vs %6.2f s   ratio %.3f   (goal < 1.05)"
+          % (ready_on, ready_off, ready_on / ready_off))
+    print("  start-to-loaded     %6.2f s vs %6.2f s   ratio %.3f"
+          % (loaded_on, loaded_off, loaded_on / loaded_off))
+    print("  RSS once loaded     %6.0f MB vs %6.0f MB  ratio %.3f   (goal < 1.05; all hjepa"
+          " samples kept)" % (rss_on / mb, rss_off / mb, rss_on / rss_off))
+    print("  RSS, hjepa=1000     %6.0f MB vs %6.0f MB  ratio %.3f   (plugin code only:"
+          " TensorBoard's own sampling)" % (rss_cap / mb, rss_off / mb, rss_cap / rss_off))
+    print("  start-to-loaded, hjepa=1000  %6.2f s   ratio %.3f"
+          % (loaded_cap, loaded_cap / loaded_off))
+    print("  RSS after the routes above (verdict caches): %.0f MB" % (rss_routes / mb))
+    print()
+    goal = latency["health_warm"] < 0.1
+    print("warm health < 100 ms: %s" % ("yes" if goal else "NO"))
+    print("(the generated logdir stays as a cache for the next run: rm -r %s)" % logdir)
+
+
+if __name__ == "__main__":
+    main()
