@@ -90,6 +90,9 @@ def test_summarize_lists_the_worst_lights_worst_first():
 def test_summarize_of_a_healthy_run_has_no_worst():
     summary = summarize(diagnose(make_run({"loss.total": np.ones(30)})))
     assert summary["status"] == "healthy" and summary["worst"] == []
+    # A flat loss fires the flowchart and the "stuck" pattern without changing the status.
+    assert summary["branches"] == ["loss_not_decreasing"]
+    assert summary["patterns"] == ["loss_stuck"]
 
 
 def test_diagnose_does_not_modify_its_input():

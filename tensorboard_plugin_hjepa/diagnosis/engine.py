@@ -96,8 +96,10 @@ def summarize(health: dict) -> dict:
 
     Returns:
       ``{"run", "source", "levels" (count or None), "embed_dim", "last_step", "status",
-      "worst"}``; ``worst`` holds up to 3 lights of status warning or worse, worst
-      first (``{"key", "level", "status"}``).
+      "worst", "branches", "patterns"}``; ``worst`` holds up to 3 lights of status
+      warning or worse, worst first (``{"key", "level", "status"}``); ``branches`` and
+      ``patterns`` are the ids of the firing flowchart branches and detected patterns
+      (reported beside the status, which they do not change).
     """
     alerts = [light for light in health["lights"] + health["contributions"]["checks"]
               if _rank(light["status"]) >= _rank(schema.WARNING)]
@@ -109,4 +111,6 @@ def summarize(health: dict) -> dict:
         "status": health["status"],
         "worst": [{"key": light["key"], "level": light["level"], "status": light["status"]}
                   for light in alerts[:WORST_LIGHTS]],
+        "branches": [b["id"] for b in health.get("flowchart") or [] if b["fired"]],
+        "patterns": [p["id"] for p in health.get("patterns") or [] if p["detected"]],
     }
