@@ -145,7 +145,8 @@ export function emptyView(catalog) {
     h('ol', {class: 'hj-empty-steps'},
       h('li', {}, h('strong', {}, 'Train with the bundled trainer. '),
         'Install the training extra and run it; it logs every catalogue metric and a run manifest.',
-        code(["pip install 'tensorboard-plugin-hjepa[train]'", 'hjepa-train --help'])),
+        code(["pip install 'tensorboard-plugin-hjepa[train]'", 'hjepa-train --logdir runs            # bundled tiny CPU config',
+          'hjepa-train --config my.yaml --set KEY=VALUE --logdir runs', 'tensorboard --logdir runs'])),
       h('li', {}, h('strong', {}, 'Use the summary API '), 'from your own training loop (metrics by catalogue key):', code(apiLines)),
       h('li', {}, h('strong', {}, 'Log plain scalars '), "with the reference's tag names (any SummaryWriter). " +
         'Without a manifest, hierarchy weights and the embedding dimension are unknown and the lights that need them say so.',
@@ -249,15 +250,16 @@ export function lightView(light, {dim = null, runName = null, runColor = null, s
     dataset: {status, key: light.key || '', level: light.level === null || light.level === undefined ? '' : light.level, run: runName || ''},
     'aria-label': `${runName ? runName + ', ' : ''}${keyLabel(light.key)} ${levelText(light.level)}: ${status}`},
   showRun && runName ? h('div', {class: C.lightRun}, runSwatch(runColor || '#888'), h('span', {}, runName)) : null,
-  h('div', {class: 'hj-light-top'}, statusBadge(status), sparkline(light.sparkline, {color: STATUS_COLORS[status], label: `recent ${keyLabel(light.key)}`})),
+  h('div', {class: 'hj-light-top'}, statusBadge(status), sparkline(light.sparkline, {color: STATUS_COLORS[status], label: `recent ${keyLabel(light.key)}`, width: showRun ? 72 : 112})),
   h('div', {class: C.lightValue},
     h('span', {class: 'hj-light-number'}, formatValue(value)),
     judged !== null && light.normalise && light.normalise !== 'none'
       ? h('span', {class: C.muted}, ` → judged ${formatValue(judged, 3)}`) : null),
-  h('div', {class: C.lightRule}, ...thresholdLine(light, dim), rule ? h('div', {class: C.muted}, rule) : null,
-    win && win.start_step !== undefined ? h('div', {class: C.muted}, `${win.statistic || 'window'} · steps ${formatStep(win.start_step)}–${formatStep(win.end_step)} · ${win.points} pts`) : null),
+  h('div', {class: C.lightRule}, ...thresholdLine(light, dim), rule && !showRun ? h('div', {class: C.muted}, rule) : null),
   h('details', {class: C.details},
     h('summary', {}, 'why'),
+    rule && showRun ? h('p', {}, rule) : null,
+    win && win.start_step !== undefined ? h('p', {class: C.muted}, `Value: ${win.statistic || 'window'} over steps ${formatStep(win.start_step)}–${formatStep(win.end_step)} (${win.points} points${win.non_finite ? `, ${win.non_finite} non-finite` : ''}).`) : null,
     light.explanation ? h('p', {}, light.explanation) : null,
     bandsList,
     ...notes,
@@ -297,7 +299,7 @@ export function lightsView(items) {
     section.appendChild(h('p', {class: [C.card, C.muted]}, 'No collapse metric has a verdict for the selected run(s).'));
   } else {
     const grid = h('div', {class: C.lightGrid, role: 'table', 'aria-label': 'levels by collapse metric'});
-    grid.style.gridTemplateColumns = `5.5em repeat(${collapseKeys.length}, minmax(${multi ? 13 * items.length : 13}em, 1fr))`;
+    grid.style.gridTemplateColumns = `4.5em repeat(${collapseKeys.length}, minmax(${multi ? 10 * items.length : 13}em, 1fr))`;
     grid.appendChild(h('div', {class: 'hj-grid-corner', role: 'columnheader'}, 'level'));
     for (const key of collapseKeys) {
       const sample = items.map((it) => (it.health.lights || []).find((l) => l.key === key)).find(Boolean);
@@ -325,10 +327,11 @@ export function lightsView(items) {
     const body = h('tbody');
     for (const {it, l} of others) {
       body.appendChild(h('tr', {dataset: {status: l.status || 'unknown', key: l.key || ''}},
-        multi ? h('td', {}, runSwatch(it.color), ' ', it.run) : null,
+        multi ? h('td', {class: 'hj-nowrap'}, runSwatch(it.color), ' ', it.run) : null,
         h('td', {}, statusBadge(l.status, {compact: true})),
         h('td', {}, h('span', {class: C.mono}, l.tag || l.key || '')),
-        h('td', {class: 'hj-num'}, formatValue(l.value)),
+        h('td', {class: 'hj-num'}, formatValue(l.value),
+          l.window && l.window.statistic && l.window.statistic !== 'recent' ? h('div', {class: [C.small, C.muted]}, l.window.statistic) : null),
         h('td', {}, ...thresholdLine(l, it.health.embed_dim)),
         h('td', {class: C.small}, l.explanation || '')));
     }
@@ -550,7 +553,7 @@ export function bandsForTag(metric, lights, dim) {
     } else continue;
     out.push({status: b.status, lo, hi});
   }
-  return {bands: subtractEarlier(out), note};
+  return {bands: subtractEarlier(out), note, factor};
 }
 
 /** Bands are tried in order: a later band only covers what earlier ones leave. */
@@ -623,7 +626,7 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
   const autoLog = !!(metric && metric.log_scale) || spansDecades(values, 2);
   const log = logOverride === undefined ? autoLog : logOverride;
   const dims = Array.from(new Set(ok.map((s) => s.dim).filter(Boolean)));
-  const {bands, note} = bandsForTag(metric, ok.map((s) => s.light).filter(Boolean), dims.length === 1 ? dims[0] : null);
+  const {bands, note, factor} = bandsForTag(metric, ok.map((s) => s.light).filter(Boolean), dims.length === 1 ? dims[0] : null);
   const logBox = h('input', {type: 'checkbox', on: {change: (ev) => onLog(tag, ev.target.checked)}});
   logBox.checked = log;
   const csv = h('button', {class: [C.button, 'hj-button-small'], type: 'button', title: `download ${tag} as CSV`,
@@ -643,7 +646,8 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
       s.error ? h('span', {class: 'hj-legend-error'}, ` — ${s.error}`) : null))),
     bands.length || note ? h('div', {class: [C.small, C.muted, 'hj-band-note']},
       bands.length ? h('span', {}, 'bands: ', ...((metric.rule && metric.rule.bands) || []).map((b) =>
-        h('span', {class: 'hj-band-key'}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound, dims.length === 1 ? dims[0] : null), ' '))) : null,
+        h('span', {class: 'hj-band-key'}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound, dims.length === 1 ? dims[0] : null),
+          factor !== 1 && !Array.isArray(b.bound) ? ` (raw ${formatValue(resolveBound(b.bound, dims.length === 1 ? dims[0] : null) * factor, 3)})` : '', ' '))) : null,
       note ? h('span', {}, note) : null) : null);
   ctx.afterMount(() => ctx.track(createLineChart(box, {
     series: ok.map((s) => ({name: s.run, color: s.color, points: s.data.map((r) => [r[0], r[2]])})),

@@ -58,6 +58,10 @@ def test_tab_appears_in_tensorboard_menu(tb, page, shot):
     names = frame.locator(".hj-run-row").evaluate_all("rows => rows.map(r => r.dataset.run)")
     assert "collapsing" in names and "healthy" in names
     shot(page, "00_tensorboard_ui_tab")
+    # TensorBoard's reload button reaches the tab (plugin host message
+    # "experimental.DataReloaded"): the tab fetches its runs again.
+    with page.expect_request(lambda r: "/data/plugin/hjepa/runs" in r.url, timeout=10000):
+        page.click("button.reload-button")
 
 
 def test_overview_lists_runs_with_backend_status(tb, page, shot):
