@@ -155,7 +155,7 @@ export function niceTicks(lo, hi, count = 5) {
   const raw = span / Math.max(1, count);
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const norm = raw / mag;
-  const step = (norm >= 5 ? 10 : norm >= 2 ? 5 : norm >= 1 ? 2 : 1) * mag;
+  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
   const start = Math.ceil(lo / step - 1e-9) * step;
   const ticks = [];
   for (let t = start; t <= hi + step * 1e-9; t += step) {

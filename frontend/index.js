@@ -130,12 +130,25 @@ class App {
 
   /** Replace the main area's content; destroys the old view's charts first. */
   swap(node, mountedCallbacks = []) {
+    // A reload rebuilds the view: keep what the user opened and where the focus was.
+    const openState = new Map();
+    for (const d of this.main.querySelectorAll('details')) openState.set(identity(d, this.main), d.open);
+    const active = document.activeElement && this.main.contains(document.activeElement) ? identity(document.activeElement, this.main) : null;
     for (const c of this.charts) c.destroy();
     this.charts = [];
     const scroll = window.scrollY;
     this.main.textContent = '';
     this.main.appendChild(node);
     for (const fn of mountedCallbacks) fn();
+    for (const d of this.main.querySelectorAll('details')) {
+      const id = identity(d, this.main);
+      if (openState.has(id)) d.open = openState.get(id);
+    }
+    if (active) {
+      const tag = active.split('|')[0].split('.')[0];
+      const target = Array.from(this.main.querySelectorAll(tag)).find((el) => identity(el, this.main) === active);
+      if (target) target.focus({preventScroll: true});
+    }
     window.scrollTo(0, scroll);
   }
 
@@ -331,6 +344,20 @@ class App {
         'the smoothing slider applies TensorBoard’s debiased exponential moving average (the faint line is the raw curve).'),
       grid);
   }
+}
+
+const KEY_ATTRS = ['run', 'view', 'category', 'tag', 'key', 'level', 'branch', 'pattern', 'check', 'action'];
+
+/** A stable name of an element across re-renders: its tag, first class and keyed ancestors. */
+function identity(el, root) {
+  const parts = [];
+  for (let n = el; n && n !== root; n = n.parentElement) {
+    const ds = n.dataset || {};
+    const p = KEY_ATTRS.filter((a) => ds[a] !== undefined).map((a) => `${a}=${ds[a]}`).join(',');
+    if (p) parts.push(p);
+  }
+  const cls = typeof el.className === 'string' ? el.className.split(' ')[0] : '';
+  return `${el.tagName}.${cls}|${parts.join('/')}`;
 }
 
 /**

@@ -323,7 +323,8 @@ export function lightsView(items) {
     section.appendChild(h('div', {class: 'hj-grid-scroll'}, grid));
   }
   if (others.length) {
-    others.sort((a, b) => statusRank(b.l.status) - statusRank(a.l.status));
+    others.sort((a, b) => (statusRank(b.l.status) - statusRank(a.l.status)) ||
+      String(a.l.tag || a.l.key).localeCompare(String(b.l.tag || b.l.key)) || items.indexOf(a.it) - items.indexOf(b.it));
     const body = h('tbody');
     for (const {it, l} of others) {
       body.appendChild(h('tr', {dataset: {status: l.status || 'unknown', key: l.key || ''}},

@@ -1,0 +1,76 @@
+// Unit tests of the tab's pure helpers (frontend/format.js and the band arithmetic of
+// views.js is DOM-free too, but views.js imports DOM builders, so only format.js here).
+// Run: node --test tests/browser/js/
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  num, formatValue, formatStep, smooth, spansDecades, niceTicks, logTicks, toCsv, csvField,
+  boundText, resolveBound, comparisonText, safeFileName, statusRank,
+} from '../../../frontend/format.js';
+
+test('num reads the non-finite strings of TensorBoard JSON', () => {
+  assert.ok(Number.isNaN(num('NaN')));
+  assert.equal(num('Infinity'), Infinity);
+  assert.equal(num('-Infinity'), -Infinity);
+  assert.equal(num(0.5), 0.5);
+  assert.equal(num(null), null);
+  assert.equal(num('collapsing'), null);
+});
+
+test('formatValue', () => {
+  assert.equal(formatValue(null), '—');
+  assert.equal(formatValue('NaN'), 'NaN');
+  assert.equal(formatValue('Infinity'), '+∞');
+  assert.equal(formatValue(0.004085123), '0.004085');
+  assert.equal(formatValue(1e-5), '1e-5');
+  assert.equal(formatValue(0.00027), '2.7e-4');
+  assert.equal(formatValue(2000), '2000');
+  assert.equal(formatValue(0.5), '0.5');
+  assert.equal(formatStep(12000), '12,000');
+});
+
+test('smooth is TensorBoard\'s debiased EMA and passes non-finite values through', () => {
+  assert.deepEqual(smooth([1, 2, 3], 0), [1, 2, 3]);
+  const s = smooth([1, 2, NaN, 4], 0.6);
+  assert.equal(s[0], 1); // debiased: the first point is itself
+  assert.ok(Math.abs(s[1] - (0.6 * 0.4 * 1 + 0.4 * 2) / (1 - 0.36)) < 1e-12);
+  assert.ok(Number.isNaN(s[2]));
+  assert.deepEqual(smooth([3, 3, 3], 0.9), [3, 3, 3]);
+});
+
+test('spansDecades decides the default log axis', () => {
+  assert.equal(spansDecades([1, 0.5, 0.2]), false);
+  assert.equal(spansDecades([1, 0.001]), true);
+  assert.equal(spansDecades([1, 0.001, -1]), false); // non-positive: no log axis
+  assert.equal(spansDecades([1, NaN, 0.001]), true);
+});
+
+test('ticks', () => {
+  assert.deepEqual(niceTicks(0, 1, 4), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(0, 599, 5), [0, 100, 200, 300, 400, 500]);
+  assert.deepEqual(logTicks(0.001, 10), [0.001, 0.01, 0.1, 1, 10]);
+});
+
+test('bounds of the catalogue', () => {
+  const dim = {floor: 0.3, per_sqrt_dim: 4.0, kind: 'dim_bound'};
+  assert.equal(resolveBound(dim, null), 0.3);
+  assert.ok(Math.abs(resolveBound(dim, 64) - 0.5) < 1e-12);
+  assert.equal(boundText([0.4, 0.7]), '[0.4, 0.7]');
+  assert.equal(comparisonText('<', 0.28), '< 0.28');
+  assert.equal(comparisonText('>=', 1), '≥ 1');
+  assert.match(boundText(dim, 64), /max\(0\.3, 4\/√D\) = 0\.5 at D=64/);
+});
+
+test('CSV quoting and formula defusing', () => {
+  assert.equal(csvField('a,b'), '"a,b"');
+  assert.equal(csvField('=cmd()'), "'=cmd()");
+  assert.equal(csvField(NaN), 'NaN');
+  assert.equal(toCsv(['run', 'v'], [['<img src=x>', 1]]), 'run,v\n<img src=x>,1\n');
+  assert.equal(safeFileName('train/loss/total'), 'train_loss_total');
+});
+
+test('status order', () => {
+  assert.ok(statusRank('critical') > statusRank('collapse'));
+  assert.ok(statusRank('collapse') > statusRank('warning'));
+  assert.equal(statusRank('bogus'), 0);
+});
