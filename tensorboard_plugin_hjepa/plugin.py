@@ -178,6 +178,11 @@ class HJepaPlugin(base_plugin.TBPlugin):
     # -- routes ------------------------------------------------------------------------
     @staticmethod
     def _json(request, payload, code=200):
+        from .routes import Gzipped  # pylint: disable=import-outside-toplevel
+
+        if isinstance(payload, Gzipped):  # serialised once per verdict, not per request
+            return http_util.Respond(request, bytes(payload), "application/json", code=code,
+                                     content_encoding="gzip")
         return http_util.Respond(request, payload, "application/json", code=code)
 
     def _handle(self, request, work):
@@ -229,7 +234,7 @@ class HJepaPlugin(base_plugin.TBPlugin):
     def _serve_health(self, request):
         def work():
             run = self._param(request, "run")
-            return self.service.health_impl(*self._where(request), run)
+            return self.service.health_gzip_impl(*self._where(request), run)
 
         return self._handle(request, work)
 

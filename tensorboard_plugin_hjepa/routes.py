@@ -15,12 +15,15 @@ Failures never escape as a 500: an exception while reading or diagnosing one run
 makes that run's verdict ``unknown`` with the reason (and is logged).
 """
 
+import gzip
+import json
 import logging
 import threading
 import time
 from typing import Callable, Dict, Optional, Tuple
 
 from tensorboard import errors
+from tensorboard.backend import json_util
 
 from . import catalog
 from . import data
@@ -90,13 +93,32 @@ def unknown_health(run: str, reason: str, *, index: Optional[data.RunIndex] = No
     }
 
 
+class Gzipped(bytes):
+    """A JSON answer already serialised (as ``http_util.Respond`` would) and gzipped."""
+
+    @classmethod
+    def of(cls, payload) -> "Gzipped":
+        text = json.dumps(json_util.Cleanse(payload, "utf-8"), ensure_ascii=True)
+        return cls(gzip.compress(text.encode("ascii"), compresslevel=3, mtime=0))
+
+    def payload(self):
+        return json.loads(gzip.decompress(self))
+
+
 class _Entry:
-    __slots__ = ("fingerprint", "health", "summary")
+    __slots__ = ("fingerprint", "health", "summary", "_health_gzip")
 
     def __init__(self, fingerprint, health, summary):
         self.fingerprint = fingerprint
         self.health = health
         self.summary = summary
+        self._health_gzip = None
+
+    @property
+    def health_gzip(self) -> Gzipped:
+        if self._health_gzip is None:  # a race only serialises twice
+            self._health_gzip = Gzipped.of(self.health)
+        return self._health_gzip
 
 
 class HealthService:
@@ -256,6 +278,16 @@ class HealthService:
         index = self.run_index(ctx, experiment_id, run)
         try:
             return self._entry(ctx, experiment_id, index).health
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: health of run %r failed", run)
+            return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
+
+    def health_gzip_impl(self, ctx, experiment_id: str, run: str):
+        """``health_impl``, serialised once per verdict: a ``Gzipped`` (or, when the
+        verdict could not be computed, the unknown-status dict)."""
+        index = self.run_index(ctx, experiment_id, run)
+        try:
+            return self._entry(ctx, experiment_id, index).health_gzip
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: health of run %r failed", run)
             return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)

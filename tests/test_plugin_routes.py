@@ -326,3 +326,13 @@ def test_fix_flags_keeps_every_hjepa_sample_unless_told_otherwise(given, expecte
     plugin_lib.HJepaLoader().fix_flags(flags)
     assert flags.samples_per_plugin == expected
     assert given == before  # the caller's dict is not mutated
+
+
+def test_health_is_served_gzipped_to_clients_that_accept_it(standard_app):
+    import gzip
+
+    client = standard_app[0]
+    plain = _json(_get(client, "/health", run="healthy"))
+    response = client.get(PREFIX + "/health?run=healthy", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(response.get_data())) == plain
