@@ -256,11 +256,12 @@ export function lightView(light, {dim = null, runName = null, runColor = null, s
     judged !== null && light.normalise && light.normalise !== 'none'
       ? h('span', {class: C.muted}, ` → judged ${formatValue(judged, 3)}`) : null),
   h('div', {class: C.lightRule}, ...thresholdLine(light, dim), rule && !showRun ? h('div', {class: C.muted}, rule) : null),
+  status === 'unknown' && light.explanation ? h('div', {class: [C.small, C.muted, 'hj-light-why']}, light.explanation) : null,
   h('details', {class: C.details},
     h('summary', {}, 'why'),
     rule && showRun ? h('p', {}, rule) : null,
     win && win.start_step !== undefined ? h('p', {class: C.muted}, `Value: ${win.statistic || 'window'} over steps ${formatStep(win.start_step)}–${formatStep(win.end_step)} (${win.points} points${win.non_finite ? `, ${win.non_finite} non-finite` : ''}).`) : null,
-    light.explanation ? h('p', {}, light.explanation) : null,
+    light.explanation && status !== 'unknown' ? h('p', {}, light.explanation) : null,
     bandsList,
     ...notes,
     corr ? h('p', {class: C.small}, h('strong', {}, 'Corrected rule: '), corr.rule || '', h('br'),
@@ -364,8 +365,9 @@ export function hierarchyView(items, catalog, ctx) {
     const status = c && c.status ? c.status : 'unknown';
     card.appendChild(h('div', {class: C.cardTitle}, runSwatch(it.color), h('span', {class: 'hj-card-run'}, it.run),
       h('span', {class: C.barSpacer}), h('span', {class: C.muted}, 'imbalance: '), statusBadge(status)));
+    if (c && c.note) card.appendChild(h('p', {class: [C.small, C.muted, 'hj-contrib-note']}, c.note));
     if (!c || !Array.isArray(c.shares) || !c.shares.length) {
-      card.appendChild(h('p', {class: C.muted}, 'No per-level losses: the hierarchy contribution is unknown.'));
+      if (!c || !c.note) card.appendChild(h('p', {class: C.muted}, 'No per-level losses: the hierarchy contribution is unknown.'));
       row.appendChild(card);
       continue;
     }
@@ -382,7 +384,8 @@ export function hierarchyView(items, catalog, ctx) {
         h('td', {class: 'hj-num'}, c.expected ? formatPercent(c.expected[i], 1) : '—'),
         h('td', {class: 'hj-num'}, formatPercent(last(c.shares[i]), 1))))));
     card.appendChild(legend);
-    if (!c.expected) card.appendChild(h('p', {class: [C.small, C.muted]}, 'Hierarchy weights unknown (no run manifest): no expected shares.'));
+    if (!c.expected && !c.note) card.appendChild(h('p', {class: [C.small, C.muted]}, 'Hierarchy weights unknown (no run manifest): no expected shares.'));
+    if (c.weights_source) card.appendChild(h('p', {class: [C.small, C.muted]}, `Weights from ${c.weights_source}.`));
     const checks = Array.isArray(c.checks) ? c.checks : [];
     if (checks.length) {
       const list = h('ul', {class: C.checks});
@@ -499,7 +502,7 @@ function rangesView(health) {
       h('td', {class: 'hj-num'}, formatValue(c.value)),
       h('td', {}, res, c.note ? h('div', {class: [C.small, C.muted]}, c.note) : null)));
   }
-  card.appendChild(h('table', {class: [C.table, 'hj-table-compact']},
+  card.appendChild(h('table', {class: [C.table, 'hj-table-compact', 'hj-ranges']},
     h('thead', {}, h('tr', {}, h('th', {}, 'Metric'), h('th', {class: 'hj-num'}, 'Level'), h('th', {class: 'hj-num'}, 'Expected'),
       h('th', {class: 'hj-num'}, 'Value'), h('th', {}, 'Result'))), body));
   return card;
@@ -643,8 +646,12 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
         csv)),
     metric ? h('div', {class: [C.small, C.muted, 'hj-chart-meaning']}, metric.meaning || '', metric.unit ? ` [${metric.unit}]` : '') : null,
     box,
-    h('div', {class: C.legend}, series.map((s) => h('span', {class: C.legendItem}, runSwatch(s.color), h('span', {}, s.run),
-      s.error ? h('span', {class: 'hj-legend-error'}, ` — ${s.error}`) : null))),
+    h('div', {class: C.legend}, series.map((s) => {
+      const bad = Array.isArray(s.data) ? s.data.filter((r) => !Number.isFinite(num(r[2]))).length : 0;
+      return h('span', {class: C.legendItem}, runSwatch(s.color), h('span', {}, s.run),
+        bad ? h('span', {class: 'hj-legend-error', title: 'marked ▼ on the top edge'}, ` — ${bad} NaN/Inf ▼`) : null,
+        s.error ? h('span', {class: 'hj-legend-error'}, ` — ${s.error}`) : null);
+    })),
     bands.length || note ? h('div', {class: [C.small, C.muted, 'hj-band-note']},
       bands.length ? h('span', {}, 'bands: ', ...((metric.rule && metric.rule.bands) || []).map((b) =>
         h('span', {class: 'hj-band-key'}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound, dims.length === 1 ? dims[0] : null),
