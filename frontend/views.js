@@ -516,7 +516,8 @@ export function diagnosisView(items) {
     const wrap = h('div', {class: 'hj-diag-run', dataset: {run: it.run}});
     if (items.length > 1) wrap.appendChild(h('h3', {class: 'hj-subtitle'}, runSwatch(it.color), ' ', it.run, ' ', statusBadge(it.health.status)));
     wrap.appendChild(h('div', {class: 'hj-diag-grid'}, flowchartView(it.health),
-      h('div', {class: 'hj-diag-side'}, patternsView(it.health), rangesView(it.health))));
+      h('div', {class: 'hj-diag-side'}, patternsView(it.health))));
+    wrap.appendChild(rangesView(it.health));
     section.appendChild(wrap);
   }
   return section;
