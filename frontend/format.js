@@ -164,15 +164,26 @@ export function niceTicks(lo, hi, count = 5) {
   return ticks;
 }
 
-/** Powers of ten covering [lo, hi] (both > 0); thinned to about `count`. */
+/** Powers of ten covering [lo, hi] (both > 0), thinned to about `count`; 1-2-5 steps
+ * when the range holds fewer than three powers of ten. */
 export function logTicks(lo, hi, count = 6) {
   if (!(lo > 0) || !(hi > 0)) return [];
   const a = Math.floor(Math.log10(lo));
   const b = Math.ceil(Math.log10(hi));
+  const inRange = (t) => t >= lo * 0.999 && t <= hi * 1.001;
   const every = Math.max(1, Math.ceil((b - a + 1) / count));
-  const ticks = [];
-  for (let e = a; e <= b; e += every) ticks.push(Math.pow(10, e));
-  return ticks.filter((t) => t >= lo * 0.999 && t <= hi * 1.001);
+  const decades = [];
+  for (let e = a; e <= b; e += every) decades.push(Number(Math.pow(10, e).toPrecision(12)));
+  const ticks = decades.filter(inRange);
+  if (ticks.length >= 3) return ticks;
+  const fine = [];
+  for (let e = a; e <= b; e++) {
+    for (const m of [1, 2, 5]) {
+      const t = Number((m * Math.pow(10, e)).toPrecision(12));
+      if (inRange(t)) fine.push(t);
+    }
+  }
+  return fine.length >= 2 ? fine : ticks;
 }
 
 /** Quote one CSV field (RFC 4180) and defuse spreadsheet formulas in text. */

@@ -637,11 +637,10 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
   const csv = h('button', {class: [C.button, 'hj-button-small'], type: 'button', title: `download ${tag} as CSV`,
     dataset: {action: 'csv'}, on: {click: () => downloadCsv(tag, ok.map((s) => ({run: s.run, data: s.data})))}}, 'CSV');
   const box = h('div', {class: 'hj-chart-box'});
-  const lightBadges = series.filter((s) => s.light).map((s) => statusBadge(s.light.status, {compact: true,
-    label: series.length > 1 ? `${s.light.status}` : s.light.status}));
+  const lightBadges = series.filter((s) => s.light).map((s) => statusBadge(s.light.status, {compact: true}));
   const card = h('div', {class: C.chartCard, dataset: {tag}},
     h('div', {class: C.chartHead},
-      h('div', {class: 'hj-chart-title'}, h('span', {class: C.mono}, tag), ...lightBadges.slice(0, 1)),
+      h('div', {class: 'hj-chart-title'}, h('span', {class: C.mono}, tag), series.length === 1 ? lightBadges : null),
       h('div', {class: C.chartTools},
         h('label', {class: 'hj-check-label'}, logBox, ' log'),
         csv)),
@@ -649,7 +648,8 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
     box,
     h('div', {class: C.legend}, series.map((s) => {
       const bad = Array.isArray(s.data) ? s.data.filter((r) => !Number.isFinite(num(r[2]))).length : 0;
-      return h('span', {class: C.legendItem}, runSwatch(s.color), h('span', {}, s.run),
+      return h('span', {class: C.legendItem, dataset: {run: s.run}}, runSwatch(s.color), h('span', {}, s.run),
+        series.length > 1 && s.light ? statusBadge(s.light.status, {compact: true}) : null,
         bad ? h('span', {class: 'hj-legend-error', title: 'marked ▼ on the top edge'}, ` — ${bad} NaN/Inf ▼`) : null,
         s.error ? h('span', {class: 'hj-legend-error'}, ` — ${s.error}`) : null);
     })),

@@ -74,3 +74,7 @@ test('status order', () => {
   assert.ok(statusRank('collapse') > statusRank('warning'));
   assert.equal(statusRank('bogus'), 0);
 });
+
+test('log ticks over less than two decades use 1-2-5 steps', () => {
+  assert.deepEqual(logTicks(0.15, 9), [0.2, 0.5, 1, 2, 5]);
+});
