@@ -54,8 +54,11 @@ class TrainResult:
         start_step: step the run started (or resumed) at.
         end_step: steps completed when it returned.
         interrupted: stopped by SIGINT/SIGTERM (a checkpoint was written).
-        train_seconds: wall time inside training steps (evaluation excluded).
+        train_seconds: wall time of the loop: steps, metrics, event commits and
+            checkpoints; evaluations (probe, validation loss) excluded.
         samples_per_second: samples over ``train_seconds`` (all ranks).
+        history: total loss of every step run.
+        step_seconds: loop wall time of every step run, evaluations excluded.
         knn_top1: last kNN accuracy (None if no probe ran).
         knn_top1_random_init: baseline accuracy (None unless a fresh run probed it).
         last_loss: total loss of the last step.
@@ -70,7 +73,8 @@ class TrainResult:
     knn_top1: Optional[float] = None
     knn_top1_random_init: Optional[float] = None
     last_loss: float = float("nan")
-    history: List[float] = field(default_factory=list)
+    history: List[float] = field(default_factory=list)  # total loss per step
+    step_seconds: List[float] = field(default_factory=list)  # loop time per step, evaluations excluded
 
 
 def run_dir_of(cfg: config_lib.Config) -> str:
@@ -473,7 +477,6 @@ class Trainer:
                         self.save_checkpoint()  # the state before the bad step: the last good one
                         raise
                     dt = time.perf_counter() - t0
-                    result.train_seconds += dt
                     result.history.append(values[0])
                     result.last_loss = values[0]
                     self.step += 1
@@ -483,11 +486,16 @@ class Trainer:
                         bar.update(1)
                         bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False)
                     done = self.step == self.end_step
+                    t_eval = time.perf_counter()
                     if (e.interval and self.step % e.interval == 0) or self.step == cfg.training.total_steps:
                         acc = self.evaluate(self.step)
                         result.knn_top1 = acc if acc is not None else result.knn_top1
+                    t_ckpt = time.perf_counter()
                     if done or self.step % cfg.training.checkpoint_every == 0 or stop_all:
                         self.save_checkpoint()
+                    # Training time: the step, metric writing and checkpoints; not evaluations.
+                    result.step_seconds.append(time.perf_counter() - t0 - (t_ckpt - t_eval))
+                    result.train_seconds += result.step_seconds[-1]
                     if stop_all:
                         result.interrupted = True
                         if self.main:

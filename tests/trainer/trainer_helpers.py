@@ -40,3 +40,22 @@ def read_histogram_tags(run_dir):
     ea.Reload()
     return [t for t in ea.Tags()["tensors"]
             if tensor_util.make_ndarray(ea.Tensors(t)[0].tensor_proto).ndim == 2]
+
+
+def ddp_worker(rank, world, port, logdir, out_dir):
+    """One rank of a CPU/gloo DDP run; saves its final parameters and loss history."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from hjepa_trainer.train import Trainer
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    trainer = Trainer(tiny_config(logdir, "training.total_steps=4", "training.device=cpu"), progress=False)
+    result = trainer.run()
+    torch.save({"history": result.history, "end_step": result.end_step, "model": trainer.model.state_dict()},
+               os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.destroy_process_group()
