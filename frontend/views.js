@@ -92,8 +92,9 @@ function levelText(level) {
 }
 
 /** The short name of a catalogue key ("collapse.effective_rank" -> "effective rank"). */
-export function keyLabel(key) {
+export function keyLabel(key, {withCategory = false} = {}) {
   const s = String(key || '');
+  if (withCategory) return s.replace(/[._]/g, ' ');
   const tail = s.includes('.') ? s.slice(s.indexOf('.') + 1) : s;
   return tail.replace(/_/g, ' ');
 }
@@ -191,7 +192,7 @@ export function overviewView({runs, checked, onOpen, onOpenMany, onCheck, status
     if (!lights.length) worst.appendChild(h('span', {class: C.muted}, '—'));
     for (const w of lights) {
       worst.appendChild(h('span', {class: 'hj-worst-item'}, statusBadge(w.status, {compact: true}),
-        h('span', {class: 'hj-worst-name'}, `${keyLabel(w.key)}${w.level === null || w.level === undefined ? '' : ` · L${w.level}`}`)));
+        h('span', {class: 'hj-worst-name'}, `${keyLabel(w.key, {withCategory: true})}${w.level === null || w.level === undefined ? '' : ` · L${w.level}`}`)));
     }
     const row = h('tr', {class: C.runRow, dataset: {run: name, status: r.status || 'unknown'},
       on: {click: () => onOpen(name)}},
