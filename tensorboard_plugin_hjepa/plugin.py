@@ -6,13 +6,18 @@ tensorboard_plugin_hjepa.plugin:HJepaLoader`` (setup.py). The routes (under
 ``routes.HealthService`` over TensorBoard's data provider, so the plugin reads the
 same data under both loading paths (``--load_fast=true|false``).
 
-Samples per tag: TensorBoard keeps only a sample of each tag's points unless told
-otherwise (10 per tag for an unknown plugin name on the Python path, 1000 on the Rust
-path). ``HJepaLoader.fix_flags`` therefore asks for every sample of plugin ``hjepa``
-(``--samples_per_plugin=hjepa=0``) unless the user set a value for ``hjepa``
-themselves; it leaves TensorBoard's own ``scalars`` default (1000 per tag) alone,
-because that setting governs every scalar of every run in the logdir, not only
-H-JEPA runs (see the "Samples per tag" section of http_api.md).
+Samples per tag: TensorBoard keeps only a random sample of each tag's points unless
+told otherwise (10 per tag for an unknown plugin name on the Python path, 1000 on the
+Rust path, 1000 for plain "scalars" on both). ``HJepaLoader.fix_flags`` raises the
+limit for plugin ``hjepa`` to ``DEFAULT_HJEPA_SAMPLES`` (10,000) unless the user set a
+value for ``hjepa`` themselves: every curve with up to 10,000 points (every-step
+metrics of runs up to 10,000 steps, every-100-step metrics up to 1,000,000 steps) is
+kept whole, longer ones as 10,000 uniformly sampled points including the latest.
+Keeping everything (``hjepa=0``) was measured and rejected as the default: 10 runs of
+100,000 steps made TensorBoard's data server 12x larger (3.2 GB vs 0.26 GB) and load
+2.7x slower. It leaves TensorBoard's own ``scalars`` default (1000 per tag) alone,
+because that setting governs every scalar of every run in the logdir, not only H-JEPA
+runs. Answers say when a curve is sampled and which flag keeps all of it.
 
 Keep this module's imports light and safe: a plugin module that fails to import stops
 ``tensorboard`` from starting at all. The catalogue, the adapter and the diagnosis
@@ -50,6 +55,11 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".png": "image/png",
 }
+# Samples per "hjepa" tag TensorBoard is asked to keep (see the module docstring).
+DEFAULT_HJEPA_SAMPLES = 10_000
+# TensorBoard's own default for plugin "scalars" on both loading paths.
+TENSORBOARD_SCALARS_SAMPLES = 1000
+
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 MAX_PARAM_LENGTH = 4096
 
@@ -115,7 +125,9 @@ class HJepaPlugin(base_plugin.TBPlugin):
           listing_ttl_s: override ``routes.DEFAULT_LISTING_TTL_S`` (tests use 0).
         """
         self._provider = context.data_provider
-        self._service_kwargs = {} if listing_ttl_s is None else {"listing_ttl_s": listing_ttl_s}
+        self._service_kwargs = {"sample_limits": sample_limits(context.sampling_hints)}
+        if listing_ttl_s is not None:
+            self._service_kwargs["listing_ttl_s"] = listing_ttl_s
         self._service = None
         self._service_lock = threading.Lock()
         self._active = (False, -1e9)  # (answer, when)
@@ -263,6 +275,19 @@ class HJepaPlugin(base_plugin.TBPlugin):
         return response(environ, start_response)
 
 
+def sample_limits(sampling_hints):
+    """``{plugin name: samples kept per tag or None (all)}`` from ``--samples_per_plugin``.
+
+    ``sampling_hints`` is None when the data provider was not built from flags (tests,
+    the doctor): then nothing is known to be sampled.
+    """
+    if sampling_hints is None:
+        return {}
+    hjepa = sampling_hints.get(PLUGIN_NAME, DEFAULT_HJEPA_SAMPLES)
+    scalars = sampling_hints.get("scalars", TENSORBOARD_SCALARS_SAMPLES)
+    return {PLUGIN_NAME: hjepa or None, "scalars": scalars or None}
+
+
 def _has_catalogue_scalars(provider) -> bool:
     """Whether any run has a plain scalar tag that the catalogue knows.
 
@@ -296,16 +321,16 @@ class HJepaLoader(base_plugin.TBLoader):
     """Loads ``HJepaPlugin``; asks TensorBoard to keep every sample of "hjepa" tags."""
 
     def fix_flags(self, flags):
-        """Add ``hjepa=0`` (keep all samples) to ``--samples_per_plugin``.
+        """Add ``hjepa=DEFAULT_HJEPA_SAMPLES`` to ``--samples_per_plugin``.
 
-        A value the user gave for ``hjepa`` is kept. ``scalars`` is not changed (see
-        the module docstring).
+        A value the user gave for ``hjepa`` (0: keep all) is kept. ``scalars`` is not
+        changed (see the module docstring).
         """
         samples = getattr(flags, "samples_per_plugin", None) or {}
         if isinstance(samples, str):
             samples = _parse_samples_per_plugin(samples)
         samples = dict(samples)
-        samples.setdefault(PLUGIN_NAME, 0)
+        samples.setdefault(PLUGIN_NAME, DEFAULT_HJEPA_SAMPLES)
         flags.samples_per_plugin = samples
 
     def load(self, context):

@@ -130,13 +130,18 @@ class HealthService:
       summarize: ``health dict -> runs entry fields`` (default: ``engine.summarize``).
       listing_ttl_s: how long a metadata listing is reused (0: never).
       clock: a monotonic clock (tests replace it).
+      sample_limits: ``{plugin name: samples TensorBoard keeps per tag, None for all}``
+        (see ``plugin.sample_limits``); a curve with that many points is reported as
+        sampled. Empty: nothing is known to be sampled.
     """
 
     def __init__(self, provider, *, diagnose: Optional[Callable] = None,
                  summarize: Optional[Callable] = None,
                  listing_ttl_s: float = DEFAULT_LISTING_TTL_S,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 sample_limits: Optional[Dict[str, Optional[int]]] = None):
         self._provider = provider
+        self._limits = dict(sample_limits or {})
         self._diagnose = diagnose or _default_diagnose
         self._summarize = summarize or _default_summarize
         self._ttl = listing_ttl_s
@@ -217,8 +222,29 @@ class HealthService:
                                         % (type(e).__name__, e), index=index,
                                         run_data=run_data)
         health["run"] = index.run
+        self._mark_sampled(index, health)
         summary = self._summary(index, run_data, health)
         return _Entry(index.fingerprint, health, summary)
+
+    def sampling(self, plugin_name: str, points: int) -> Optional[str]:
+        """A note when a curve of ``points`` points is a sample of a longer one."""
+        limit = self._limits.get(plugin_name)
+        if not limit or points < limit:
+            return None
+        return ("TensorBoard keeps %d sampled points per tag of plugin %r; start it with "
+                "--samples_per_plugin=%s=0 to keep every point" % (limit, plugin_name,
+                                                                  plugin_name))
+
+    def _mark_sampled(self, index: data.RunIndex, health: dict) -> None:
+        """Add ``sampled`` (and ``sampling_note``) to each entry of ``health["tags"]``."""
+        for entry in health.get("tags") or []:
+            if not isinstance(entry, dict):
+                continue
+            info = index.tags.get(entry.get("tag"))
+            note = self.sampling(info.plugin_name, int(entry.get("points") or 0)) if info else None
+            entry["sampled"] = note is not None
+            if note:
+                entry["sampling_note"] = note
 
     def _summary(self, index: data.RunIndex, run_data: Optional[RunData], health: dict) -> dict:
         """One ``runs`` entry from a health answer."""
@@ -304,13 +330,17 @@ class HealthService:
         if info is None or info.resolved is None:
             raise errors.NotFoundError("run %r has no catalogue tag %r" % (run, tag))
         out = {"run": run, "tag": tag, "key": info.resolved.metric.key,
-               "level": info.resolved.level, "data": []}
+               "level": info.resolved.level, "sampled": False, "data": []}
         try:
             datums = data.read_tags(self._provider, ctx, experiment_id, run, [info]).get(tag, [])
             if datums:
                 series = data.series_from_datums(tag, datums, info.resolved.exact)
                 out["data"] = [list(row) for row in zip(
                     series.steps.tolist(), series.wall_times.tolist(), series.values.tolist())]
+                note = self.sampling(info.plugin_name, len(datums))
+                if note:
+                    out["sampled"] = True
+                    out["sampling_note"] = note
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: reading %r of run %r failed", tag, run)
             out["error"] = "could not read the curve: %s: %s" % (type(e).__name__, e)

@@ -36,11 +36,14 @@ def engine_available() -> bool:
     return True
 
 
-def multiplexer_for(logdir: str):
-    """An ``EventMultiplexer`` over ``logdir`` that keeps every sample, reloaded once."""
+def multiplexer_for(logdir: str, sampling_hints=None):
+    """An ``EventMultiplexer`` over ``logdir``, reloaded once, keeping every sample
+    unless ``sampling_hints`` (``{plugin: samples per tag}``, as
+    ``--samples_per_plugin``) says otherwise."""
+    guidance = {"hjepa": 0, "scalars": 0}
+    guidance.update(sampling_hints or {})
     multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        size_guidance={"tensors": 0, "scalars": 0},
-        tensor_size_guidance={"hjepa": 0, "scalars": 0})
+        size_guidance={"tensors": 0, "scalars": 0}, tensor_size_guidance=guidance)
     multiplexer.AddRunsFromDirectory(logdir)
     multiplexer.Reload()
     return multiplexer
@@ -51,12 +54,17 @@ def provider_for(logdir: str):
     return data_provider.MultiplexerDataProvider(multiplexer_for(logdir), logdir)
 
 
-def app_for(logdir: str, **plugin_kwargs):
-    """(werkzeug test Client, HJepaPlugin, EventMultiplexer) over ``logdir``, in process."""
-    multiplexer = multiplexer_for(logdir)
+def app_for(logdir: str, sampling_hints=None, **plugin_kwargs):
+    """(werkzeug test Client, HJepaPlugin, EventMultiplexer) over ``logdir``, in process.
+
+    ``sampling_hints``: as TensorBoard's ``--samples_per_plugin`` (None: keep all and
+    tell the plugin nothing about sampling).
+    """
+    multiplexer = multiplexer_for(logdir, sampling_hints)
     provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
     context = base_plugin.TBContext(data_provider=provider, logdir=logdir,
-                                    plugin_name_to_instance={})
+                                    plugin_name_to_instance={},
+                                    sampling_hints=sampling_hints)
     plugin = plugin_lib.HJepaPlugin(context, **plugin_kwargs)
     app = application.TensorBoardWSGI([plugin], data_provider=provider)
     return werkzeug_test.Client(app), plugin, multiplexer

@@ -1,10 +1,11 @@
 """End to end: a real ``tensorboard`` process, both loading paths, generated logs.
 
 ``--load_fast=true`` reads through TensorBoard's Rust data server, ``false`` through
-the Python multiplexer; the plugin must answer the same in both. Samples per tag:
-without the plugin's ``fix_flags`` TensorBoard keeps 10 samples per "hjepa" tag on
-the Python path and 1000 on the Rust path; the plugin asks for all of them, and
-leaves TensorBoard's default of 1000 for plain "scalars" (documented decision).
+the Python multiplexer; the plugin must answer the same in both. Samples per tag
+(measured): without the plugin's ``fix_flags`` TensorBoard keeps 10 samples per
+"hjepa" tag on the Python path and 1000 on the Rust path, and 1000 per plain "scalars"
+tag on both; the plugin raises "hjepa" to ``DEFAULT_HJEPA_SAMPLES`` and leaves
+"scalars" alone (see ``plugin.py``), and says when a curve is sampled.
 """
 
 import time
@@ -85,7 +86,7 @@ def test_healthy_and_collapsing_runs_get_their_status(tb):
 def test_full_resolution_curves_without_any_flag(tb):
     body = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
     steps = [row[0] for row in body["data"]]
-    assert steps == list(range(STEPS))
+    assert steps == list(range(STEPS)) and body["sampled"] is False
     every_100 = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/collapse/level1_effective_rank")
     assert len(every_100["data"]) == STEPS // 100
 
@@ -95,6 +96,8 @@ def test_plain_scalars_keep_tensorboards_default_sampling(tb):
         body = tb.get_json(PREFIX + "/scalars?run=%s&tag=%s" % (run, tag))
         steps = [row[0] for row in body["data"]]
         assert len(steps) == SCALARS_DEFAULT_SAMPLES and steps == sorted(steps)
+        assert body["sampled"] is True
+        assert "--samples_per_plugin=scalars=0" in body["sampling_note"]
         assert steps[-1] == STEPS - 1  # the reservoir always keeps the latest point
 
 
@@ -121,4 +124,4 @@ def test_a_user_samples_flag_for_hjepa_wins(e2e_logdir):
                              args=["--samples_per_plugin=hjepa=100"]) as proc:
         _wait_loaded(proc)
         body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
-        assert len(body["data"]) == 100
+        assert len(body["data"]) == 100 and body["sampled"] is True

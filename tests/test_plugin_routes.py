@@ -313,14 +313,18 @@ def _flags(**kw):
     return argparse.Namespace(**kw)
 
 
+N = plugin_lib.DEFAULT_HJEPA_SAMPLES
+
+
 @pytest.mark.parametrize("given,expected", [
-    ({}, {"hjepa": 0}),
-    ({"scalars": 500}, {"scalars": 500, "hjepa": 0}),
+    ({}, {"hjepa": N}),
+    ({"scalars": 500}, {"scalars": 500, "hjepa": N}),
+    ({"hjepa": 0}, {"hjepa": 0}),
     ({"hjepa": 5000}, {"hjepa": 5000}),
     ("images=3,hjepa=7", {"images": 3, "hjepa": 7}),
-    ("", {"hjepa": 0}),
+    ("", {"hjepa": N}),
 ])
-def test_fix_flags_keeps_every_hjepa_sample_unless_told_otherwise(given, expected):
+def test_fix_flags_raises_the_hjepa_sample_limit_unless_told(given, expected):
     before = dict(given) if isinstance(given, dict) else given
     flags = _flags(samples_per_plugin=given)
     plugin_lib.HJepaLoader().fix_flags(flags)
@@ -336,3 +340,26 @@ def test_health_is_served_gzipped_to_clients_that_accept_it(standard_app):
     response = client.get(PREFIX + "/health?run=healthy", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(response.get_data())) == plain
+
+
+def test_sampled_curves_say_so_and_name_the_flag(tmp_path):
+    logdir = str(tmp_path)
+    logs.write_run(logdir, "long", "healthy", steps=300)
+    logs.write_run(logdir, "plain", "healthy", source="plain", steps=300)
+    client, _, _ = app_for(logdir, sampling_hints={"hjepa": 100, "scalars": 1000})
+    body = _json(_get(client, "/scalars", run="long", tag="train/loss/total"))
+    assert len(body["data"]) == 100 and body["sampled"] is True
+    assert "--samples_per_plugin=hjepa=0" in body["sampling_note"]
+    every_100 = _json(_get(client, "/scalars", run="long",
+                           tag="train/collapse/level0_effective_rank"))
+    assert len(every_100["data"]) == 3 and every_100["sampled"] is False
+    plain = _json(_get(client, "/scalars", run="plain", tag="train/loss/total"))
+    assert len(plain["data"]) == 300 and plain["sampled"] is False
+    tags = {t["tag"]: t for t in _json(_get(client, "/health", run="long"))["tags"]}
+    assert tags["train/loss/total"]["sampled"] is True
+    assert tags["train/collapse/level0_effective_rank"]["sampled"] is False
+
+
+def test_without_flags_nothing_is_reported_as_sampled(standard_app):
+    body = _json(_get(standard_app[0], "/scalars", run="plain_healthy", tag="train/loss/total"))
+    assert body["sampled"] is False and "sampling_note" not in body
