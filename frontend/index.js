@@ -339,6 +339,7 @@ class App {
         logOverride: state.logScale[t.tag], onLog: (tag, on) => this.store.set({logScale: Object.assign({}, this.store.get().logScale, {[tag]: on})})}, ctx));
     }
     return h('div', {},
+      this.catalogError ? h('p', {class: C.notice}, `The catalogue could not be loaded (${this.catalogError}): charts have no meanings or threshold bands.`) : null,
       categoryTabs(cats.map((c) => ({category: c, count: counts.get(c)})), category, (c) => this.store.set({category: c})),
       h('p', {class: [C.small, C.muted]}, 'Hover a chart or focus it and use the arrow keys to read values; ',
         'the smoothing slider applies TensorBoard’s debiased exponential moving average (the faint line is the raw curve).'),

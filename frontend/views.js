@@ -5,7 +5,7 @@
 import {C, statusClass} from './classes.js';
 import {STATUS_COLORS, createLineChart, createStackChart, sparkline, svg} from './chart.js';
 import {
-  boundText, categoryLabel, comparisonText, formatPercent, formatStep, formatValue,
+  categoryLabel, comparisonText, formatPercent, formatStep, formatValue,
   normaliseText, num, resolveBound, spansDecades, statusRank, toCsv, safeFileName,
 } from './format.js';
 
@@ -666,4 +666,3 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
   return card;
 }
 
-export {boundText};
