@@ -332,8 +332,10 @@ class App {
         const r = this.scalars.get(`${it.run}\u0000${t.tag}`);
         if (!r) continue;
         const light = (it.health.lights || []).find((l) => l.tag === t.tag) || null;
+        const tagInfo = (it.health.tags || []).find((x) => x.tag === t.tag) || {};
         series.push({run: it.run, color: it.color, data: r.data && Array.isArray(r.data.data) ? r.data.data : null,
-          error: r.error, light, dim: it.health.embed_dim});
+          error: r.error || (r.data && typeof r.data.error === 'string' ? r.data.error : null), light, dim: it.health.embed_dim,
+          notes: [r.data && r.data.sampling_note, tagInfo.note].filter((n) => typeof n === 'string' && n)});
       }
       grid.appendChild(chartCard({tag: t.tag, metric: t.metric, series, smoothing: state.smoothing,
         logOverride: state.logScale[t.tag], onLog: (tag, on) => this.store.set({logScale: Object.assign({}, this.store.get().logScale, {[tag]: on})})}, ctx));

@@ -654,6 +654,7 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
         bad ? h('span', {class: 'hj-legend-error', title: 'marked ▼ on the top edge'}, ` — ${bad} NaN/Inf ▼`) : null,
         s.error ? h('span', {class: 'hj-legend-error'}, ` — ${s.error}`) : null);
     })),
+    ...Array.from(new Set(series.flatMap((s) => s.notes || []))).map((n) => h('div', {class: [C.small, C.muted, 'hj-chart-note']}, n)),
     bands.length || note ? h('div', {class: [C.small, C.muted, 'hj-band-note']},
       bands.length ? h('span', {}, 'bands: ', ...((metric.rule && metric.rule.bands) || []).map((b) =>
         h('span', {class: 'hj-band-key'}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound, dims.length === 1 ? dims[0] : null),
