@@ -10,14 +10,8 @@ from typing import List
 
 from .. import catalog
 from . import checks
+from .rules import correction_json
 from .context import Context
-
-
-def _correction(correction):
-    if correction is None:
-        return None
-    return {"reference_says": correction.reference_says, "rule": correction.rule,
-            "why": correction.why}
 
 
 def evaluate_branch(ctx: Context, branch) -> dict:
@@ -33,7 +27,7 @@ def evaluate_branch(ctx: Context, branch) -> dict:
         "applies_when": preconditions,
         "triggers": triggers, "checks": results,
         "actions": list(branch.actions),
-        "correction": _correction(branch.correction),
+        "correction": correction_json(branch.correction),
     }
 
 

@@ -90,13 +90,6 @@ def _threshold(rule: schema.VerdictRule, verdict: Verdict, dim: Optional[int]):
             "source": band.source}
 
 
-def _correction(correction):
-    if correction is None:
-        return None
-    return {"reference_says": correction.reference_says, "rule": correction.rule,
-            "why": correction.why}
-
-
 def light_dict(*, key: str, tag: Optional[str], category: str, level: Optional[int],
                rule: schema.VerdictRule, value: Optional[float], verdict: Verdict,
                stat: Stat, dim: Optional[int], spark: list) -> dict:
@@ -109,7 +102,7 @@ def light_dict(*, key: str, tag: Optional[str], category: str, level: Optional[i
         "bands": [rules.band_json(b, dim) for b in rule.bands],
         "window": stat.window(),
         "explanation": verdict.explanation, "healthy_text": rule.healthy_text,
-        "notes": verdict.notes, "correction": _correction(rule.correction),
+        "notes": verdict.notes, "correction": rules.correction_json(rule.correction),
         "sparkline": spark,
     }
 

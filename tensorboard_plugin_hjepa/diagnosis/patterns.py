@@ -11,7 +11,7 @@ from typing import List
 from .. import catalog
 from . import checks
 from .context import Context
-from .flowchart import _correction
+from .rules import correction_json
 
 
 def evaluate_pattern(ctx: Context, pattern) -> dict:
@@ -30,7 +30,7 @@ def evaluate_pattern(ctx: Context, pattern) -> dict:
         "symptoms": symptoms, "any_symptoms": any_symptoms,
         "evidence": evidence, "evidence_count": evidence_count,
         "min_evidence": pattern.min_evidence,
-        "correction": _correction(pattern.correction),
+        "correction": correction_json(pattern.correction),
     }
 
 

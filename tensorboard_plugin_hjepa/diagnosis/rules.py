@@ -157,6 +157,14 @@ def band_json(band, dim: Optional[int]) -> dict:
             "text": band.text, "source": band.source}
 
 
+def correction_json(correction) -> Optional[dict]:
+    """A catalogue Correction as JSON data (None stays None)."""
+    if correction is None:
+        return None
+    return {"reference_says": correction.reference_says, "rule": correction.rule,
+            "why": correction.why}
+
+
 def fmt(value) -> str:
     """A short human form of a number (5 significant digits; ints as ints)."""
     if value is None:
