@@ -209,7 +209,7 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
         notes.insert(0, "the level curves share no step")
         values = {k: DerivedValue(None, empty, "the level curves share no step") for k in values}
     else:
-        notes.insert(0, text)
+        notes = [text] + [n for n in notes if not n.startswith("hierarchy weights unknown")]
     derived.update(values)
     by_key = {d.key: d for d in catalog.derived()}
     out["checks"] = [_derived_light(ctx, by_key[k], values[k])
