@@ -1,9 +1,10 @@
 """Fixtures of the browser tests: a real ``tensorboard`` process, Debian's Chromium
 driven by Playwright, and screenshots saved as test artifacts.
 
-- ``tb`` (module): ``tests.tb_process.running_tensorboard`` on ``standard_logdir``
-  (tests/conftest.py: the standard generated runs, a hostile run name, an unrelated
-  run) plus ``LEVEL1_RUN``, a run whose collapse metrics collapse at level 1 only.
+- ``tb`` (module): ``tests.tb_process.running_tensorboard`` on a copy of
+  ``standard_logdir`` (tests/conftest.py: the standard generated runs, a hostile run
+  name, an unrelated run) plus ``LEVEL1_RUN``, a run whose collapse metrics collapse
+  at level 1 only.
 - ``browser`` (session): headless Chromium from /usr/bin/chromium (never downloaded).
 - ``page``: a fresh page that records dialogs, page errors and console errors;
   the test fails if a dialog opened (a hostile name ran script).
@@ -11,6 +12,7 @@ driven by Playwright, and screenshots saved as test artifacts.
 """
 
 import os
+import shutil
 
 import pytest
 
@@ -59,10 +61,12 @@ def write_level1_collapse(logdir, steps=600):
 
 
 @pytest.fixture(scope="module")
-def tb(standard_logdir):
-    if not os.path.isdir(os.path.join(standard_logdir, LEVEL1_RUN)):
-        write_level1_collapse(standard_logdir)
-    with running_tensorboard(standard_logdir) as proc:
+def tb(standard_logdir, tmp_path_factory):
+    # A copy: the shared session logdir must stay as other test modules expect it.
+    logdir = str(tmp_path_factory.mktemp("hjepa-browser-logs") / "logs")
+    shutil.copytree(standard_logdir, logdir)
+    write_level1_collapse(logdir)
+    with running_tensorboard(logdir) as proc:
         yield proc
 
 
