@@ -278,8 +278,16 @@ class HealthService:
 
     # -- the routes' work -------------------------------------------------------------
     def runs_impl(self, ctx, experiment_id: str) -> dict:
-        """The ``runs`` answer: every H-JEPA run with its summary, sorted by name."""
-        indexes = self.index(ctx, experiment_id)
+        """The ``runs`` answer: every H-JEPA run with its summary, sorted by name.
+
+        When TensorBoard's data cannot be listed at all, the answer is
+        ``{"runs": [], "error": reason}`` (still 200: no input caused it).
+        """
+        try:
+            indexes = self.index(ctx, experiment_id)
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: listing runs failed")
+            return {"runs": [], "error": "could not list runs: %s: %s" % (type(e).__name__, e)}
         out = []
         for run in sorted(indexes):
             try:

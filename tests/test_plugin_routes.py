@@ -284,6 +284,18 @@ def test_a_failing_read_makes_that_run_unknown_not_500(standard_app):
     assert scalars["data"] == [] and "disk on fire" in scalars["error"]
 
 
+class _BrokenListing(_BrokenReads):
+    def list_scalars(self, *args, **kwargs):
+        raise OSError("data server gone")
+
+
+def test_a_failing_listing_gives_an_empty_runs_answer_with_the_reason(standard_app):
+    from tensorboard import context
+    service = HealthService(_BrokenListing(standard_app[1].service._provider))
+    answer = service.runs_impl(context.RequestContext(), "")
+    assert answer["runs"] == [] and "data server gone" in answer["error"]
+
+
 def test_verdicts_are_computed_once_per_data_change(tmp_path):
     logdir = str(tmp_path)
     logs.write_run(logdir, "a", "healthy", steps=300)
