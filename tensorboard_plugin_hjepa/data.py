@@ -162,7 +162,8 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
                         continue
                 found.setdefault(run, {})[tag] = TagInfo(
                     tag=tag, plugin_name=plugin_name, resolved=resolved,
-                    max_step=int(ts.max_step), max_wall_time=float(ts.max_wall_time))
+                    max_step=-1 if ts.max_step is None else int(ts.max_step),
+                    max_wall_time=0.0 if ts.max_wall_time is None else float(ts.max_wall_time))
     out = {}
     for run, tags in found.items():
         if not any(t.resolved is not None for t in tags.values()):

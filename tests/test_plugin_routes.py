@@ -84,9 +84,8 @@ def test_runs_lists_every_hjepa_run_with_its_source_and_shape(standard_app):
 @needs_engine
 def test_runs_gives_each_kind_its_overall_status(standard_app):
     runs = _runs(standard_app[0])
-    for name, kind, _ in logs.STANDARD_RUNS:
-        if logs.EXPECTED_STATUS[kind] is not None:
-            assert runs[name]["status"] == logs.EXPECTED_STATUS[kind], name
+    for name, kind, source in logs.STANDARD_RUNS:
+        assert runs[name]["status"] == logs.expected_status(kind, source), name
 
 
 def test_hostile_run_names_come_back_as_json_strings(standard_app):
@@ -375,3 +374,55 @@ def test_sampled_curves_say_so_and_name_the_flag(tmp_path):
 def test_without_flags_nothing_is_reported_as_sampled(standard_app):
     body = _json(_get(standard_app[0], "/scalars", run="plain_healthy", tag="train/loss/total"))
     assert body["sampled"] is False and "sampling_note" not in body
+
+
+# ------------------------------------------------------------------------- bad input
+def _write_bad_manifest(run_dir, content):
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard_plugin_hjepa.summary import _float32_tensor
+
+    value = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG, tensor=_float32_tensor(3.0))
+    value.metadata.plugin_data.plugin_name = metadata.PLUGIN_NAME
+    value.metadata.plugin_data.content = content
+    value.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
+    writer = EventFileWriter(run_dir, filename_suffix=".manifest")
+    from tensorboard.compat.proto import event_pb2
+    writer.add_event(event_pb2.Event(step=0, wall_time=1.0,
+                                     summary=summary_pb2.Summary(value=[value])))
+    writer.close()
+
+
+@pytest.mark.parametrize("content", [b"not json", b'{"version": "x"}',
+                                     b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": -2}}'])
+def test_an_unreadable_manifest_is_reported_not_a_500(tmp_path, content):
+    logdir = str(tmp_path)
+    run_dir = logs.write_run(logdir, "run", "healthy", source="plain", steps=200)
+    _write_bad_manifest(run_dir, content)
+    client, _, _ = app_for(logdir)
+    runs = _runs(client)
+    assert runs["run"]["source"] == "hjepa" and runs["run"]["embed_dim"] is None
+    health = _json(_get(client, "/health", run="run"))
+    assert health["manifest"] is None
+    assert health["status"] in catalog.STATUSES
+
+
+def test_truncated_and_garbage_event_files_do_not_break_the_routes(tmp_path):
+    logdir = str(tmp_path)
+    run_dir = logs.write_run(logdir, "truncated", "healthy", steps=300)
+    (event_file,) = [f for f in os.listdir(run_dir) if "tfevents" in f]
+    path = os.path.join(run_dir, event_file)
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // 2 + 7)  # cut inside a record
+    garbage_dir = os.path.join(logdir, "garbage")
+    os.makedirs(garbage_dir)
+    with open(os.path.join(garbage_dir, "events.out.tfevents.1.host"), "wb") as f:
+        f.write(os.urandom(4096))
+    client, _, _ = app_for(logdir)
+    runs = _runs(client)
+    assert "garbage" not in runs
+    assert 0 < runs["truncated"]["last_step"] < 299
+    assert _get(client, "/health", run="truncated").status_code == 200
+    body = _json(_get(client, "/scalars", run="truncated", tag="train/loss/total"))
+    assert 0 < len(body["data"]) < 300
