@@ -28,16 +28,16 @@ def _generated(kind, source="hjepa", steps=600):
     return RunData(run=kind, source=Source(source), manifest=manifest, series=series)
 
 
-@pytest.mark.parametrize("kind", [k for k, v in logs.EXPECTED_STATUS.items() if v])
+@pytest.mark.parametrize("kind", list(logs.EXPECTED_STATUS))
 def test_generated_runs_get_their_expected_status(kind):
     health = diagnose(_generated(kind))
-    assert health["status"] == logs.EXPECTED_STATUS[kind]
+    assert health["status"] == logs.expected_status(kind)
 
 
 @pytest.mark.parametrize("source", ["plain", "upstream"])
 def test_healthy_logs_of_other_trainers_are_not_alarming(source):
     health = diagnose(_generated("healthy", source))
-    assert health["status"] in ("healthy", "unknown")
+    assert health["status"] == logs.expected_status("healthy", source)
     assert health["dim_note"]  # no manifest: said
 
 
@@ -65,12 +65,41 @@ def test_tags_list_every_curve_of_the_run():
     assert target_std["exact"] is False and target_std["note"]
 
 
+def _light(status, key="loss.total", category="loss", level=None):
+    return {"status": status, "key": key, "category": category, "level": level}
+
+
 def test_overall_status_is_the_worst_judged_light():
-    lights = [{"status": s} for s in ("unknown", "healthy", "warning")]
-    assert overall_status(lights) == "warning"
-    assert overall_status(lights + [{"status": "critical"}, {"status": "collapse"}]) == "critical"
-    assert overall_status([{"status": "unknown"}]) == "unknown"
-    assert overall_status([]) == "unknown"
+    lights = [_light(s) for s in ("unknown", "healthy", "warning")]
+    assert overall_status(lights, [], [])[0] == "warning"
+    worse = lights + [_light("critical"), _light("collapse", "collapse.effective_rank",
+                                                  "collapse", 1)]
+    status, reason = overall_status(worse, [], [])
+    assert status == "critical" and "loss.total is critical" in reason
+    assert overall_status([_light("unknown")], [], [])[0] == "unknown"
+    assert overall_status([], [], []) == ("unknown", "no light could be judged")
+
+
+def test_a_firing_diagnosis_makes_a_run_without_alerts_a_warning():
+    fired = [{"id": "loss_not_decreasing", "fired": True}]
+    status, reason = overall_status([_light("healthy")], fired, [])
+    assert status == "warning" and "loss_not_decreasing" in reason
+    detected = [{"id": "noisy", "detected": True}]
+    assert overall_status([_light("healthy")], [], detected)[0] == "warning"
+    # an alert stays the alert
+    assert overall_status([_light("critical")], fired, detected)[0] == "critical"
+
+
+def test_unknown_collapse_lights_never_read_as_healthy():
+    lights = [_light("healthy"), _light("unknown", "collapse.effective_rank", "collapse", 0)]
+    status, reason = overall_status(lights, [], [])
+    assert status == "unknown" and "collapse cannot be ruled out" in reason
+    # one judged collapse indicator is enough to vouch for the run
+    judged = lights + [_light("healthy", "collapse.mean_similarity", "collapse", 0)]
+    assert overall_status(judged, [], []) == ("healthy", "every judged light is healthy")
+    # a known problem is still reported as such
+    lights.append(_light("warning", "masking.mask_ratio", "masking"))
+    assert overall_status(lights, [], [])[0] == "warning"
 
 
 def test_summarize_lists_the_worst_lights_worst_first():
@@ -87,12 +116,14 @@ def test_summarize_lists_the_worst_lights_worst_first():
     assert summary["last_step"] == 29
 
 
-def test_summarize_of_a_healthy_run_has_no_worst():
+def test_summarize_of_a_flat_loss_names_the_diagnosis_not_a_light():
     summary = summarize(diagnose(make_run({"loss.total": np.ones(30)})))
-    assert summary["status"] == "healthy" and summary["worst"] == []
-    # A flat loss fires the flowchart and the "stuck" pattern without changing the status.
+    assert summary["worst"] == []  # no light is in alert ...
+    # ... but a flat loss fires the flowchart and the "stuck" pattern: not healthy.
     assert summary["branches"] == ["loss_not_decreasing"]
     assert summary["patterns"] == ["loss_stuck"]
+    assert summary["status"] == "warning" and "loss_stuck" in summary["status_reason"]
+    assert summary["unknown_lights"] > 0  # every collapse light: no data
 
 
 def test_diagnose_does_not_modify_its_input():

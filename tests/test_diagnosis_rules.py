@@ -89,6 +89,8 @@ def _cases():
         for index, band in enumerate(metric.rule.bands):
             bound = _oracle_bound(band.bound, D)
             for judged in _edge_values(band.op, bound):
+                if _curve_for(metric.rule, _raw(metric.rule, judged)) is None:
+                    continue  # e.g. a negative count of non-finite values: no curve has it
                 yield pytest.param(metric, judged, id="%s-band%d-%s%g" % (
                     metric.key, index, band.op, judged))
 
@@ -97,8 +99,6 @@ def _cases():
 def test_every_band_at_and_around_its_bound(metric, judged):
     rule = metric.rule
     values = _curve_for(rule, _raw(rule, judged))
-    if values is None:
-        pytest.skip("not a possible count")
     level = 0 if metric.per_level else None
     run = make_run({(metric.key, level): values, ("collapse.num_rows", 0): np.full(20, ROWS)},
                    dim=D, levels=1)

@@ -22,10 +22,37 @@ def _rank(status: str) -> int:
     return schema.STATUSES.index(status)
 
 
-def overall_status(judged: List[dict]) -> str:
-    """The worst status of these lights; ``unknown`` when none could be judged."""
-    statuses = [light["status"] for light in judged if light["status"] != schema.UNKNOWN]
-    return max(statuses, key=_rank) if statuses else schema.UNKNOWN
+def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
+    """A run's overall status and the reason for it.
+
+    The worst judged light decides, with two guards against a wrong ``healthy``:
+    a firing flowchart branch or a detected pattern makes the run at least a
+    ``warning`` (something is wrong even if no single light says so), and a run none
+    of whose collapse lights could be judged is ``unknown`` rather than ``healthy``
+    (the product cannot vouch for what it cannot see).
+
+    Returns:
+      (status, reason) with reason a short sentence for the user.
+    """
+    known = [light for light in judged if light["status"] != schema.UNKNOWN]
+    worst = max(known, key=lambda light: _rank(light["status"])) if known else None
+    status = worst["status"] if worst else schema.UNKNOWN
+    if status in (schema.WARNING,) + schema.ALERTS:
+        level = "" if worst["level"] is None else " (level %d)" % worst["level"]
+        reason = "worst light: %s%s is %s" % (worst["key"], level, status)
+    else:
+        reason = "every judged light is healthy" if known else "no light could be judged"
+    fired = [b["id"] for b in branches if b["fired"]] + [p["id"] for p in found if p["detected"]]
+    if fired and _rank(status) < _rank(schema.WARNING):
+        status = schema.WARNING
+        reason = "no light is in alert, but the diagnosis fired: %s" % ", ".join(fired)
+    if status == schema.HEALTHY:
+        collapse = [light for light in judged if light["category"] == "collapse"]
+        if collapse and all(light["status"] == schema.UNKNOWN for light in collapse):
+            status = schema.UNKNOWN
+            reason = ("collapse cannot be ruled out: no collapse light could be judged "
+                      "(missing data or embedding dimension)")
+    return status, reason
 
 
 def _tags(data: RunData) -> List[dict]:
@@ -59,7 +86,7 @@ def diagnose(run_data: RunData) -> dict:
       run_data: the run's curves and manifest.
 
     Returns:
-      A JSON-ready dict: run, source, status, last_step, total_steps, progress, levels,
+      A JSON-ready dict: run, source, status, status_reason, last_step, total_steps, progress, levels,
       embed_dim, dim_note, manifest, manifest_future, lights, contributions, flowchart,
       patterns, ranges, tags.
     """
@@ -68,12 +95,17 @@ def diagnose(run_data: RunData) -> dict:
     ctx.derived.update(derived)
     light_list = lights.evaluate(ctx)
     range_result = ranges.evaluate(ctx)
+    branch_list = flowchart.evaluate(ctx)
+    pattern_list = patterns.evaluate(ctx)
+    status, reason = overall_status(light_list + contribution["checks"], branch_list,
+                                    pattern_list)
     manifest = run_data.manifest
     return {
         "run": run_data.run,
         "source": run_data.source.value if hasattr(run_data.source, "value")
         else str(run_data.source),
-        "status": overall_status(light_list + contribution["checks"]),
+        "status": status,
+        "status_reason": reason,
         "last_step": run_data.last_step,
         "total_steps": ctx.total_steps,
         "progress": range_result["progress"],
@@ -84,8 +116,8 @@ def diagnose(run_data: RunData) -> dict:
         "manifest_future": bool(run_data.manifest_future),
         "lights": light_list,
         "contributions": contribution,
-        "flowchart": flowchart.evaluate(ctx),
-        "patterns": patterns.evaluate(ctx),
+        "flowchart": branch_list,
+        "patterns": pattern_list,
         "ranges": range_result,
         "tags": _tags(run_data),
     }
@@ -96,10 +128,11 @@ def summarize(health: dict) -> dict:
 
     Returns:
       ``{"run", "source", "levels" (count or None), "embed_dim", "last_step", "status",
-      "worst", "branches", "patterns"}``; ``worst`` holds up to 3 lights of status
-      warning or worse, worst first (``{"key", "level", "status"}``); ``branches`` and
-      ``patterns`` are the ids of the firing flowchart branches and detected patterns
-      (reported beside the status, which they do not change).
+      "status_reason", "worst", "unknown_lights", "branches", "patterns"}``; ``worst``
+      holds up to 3 lights of status warning or worse, worst first (``{"key", "level",
+      "status"}``); ``unknown_lights`` counts the lights that could not be judged;
+      ``branches`` and ``patterns`` are the ids of the firing flowchart branches and
+      detected patterns.
     """
     alerts = [light for light in health["lights"] + health["contributions"]["checks"]
               if _rank(light["status"]) >= _rank(schema.WARNING)]
@@ -108,7 +141,9 @@ def summarize(health: dict) -> dict:
         "run": health["run"], "source": health["source"],
         "levels": len(health["levels"]) if health["levels"] else None,
         "embed_dim": health["embed_dim"], "last_step": health["last_step"],
-        "status": health["status"],
+        "status": health["status"], "status_reason": health.get("status_reason"),
+        "unknown_lights": sum(1 for light in health["lights"]
+                              if light["status"] == schema.UNKNOWN),
         "worst": [{"key": light["key"], "level": light["level"], "status": light["status"]}
                   for light in alerts[:WORST_LIGHTS]],
         "branches": [b["id"] for b in health.get("flowchart") or [] if b["fired"]],

@@ -70,9 +70,8 @@ def test_overview_lists_runs_with_backend_status(tb, page, shot):
     shown = dict(page.eval_on_selector_all(".hj-run-row", "rows => rows.map(r => [r.dataset.run, r.dataset.status])"))
     assert shown == expected
     # Generated runs with a known outcome.
-    for name, kind, _ in logs.STANDARD_RUNS:
-        if logs.EXPECTED_STATUS.get(kind):
-            assert shown[name] == logs.EXPECTED_STATUS[kind], name
+    for name, kind, source in logs.STANDARD_RUNS:
+        assert shown[name] == logs.expected_status(kind, source), name
     assert "not_hjepa" not in shown  # a run without catalogue tags is not listed
     # Status is written out, not only coloured.
     row = page.locator('.hj-run-row[data-run="collapsing"]')
