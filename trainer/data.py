@@ -2,9 +2,10 @@
 
 Two sources:
 - ``ProceduralShapes``: an embedded labelled dataset generated from a seed (no
-  download): six classes of procedural patterns (horizontal and vertical gratings,
-  checkerboards, rings, Gaussian blobs, pinwheels) with random colours, frequency,
-  phase, position and scale, plus pixel noise. Held in memory as uint8.
+  download): six classes of procedural textures (horizontal and vertical gratings,
+  checkerboards, rings, Gaussian spots, pinwheels) with random tint, polarity,
+  frequency, phase, centre and scale, plus pixel noise. Periods are a few patches
+  long, so every patch shows texture. Held in memory as uint8.
 - ``ImageFolder``: any folder with one sub-folder per class, read with Pillow.
 
 Batches are a pure function of (seed, step, rank): epoch e uses the permutation
@@ -37,12 +38,12 @@ def _patterns(label: int, n: int, size: int, gen: torch.Generator) -> torch.Tens
     phase = _uniform(gen, n, 0.0, 2 * math.pi)
     if label in (0, 1):  # oriented grating, +-20 degrees around horizontal / vertical
         theta = _uniform(gen, n, -math.pi / 9, math.pi / 9) + (math.pi / 2 if label == 1 else 0.0)
-        freq = _uniform(gen, n, 2.5, 6.0)
+        freq = _uniform(gen, n, 5.0, 9.0)
         u = x * torch.sin(theta) + y * torch.cos(theta)
         return 0.5 + 0.5 * torch.sin(2 * math.pi * freq * u + phase)
     if label == 2:  # checkerboard, slightly rotated
         theta = _uniform(gen, n, -math.pi / 12, math.pi / 12)
-        cells = _uniform(gen, n, 2.5, 6.0)
+        cells = _uniform(gen, n, 5.0, 9.0)
         off = _uniform(gen, n, 0.0, 1.0)
         u = x * torch.cos(theta) - y * torch.sin(theta) + off
         v = x * torch.sin(theta) + y * torch.cos(theta) + off
@@ -50,16 +51,16 @@ def _patterns(label: int, n: int, size: int, gen: torch.Generator) -> torch.Tens
     cy, cx = _uniform(gen, n, 0.25, 0.75), _uniform(gen, n, 0.25, 0.75)
     if label == 3:  # concentric rings around a random centre
         r = ((x - cx) ** 2 + (y - cy) ** 2).sqrt()
-        return 0.5 + 0.5 * torch.sin(2 * math.pi * _uniform(gen, n, 3.0, 7.0) * r + phase)
-    if label == 4:  # a few Gaussian blobs
-        k = 4
+        return 0.5 + 0.5 * torch.sin(2 * math.pi * _uniform(gen, n, 6.0, 10.0) * r + phase)
+    if label == 4:  # scattered Gaussian spots
+        k = 10
         by = torch.rand(n, k, 1, 1, generator=gen)
         bx = torch.rand(n, k, 1, 1, generator=gen)
-        sigma = 0.05 + 0.08 * torch.rand(n, k, 1, 1, generator=gen)
+        sigma = 0.03 + 0.03 * torch.rand(n, k, 1, 1, generator=gen)
         d2 = (y - by) ** 2 + (x - bx) ** 2  # (n, k, S, S)
         return torch.exp(-d2 / (2 * sigma**2)).sum(1).clamp(0, 1)
     if label == 5:  # pinwheel: angular sectors around a random centre
-        spokes = torch.randint(3, 8, (n, 1, 1), generator=gen).float()
+        spokes = torch.randint(8, 14, (n, 1, 1), generator=gen).float()
         ang = torch.atan2(y - cy, x - cx)
         return 0.5 + 0.5 * torch.sin(spokes * ang + phase)
     raise ValueError(f"unknown procedural class {label}")
