@@ -260,15 +260,15 @@ class HealthService:
             "worst": [],
         }
         if health.get("reason"):
-            entry["reason"] = health["reason"]
+            entry["reason"] = entry["status_reason"] = health["reason"]
             return entry
         try:
             fields = self._summarize(health)
             if not isinstance(fields, dict):
                 raise TypeError("summarize returned %s, not a dict" % type(fields).__name__)
-            for name in ("status", "worst", "reason"):
-                if name in fields:
-                    entry[name] = fields[name]
+            # The engine's fields (status, status_reason, worst, unknown_lights, ...);
+            # the run name stays the one TensorBoard lists.
+            entry.update((name, value) for name, value in fields.items() if name != "run")
             entry["worst"] = list(entry.get("worst") or [])[:WORST_SHOWN]
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: summarising run %r failed", index.run)

@@ -62,7 +62,11 @@ def test_at_start_skips_a_non_finite_first_point():
 
 def test_recent_over_first():
     assert S.recent_over_first(curve([1.0] * 50 + [3.0] * 50)).value == pytest.approx(3.0)
-    assert S.recent_over_first(curve([0.0] * 50 + [3.0] * 50)).value is None
+    # leading zeros (EMA divergence right after the copy) carry no scale: skipped
+    assert S.recent_over_first(curve([0.0] * 2 + [1.0] * 48 + [3.0] * 50)).value \
+        == pytest.approx(3.0)
+    assert S.recent_over_first(curve([0.0] * 50 + [3.0] * 50)).value == pytest.approx(1.0)
+    assert S.recent_over_first(curve([0.0] * 100)).value is None
 
 
 def test_relative_change():
@@ -114,9 +118,16 @@ def test_max_zscore_finds_a_spike_and_not_plain_noise():
 
 
 def test_max_zscore_of_a_step_after_a_constant_stretch_is_huge():
-    values = np.array([1.0] * 30 + [2.0])
+    values = np.array([1.0] * S.ZSCORE_HISTORY + [2.0])
     assert S.max_zscore(curve(values)).value > 1e6
-    assert S.max_zscore(curve(np.ones(30))).value == pytest.approx(0.0)
+    assert S.max_zscore(curve(np.ones(S.ZSCORE_HISTORY + 10))).value == pytest.approx(0.0)
+
+
+def test_max_zscore_of_gaussian_noise_stays_below_the_spike_bound():
+    # The gradient-spike check fires at z > 6: noise alone must not reach it.
+    worst = max(S.max_zscore(curve(np.random.default_rng(seed).normal(size=1000))).value
+                for seed in range(40))
+    assert worst < 6.0
 
 
 def test_late_change():

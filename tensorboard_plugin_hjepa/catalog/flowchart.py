@@ -168,7 +168,10 @@ PATTERNS = (
         name="Loss stuck high (not decreasing)",
         likely_cause="Learning rate too low, or a data issue",
         fix="Increase the LR by 2x or check data loading",
-        symptoms=(_LOSS_NOT_DECREASING,),
+        symptoms=(_LOSS_NOT_DECREASING,
+                  Check("loss_not_rising", "loss.total", "<=", 1.3,
+                        "and not rising: recent loss within 30% of its minimum (a rising loss "
+                        "is the divergence pattern)", statistic="rise_from_min", level=None)),
         evidence=(_LR_TOO_LOW, _GRAD_ZERO)),
     Pattern(
         id="divergence",

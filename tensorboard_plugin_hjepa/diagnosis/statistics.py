@@ -27,7 +27,9 @@ MIN_TREND_POINTS = 4  # points a first-vs-recent comparison needs (two disjoint 
 RUNNING_MEDIAN_POINTS = 5
 RUNNING_MEDIAN_MAX_INPUT = 2000  # longer curves are reduced to bucket means first
 RUNNING_MEDIAN_BUCKETS = 1000
-ZSCORE_HISTORY = 20
+# 50 points: with 20 the spread estimate is so noisy that pure Gaussian noise reaches
+# z > 6 in about one curve of 1,000 points in 20.
+ZSCORE_HISTORY = 50
 ZSCORE_MIN_POINTS = ZSCORE_HISTORY + 1
 LATE_CHANGE_MIN_POINTS = 8
 
@@ -182,9 +184,21 @@ def _trend_pair(curve: Curve, statistic: str):
     return head, tail, combined
 
 
+def _without_leading_zeros(curve: Curve) -> Curve:
+    nonzero = np.flatnonzero(curve.finite & (curve.values != 0))
+    if nonzero.size == 0 or nonzero[0] == 0:
+        return curve
+    return Curve(curve.steps[nonzero[0]:], curve.values[nonzero[0]:])
+
+
 def recent_over_first(curve: Curve) -> Stat:
-    """recent / first (None when the first window's median is 0)."""
-    head, tail, stat = _trend_pair(curve, "recent_over_first")
+    """recent / first, the first window taken after any leading exact zeros.
+
+    A quantity that starts at exactly 0 (the EMA divergence right after the target is
+    copied from the context encoder) has no scale there; its first non-zero values do.
+    None when the first window's median is still 0.
+    """
+    head, tail, stat = _trend_pair(_without_leading_zeros(curve), "recent_over_first")
     if stat.reason:
         return stat
     if head.value == 0:
