@@ -55,8 +55,8 @@ class TagInfo:
     tag: str
     plugin_name: str  # "hjepa" or "scalars"
     resolved: Optional[catalog.Resolved]  # None only for the manifest tag
-    max_step: int
-    max_wall_time: float
+    max_step: int  # step of the latest datum (the provider always keeps it)
+    max_wall_time: float  # its wall time
 
 
 @dataclasses.dataclass
@@ -69,7 +69,8 @@ class RunIndex:
       source: the trainer family (see ``_source_of``).
       manifest: the parsed manifest or None; ``manifest_error`` says why it is None
         when the run has a manifest tag that could not be read.
-      fingerprint: changes whenever any tag of the run gains or changes data.
+      fingerprint: changes whenever any tag of the run gains data (it is made of every
+        tag's latest datum).
     """
 
     run: str
@@ -145,16 +146,18 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
     Returns:
       ``{run: RunIndex}`` for every run with at least one catalogue metric tag.
     """
-    run_filter = None if runs is None else provider_lib.RunTagFilter(runs=list(runs))
+    runs = None if runs is None else list(runs)
+    run_filter = None if runs is None else provider_lib.RunTagFilter(runs=runs)
     found: Dict[str, Dict[str, TagInfo]] = {}
-    manifest_content: Dict[str, bytes] = {}
+    # The last datum of each tag names the tags and fingerprints their data in O(tags):
+    # ``list_scalars`` would give max_step too, but the Python loading path computes it
+    # by scanning every event of every tag.
     for plugin_name in DATA_PLUGINS:
-        listing = provider.list_scalars(ctx, experiment_id=experiment_id,
-                                        plugin_name=plugin_name, run_tag_filter=run_filter)
-        for run, tags in (listing or {}).items():
-            for tag, ts in tags.items():
+        last = provider.read_last_scalars(ctx, experiment_id=experiment_id,
+                                          plugin_name=plugin_name, run_tag_filter=run_filter)
+        for run, tags in (last or {}).items():
+            for tag, datum in tags.items():
                 if plugin_name == metadata.PLUGIN_NAME and tag == metadata.MANIFEST_TAG:
-                    manifest_content[run] = ts.plugin_content
                     resolved = None
                 else:
                     resolved = catalog.resolve(tag)
@@ -162,8 +165,18 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
                         continue
                 found.setdefault(run, {})[tag] = TagInfo(
                     tag=tag, plugin_name=plugin_name, resolved=resolved,
-                    max_step=-1 if ts.max_step is None else int(ts.max_step),
-                    max_wall_time=0.0 if ts.max_wall_time is None else float(ts.max_wall_time))
+                    max_step=int(datum.step), max_wall_time=float(datum.wall_time))
+    # The manifest's metadata content: a listing of that one tag only.
+    manifest_content: Dict[str, bytes] = {}
+    with_manifest = [run for run, tags in found.items() if metadata.MANIFEST_TAG in tags]
+    if with_manifest:
+        listing = provider.list_scalars(
+            ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME,
+            run_tag_filter=provider_lib.RunTagFilter(runs=with_manifest,
+                                                     tags=[metadata.MANIFEST_TAG]))
+        for run, tags in (listing or {}).items():
+            if metadata.MANIFEST_TAG in tags:
+                manifest_content[run] = tags[metadata.MANIFEST_TAG].plugin_content
     out = {}
     for run, tags in found.items():
         if not any(t.resolved is not None for t in tags.values()):

@@ -294,8 +294,10 @@ def _has_catalogue_scalars(provider) -> bool:
     Light on purpose (it runs at TensorBoard's first ``plugins_listing``): the
     catalogue is imported only when there is a tag to resolve.
     """
-    listing = provider.list_scalars(tb_context.RequestContext(), experiment_id="",
-                                    plugin_name="scalars") or {}
+    # read_last_scalars, not list_scalars: on the Python loading path the latter scans
+    # every event of every tag.
+    listing = provider.read_last_scalars(tb_context.RequestContext(), experiment_id="",
+                                         plugin_name="scalars") or {}
     tags = {tag for run_tags in listing.values() for tag in run_tags}
     if not tags:
         return False

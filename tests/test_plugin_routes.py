@@ -426,3 +426,15 @@ def test_truncated_and_garbage_event_files_do_not_break_the_routes(tmp_path):
     assert _get(client, "/health", run="truncated").status_code == 200
     body = _json(_get(client, "/scalars", run="truncated", tag="train/loss/total"))
     assert 0 < len(body["data"]) < 300
+
+
+@needs_engine
+def test_runs_entries_carry_every_field_of_the_engines_summary(standard_app):
+    from tensorboard_plugin_hjepa.diagnosis import engine
+
+    client = standard_app[0]
+    health = _json(_get(client, "/health", run="collapsing"))
+    entry = _runs(client)["collapsing"]
+    expected = json.loads(json.dumps(engine.summarize(health)))
+    for name, value in expected.items():
+        assert entry[name] == value, name
