@@ -8,11 +8,17 @@ reference section 12, and writing through ``tensorboard_plugin_hjepa.summary``
 (or anything with the same ``scalar``/``histogram`` methods)::
 
     metrics = HJepaMetrics(writer, hierarchy_weights=[1, .5, .25], embed_dim=192)
-    # every step, after backward / clipping / optimizer.step / EMA:
+    # every step, after backward and clipping:
     metrics.log_losses(step, [l.item() for l in level_losses])
     metrics.log_clipping(step, pre_norm, post_norm)
-    if metrics.due("collapse.effective_rank", step):
-        metrics.log_levels(step, preds, targets, features, cells)
+    metrics.log_gradients(step, parts={"context_encoder": ctx, "predictor": pred,
+                                       "target_encoder": tgt}, global_norm=pre_norm)
+    # after optimizer.step() and the EMA update:
+    if metrics.levels_due(step):
+        metrics.log_levels(step, preds=preds, targets=targets, features=features, cells=cells)
+    metrics.log_ema(step, context_encoder=ctx, target_encoder=tgt, momentum=m, momentum_target=1.0)
+
+``hjepa_trainer.train.Trainer.train_step`` is the complete example.
 
 Formulas follow the "Corrections" of the project's DESIGN.md: contributions are
 w_i L_i / sum_j w_j L_j; collapse statistics use L2-normalised target features on a
@@ -32,6 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -323,7 +330,7 @@ def layer_groups(parts: Mapping[str, nn.Module]) -> Dict[str, List[torch.Tensor]
     return groups
 
 
-def sample_gradient_values(params: List[torch.Tensor], max_values: int, generator: torch.Generator) -> "list":
+def sample_gradient_values(params: List[torch.Tensor], max_values: int, generator: torch.Generator) -> np.ndarray:
     """Up to ``max_values`` gradient entries of a group, uniformly sampled, plus min/max.
 
     The extremes are always included so the histogram's range is exact; the rest is
@@ -530,9 +537,13 @@ class HJepaMetrics:
             if self.due("hierarchy.feat_std", step, last_step=last_step):
                 self.write(hierarchy_records(f, i, c), step)
 
-    def log_performance(self, step: int, *, forward_ms: float, backward_ms: float, device: torch.device,
-                        last_step: bool = False) -> None:
-        """Timings of this step and the whole-step throughput since the last write."""
+    def log_performance(self, step: int, *, timer: StepTimer, device: torch.device, last_step: bool = False) -> None:
+        """Timings of this step and the whole-step throughput since the last write.
+
+        Args:
+            timer: marked at step start, after forward and after backward; read
+                (on CUDA: synchronised) only when the metrics are written.
+        """
         now = time.perf_counter()
         if self._throughput_mark is None:  # first step after start or a pause: open the interval
             self._throughput_mark = (self._samples_seen, now)
@@ -542,6 +553,7 @@ class HJepaMetrics:
         samples, then = self._throughput_mark
         self._throughput_mark = (self._samples_seen, now)
         rate = (self._samples_seen - samples) / (now - then) if now > then else float("nan")
+        forward_ms, backward_ms = timer.intervals_ms()
         self.write(performance_records(forward_ms=forward_ms, backward_ms=backward_ms, samples_per_second=rate,
                                        device=device), step)
 

@@ -438,8 +438,7 @@ class Trainer:
             m.log_levels(step, preds=[lv.pred for lv in out.levels], targets=[lv.target for lv in out.levels],
                          features=feats, cells=cells, last_step=last)
         m.count_samples(x.shape[0] * self.world)
-        fwd_ms, bwd_ms = timer.intervals_ms()
-        m.log_performance(step, forward_ms=fwd_ms, backward_ms=bwd_ms, device=self.device, last_step=last)
+        m.log_performance(step, timer=timer, device=self.device, last_step=last)
         return values, stop_any > 0
 
     # -- the loop -------------------------------------------------------------------------
