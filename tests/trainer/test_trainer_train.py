@@ -178,3 +178,20 @@ def test_cli_without_torch_says_what_to_install():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "tensorboard-plugin-hjepa[train]" in proc.stderr
+
+
+def test_image_folder_source_trains_and_probes(tmp_path):
+    from PIL import Image
+
+    gen = torch.Generator().manual_seed(0)
+    for c in ("a", "b"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(20):
+            arr = (torch.rand(30, 30, 3, generator=gen) * (255 if c == "a" else 80)).to(torch.uint8).numpy()
+            Image.fromarray(arr).save(tmp_path / "imgs" / c / f"{i}.png")
+    cfg = tiny_config(tmp_path, "data.source=folder", f"data.path={tmp_path / 'imgs'}", "data.val_fraction=0.2",
+                      "training.total_steps=3")
+    result = train(cfg, progress=False)
+    assert result.end_step == 3
+    assert 0.0 <= result.knn_top1 <= 1.0 and result.knn_top1_random_init is not None
+    assert len(read_scalars(tmp_path / "run")[catalog.tag("loss.total")]) == 3
