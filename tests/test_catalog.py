@@ -67,7 +67,8 @@ def test_keys_and_tags_are_unique():
 def test_metric_record_is_complete(metric):
     assert metric.meaning and metric.unit is not None and metric.frequency.text
     assert metric.category == metric.key.split(".")[0]
-    assert metric.kind in ("scalar", "histogram")
+    assert metric.kind in ("scalar", "histogram", "text")
+    assert metric.kind != "text" or (metric.rule is None and metric.origin == "project")
     if metric.rule:
         assert metric.rule.healthy_text
         assert metric.rule.normalise in schema.NORMALISATIONS

@@ -47,7 +47,7 @@ def metric_table() -> str:
         section = str(metric.section) if metric.section else "project"
         rows.append("| `%s` | %s | %s | %s | %s |" % (
             _cell(metric.tag), section, _cell(metric.unit or "-"), _cell(metric.frequency.text),
-            _cell(rule_summary(metric.rule))))
+            _cell("text, not judged" if metric.kind == "text" else rule_summary(metric.rule))))
     return "\n".join(rows)
 
 

@@ -453,8 +453,18 @@ EVALUATION = (
        "the numerator of val_train_loss_ratio).", "loss", AT_EVAL, origin="project"),
 )
 
+# ------------------------------------------------------------ project: online health
+HEALTH = (
+    _m("health.alert", "train/health/alert", 0,
+       "Text written by the online health checks (hjepa_trainer.health) when a check finds a "
+       "new warning, collapse or critical verdict: the status, the new lights, the firing "
+       "flowchart branches with their actions (project addition; shown in TensorBoard's Text "
+       "dashboard).", "", Frequency(0, "at an online health check that finds a new problem"),
+       kind="text", origin="project"),
+)
+
 METRICS = (LOSS + EMA + MASKING + PREDICTION + COLLAPSE_METRICS + GRADIENTS + LEARNING_RATE
-           + HIERARCHY + STABILITY + PERFORMANCE + EVALUATION)
+           + HIERARCHY + STABILITY + PERFORMANCE + EVALUATION + HEALTH)
 
 # Upstream tags whose meaning matches none of the reference's metrics: they are
 # charted under their own name, never judged.
