@@ -6,7 +6,8 @@
     torchrun --nproc_per_node 2 -m hjepa_trainer --config my.yaml   # DDP, rank 0 logs
 
 Exit codes: 0 done, 1 non-finite loss (checkpoint written), 2 bad usage / config
-or missing torch, 130 stopped by a signal (checkpoint written).
+or missing torch, 3 stopped by an online health check (``health.stop_on``;
+checkpoint written), 130 stopped by a signal (checkpoint written).
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ INSTALL_HINT = ("hjepa-train needs PyTorch: install the trainer extra with\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hjepa-train", description="Train the reference H-JEPA with full "
-                                     "TensorBoard health metrics (no arguments: the tiny CPU demo).")
+    parser = argparse.ArgumentParser(
+        prog="hjepa-train", description="Train the reference H-JEPA with full "
+        "TensorBoard health metrics (no arguments: the tiny CPU demo). Online health checks run "
+        "the diagnosis every health.every steps and print one line on a new problem.",
+        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written); 2 bad usage, config or "
+        "missing torch; 3 stopped by an online health check, --set health.stop_on=collapse "
+        "(or warning / critical; checkpoint written); 130 stopped by a signal (checkpoint written)")
     parser.add_argument("--config", metavar="FILE", help="YAML config (default: the bundled tiny_cpu.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set training.lr=1e-3 (repeatable)")
@@ -66,6 +72,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     if result.interrupted:
         return 130
+    if result.health_stop is not None:
+        from .health import EXIT_HEALTH_STOP
+
+        return EXIT_HEALTH_STOP
     msg = (f"hjepa-train: {result.end_step} steps in {time.time() - start:.0f}s "
            f"({result.samples_per_second:.1f} samples/s); logs in {result.run_dir}")
     if result.knn_top1 is not None:

@@ -81,6 +81,11 @@ class TrainingConfig:
     compile: bool = False  # torch.compile the model (CUDA)
     checkpoint_every: int = 250  # steps; events are committed to disk at checkpoints
     threads: int = 0  # torch CPU threads; 0 = torch default
+    # true (always, for real training): targets come from the EMA target encoder under
+    # no_grad. false is a deliberate ABLATION for tests and demonstrations: the targets
+    # are the context encoder's own features with gradients flowing into them (no
+    # stop-gradient, no EMA target), the classic route to representational collapse.
+    stop_gradient: bool = True
 
 
 @dataclass
@@ -100,6 +105,18 @@ class MetricsConfig:
     histogram_max_values: int = 16384  # gradient values sampled per layer group
     plain_scalars: bool = False  # also visible in TensorBoard's Scalars dashboard
     frequencies: Dict[str, int] = field(default_factory=dict)  # catalogue key or category -> steps
+
+
+@dataclass
+class HealthConfig:
+    """Online health checks (hjepa_trainer.health): the diagnosis engine every few steps."""
+
+    enabled: bool = True
+    every: int = 0  # steps between checks; 0 = the collapse metrics' logging interval
+    # Stop (checkpoint, exit status 3) when a check's overall status is at least this
+    # severe: null (never), "warning", "collapse" (collapse or critical) or "critical".
+    stop_on: Optional[str] = None
+    max_points: int = 2000  # values kept in memory per curve (first, thinned middle, recent)
 
 
 @dataclass
@@ -128,6 +145,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
 
@@ -268,6 +286,11 @@ def validate(cfg: Config) -> Config:
     _check(me.window >= 2, "metrics.window", "must be >= 2")
     _check(me.histogram_max_values >= 2, "metrics.histogram_max_values", "must be >= 2")
     _check(all(v >= 0 for v in me.frequencies.values()), "metrics.frequencies", "steps must be >= 0")
+    h = cfg.health
+    _check(h.every >= 0, "health.every", "must be >= 0 (0 = the collapse metrics' interval)")
+    _check(h.stop_on in (None, "warning", "collapse", "critical"), "health.stop_on",
+           f"must be null, 'warning', 'collapse' or 'critical', got {h.stop_on!r}")
+    _check(h.max_points >= 20, "health.max_points", "must be >= 20")
     _check(lg.log_frequency >= 1, "logging.log_frequency", "must be >= 1")
     _check(bool(lg.experiment_name) and os.sep not in lg.experiment_name, "logging.experiment_name",
            "must be a non-empty name without path separators")

@@ -68,6 +68,10 @@ class EventSink:
         """Queue a catalogue histogram (same signature as ``SummaryWriter.histogram``)."""
         self._pending.append(("histogram", (key, values, step), {"layer": layer, "wall_time": time.time()}))
 
+    def text(self, tag: str, text: str, step: int) -> None:
+        """Queue a text summary under a concrete tag (``SummaryWriter.text``)."""
+        self._pending.append(("text", (tag, text, step), {"wall_time": time.time()}))
+
     @property
     def pending(self) -> int:
         return len(self._pending)
@@ -87,6 +91,8 @@ class EventSink:
 
     @staticmethod
     def _tag(kind: str, key: str, kwargs: dict) -> str:
+        if kind == "text":
+            return key  # already a concrete tag
         if kind == "histogram":
             return catalog.tag(key, layer=kwargs["layer"])
         return catalog.tag(key, level=kwargs["level"], group=kwargs["group"])
@@ -107,6 +113,9 @@ class NullSink:
         pass
 
     def histogram(self, *args, **kwargs) -> None:
+        pass
+
+    def text(self, *args, **kwargs) -> None:
         pass
 
     def commit(self) -> None:

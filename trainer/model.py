@@ -392,6 +392,10 @@ class HJEPA(nn.Module):
         hierarchy_weights: L loss weights w_i.
         loss: "smooth_l1" or "mse".
         mlp_ratio: MLP hidden width / width.
+        stop_gradient: True (always, for real training): targets come from the EMA
+            target encoder under no_grad. False is an ablation (config
+            ``training.stop_gradient``): targets are the context encoder's own features
+            with gradients, which invites collapse.
     """
 
     def __init__(
@@ -409,8 +413,10 @@ class HJEPA(nn.Module):
         hierarchy_weights: Optional[List[float]] = None,
         loss: str = "smooth_l1",
         mlp_ratio: float = 4.0,
+        stop_gradient: bool = True,
     ) -> None:
         super().__init__()
+        self.stop_gradient = stop_gradient
         if not 1 <= num_levels <= 4:
             raise ValueError(f"num_levels must be in 1..4, got {num_levels}")
         weights = list(hierarchy_weights) if hierarchy_weights is not None else [1.0] * num_levels
@@ -445,6 +451,9 @@ class HJEPA(nn.Module):
         Returns:
             (B, N, D) features; computed under no_grad (targets are stop-gradient).
         """
+        if not self.stop_gradient:  # ablation: no stop-gradient, no EMA target
+            h = self.context_encoder(images)  # (B, N, D), with gradients
+            return F.layer_norm(h, (h.shape[-1],))
         with torch.no_grad():
             h = self.target_encoder(images)  # (B, N, D)
             # Parameter-free layer norm (I-JEPA): normalises the target scale per token

@@ -31,6 +31,7 @@ from . import checkpoint as ckpt
 from . import config as config_lib
 from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
 from .events import EventSink, NullSink, max_event_steps
+from .health import HealthMonitor
 from .masking import MultiBlockMaskGenerator, step_generator
 from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer
 from .model import HJEPA, ema_update, pooled_grid_features
@@ -54,6 +55,11 @@ class TrainResult:
         start_step: step the run started (or resumed) at.
         end_step: steps completed when it returned.
         interrupted: stopped by SIGINT/SIGTERM (a checkpoint was written).
+        health_stop: the overall status that stopped the run through
+            ``health.stop_on`` (a checkpoint was written), else None.
+        health_alerts: the one-line alerts of the online health checks.
+        health_check_seconds: wall time of every online health check (inside
+            ``step_seconds``).
         train_seconds: wall time of the loop: steps, metrics, event commits and
             checkpoints; evaluations (probe, validation loss) excluded.
         samples_per_second: samples over ``train_seconds`` (all ranks).
@@ -68,6 +74,9 @@ class TrainResult:
     start_step: int
     end_step: int
     interrupted: bool = False
+    health_stop: Optional[str] = None
+    health_alerts: List[str] = field(default_factory=list)
+    health_check_seconds: List[float] = field(default_factory=list)
     train_seconds: float = 0.0
     samples_per_second: float = 0.0
     knn_top1: Optional[float] = None
@@ -114,7 +123,7 @@ def build_model(cfg: config_lib.Config) -> HJEPA:
         img_size=m.img_size, patch_size=m.patch_size, embed_dim=m.embed_dim, depth=m.depth,
         num_heads=m.num_heads, predictor_dim=m.predictor_dim, predictor_depth=m.predictor_depth,
         predictor_heads=m.predictor_heads, num_levels=m.num_levels, hierarchy_weights=m.hierarchy_weights,
-        loss=m.loss, mlp_ratio=m.mlp_ratio,
+        loss=m.loss, mlp_ratio=m.mlp_ratio, stop_gradient=cfg.training.stop_gradient,
     )
 
 
@@ -253,9 +262,13 @@ class Trainer:
             if self.main:
                 skip_through = max_event_steps(self.run_dir)
         self.sink = self._open_sink(skip_through, fresh=state is None)
+        policy = FrequencyPolicy(log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies)
+        self.health = self._health_monitor(policy)
+        self._health_stop: Optional[str] = None
+        self._bar = None
         self.metrics = HJepaMetrics(
-            self.sink, hierarchy_weights=cfg.model.hierarchy_weights, embed_dim=cfg.model.embed_dim,
-            policy=FrequencyPolicy(log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies),
+            self.health or self.sink, hierarchy_weights=cfg.model.hierarchy_weights, embed_dim=cfg.model.embed_dim,
+            policy=policy,
             collapse_max_rows=cfg.metrics.collapse_max_rows, window=cfg.metrics.window,
             histogram_max_values=cfg.metrics.histogram_max_values, loss_only=cfg.metrics.loss_only,
             seed=cfg.training.seed, enabled=self.main,
@@ -281,6 +294,30 @@ class Trainer:
             if fresh:
                 writer.write_manifest(self.manifest())
         return EventSink(writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir))
+
+    def _health_monitor(self, policy: FrequencyPolicy) -> Optional[HealthMonitor]:
+        """The online health checks of ``cfg.health`` (rank 0; None when disabled)."""
+        h = self.cfg.health
+        if not (self.main and h.enabled) or self.cfg.metrics.loss_only:
+            return None
+        every = h.every or policy.every("collapse.effective_rank") or self.cfg.logging.log_frequency
+        return HealthMonitor(self.manifest(), writer=self.sink, run=self.cfg.logging.experiment_name,
+                             every=every, stop_on=h.stop_on, say=self._say, max_points=h.max_points)
+
+    def _say(self, line: str) -> None:
+        """Print a line to stderr without breaking the progress bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def _health_check(self) -> bool:
+        """The online health check after ``self.step`` steps, when due; True: stop asked."""
+        if self.health is not None and self.health.due(self.step - 1):
+            alert = self.health.check(self.step - 1)
+            if alert is not None and alert.stop:
+                self._health_stop = alert.status
+        return self._health_stop is not None
 
     def manifest(self) -> RunManifest:
         m = self.cfg.model
@@ -461,6 +498,7 @@ class Trainer:
             from tqdm import tqdm
 
             bar = tqdm(total=self.end_step, initial=self.step, unit="step", dynamic_ncols=True, desc="hjepa-train")
+        self._bar = bar
         timer = StepTimer(self.device)
         rate = None
         self.model.train()
@@ -470,8 +508,8 @@ class Trainer:
                     t0 = time.perf_counter()
                     images, _ = next(batches)
                     try:
-                        values, stop_all = self.train_step(images, self.step, timer,
-                                                           stop=stop.signum is not None)
+                        values, stop_all = self.train_step(
+                            images, self.step, timer, stop=stop.signum is not None or self._health_stop is not None)
                     except NonFiniteLossError:
                         self.save_checkpoint()  # the state before the bad step: the last good one
                         raise
@@ -485,6 +523,10 @@ class Trainer:
                         bar.update(1)
                         bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False)
                     done = self.step == self.end_step
+                    # Online health check (rank 0). Alone, stop now; under DDP the stop
+                    # travels with the next step's loss all-reduce so all ranks stop together.
+                    if self._health_check() and self.world == 1:
+                        stop_all = True
                     t_eval = time.perf_counter()
                     if (e.interval and self.step % e.interval == 0) or self.step == cfg.training.total_steps:
                         acc = self.evaluate(self.step)
@@ -495,6 +537,11 @@ class Trainer:
                     # Training time: the step, metric writing and checkpoints; not evaluations.
                     result.step_seconds.append(time.perf_counter() - t0 - (t_ckpt - t_eval))
                     result.train_seconds += result.step_seconds[-1]
+                    if stop_all and self._health_stop is not None:
+                        result.health_stop = self._health_stop
+                        print(f"\nhjepa-train: health.stop_on={cfg.health.stop_on}: status {self._health_stop} "
+                              f"at step {self.step}; checkpoint written in {self.run_dir}", file=sys.stderr)
+                        break
                     if stop_all:
                         result.interrupted = True
                         if self.main:
@@ -504,7 +551,11 @@ class Trainer:
             finally:
                 if bar is not None:
                     bar.close()
+                self._bar = None
                 self.sink.close()
+        if self.health is not None:
+            result.health_alerts = [a.line for a in self.health.alerts]
+            result.health_check_seconds = list(self.health.check_seconds)
         result.end_step = self.step
         total_samples = (result.end_step - result.start_step) * cfg.training.batch_size * self.world
         result.samples_per_second = total_samples / result.train_seconds if result.train_seconds else 0.0

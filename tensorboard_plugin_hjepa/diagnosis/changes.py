@@ -46,6 +46,23 @@ def snapshot(health: dict) -> Snapshot:
         patterns={p["id"]: p["name"] for p in health.get("patterns") or [] if p["detected"]})
 
 
+def merge(before: Optional[Snapshot], after: Snapshot) -> Snapshot:
+    """The worst of two snapshots: per item the worse status, the union of firings.
+
+    The online checks diff against the merge of everything already reported, so a
+    light that flaps between healthy and warning is reported once, not at every check.
+    """
+    if before is None:
+        return after
+    items = dict(before.items)
+    for slot, status in after.items.items():
+        if rank(status) > rank(items.get(slot, schema.UNKNOWN)):
+            items[slot] = status
+    worst = after.status if rank(after.status) > rank(before.status) else before.status
+    return Snapshot(status=worst, items=items, branches={**before.branches, **after.branches},
+                    patterns={**before.patterns, **after.patterns})
+
+
 @dataclasses.dataclass
 class Change:
     """How a run's diagnosis differs from an earlier one.
