@@ -3,6 +3,7 @@
 Usage::
 
     hjepa-doctor LOGDIR [--run RUN] [--json] [--color auto|always|never]
+    hjepa-doctor LOGDIR --watch [--interval S] [--run RUN]
     hjepa-doctor catalog [--json]
 
 The doctor reads runs through TensorBoard's own data provider, in process
@@ -13,6 +14,12 @@ plugin's tab, so the terminal and the tab say the same thing.
 Exit status: 0 when no run is ``collapse`` or ``critical``; 1 when one is; 2 on a usage
 or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``), with one
 line on stderr.
+
+``--watch`` follows a live logdir: it reloads the event files every ``--interval``
+seconds (incrementally, one multiplexer for the whole session) and prints only what
+changed: new runs, status changes, newly firing flowchart branches and patterns, lights
+newly in warning or worse (the same change rules as the trainer's online checks,
+``diagnosis.changes``). Ctrl-C ends it; the exit status is that of the last state.
 """
 
 import argparse
@@ -20,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import time
 from typing import Dict, List, Optional, TextIO
 
 from . import catalog
@@ -52,19 +60,28 @@ def read_logdir(logdir: str, run: Optional[str] = None) -> Dict[str, "object"]:
     Raises:
       DoctorError: the logdir does not exist, holds no H-JEPA run, or has no run ``run``.
     """
+    return _runs_of(_new_multiplexer(), logdir, run)
+
+
+def _new_multiplexer():
+    # Imported here: `hjepa-doctor catalog` must not pay for TensorBoard's backend.
+    from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)
+    return plugin_event_multiplexer.EventMultiplexer(
+        size_guidance={"tensors": 0, "scalars": 0},  # 0 = keep every sample
+        tensor_size_guidance={"hjepa": 0, "scalars": 0})
+
+
+def _runs_of(multiplexer, logdir: str, run: Optional[str]) -> Dict[str, "object"]:
+    """(Re)load ``multiplexer`` from ``logdir`` (new runs, new events) and read its runs."""
     if not os.path.isdir(logdir):
         raise DoctorError("logdir %r does not exist or is not a directory" % (logdir,))
-    # Imported here: `hjepa-doctor catalog` must not pay for TensorBoard's backend.
     from tensorboard import context as tb_context
     from tensorboard.backend.event_processing import data_provider
-    from tensorboard.backend.event_processing import plugin_event_multiplexer
 
     from . import data
 
-    logging.getLogger("tensorboard").setLevel(logging.ERROR)
-    multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        size_guidance={"tensors": 0, "scalars": 0},  # 0 = keep every sample
-        tensor_size_guidance={"hjepa": 0, "scalars": 0})
     try:
         multiplexer.AddRunsFromDirectory(logdir)
         multiplexer.Reload()
@@ -316,6 +333,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run", help="diagnose only this run (name as TensorBoard shows it)")
     parser.add_argument("--json", action="store_true",
                         help='print {"runs": {run: health}} (the health route\'s JSON)')
+    parser.add_argument("--watch", action="store_true",
+                        help="follow a live logdir: reprint only changes (new runs, status "
+                             "changes, newly firing branches/patterns, new alerts) until Ctrl-C; "
+                             "exit status as the last state")
+    parser.add_argument("--interval", type=float, default=10.0, metavar="S",
+                        help="seconds between reloads with --watch (default 10)")
+    parser.add_argument("--max-polls", type=int, default=0, help=argparse.SUPPRESS)  # tests
     parser.add_argument("--color", "--colour", dest="color", default="auto",
                         choices=("auto", "always", "never"),
                         help="colour status words (auto: when stdout is a terminal and "
@@ -348,6 +372,17 @@ def _main(argv: List[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # argparse: --help / --version exit 0, usage errors exit 2
         return int(e.code) if isinstance(e.code, int) else EXIT_ERROR
+    if args.watch:
+        if args.json or args.interval <= 0:
+            sys.stderr.write("hjepa-doctor: error: %s\n" % (
+                "--watch prints lines; --json is not supported with it" if args.json
+                else "--interval must be > 0"))
+            return EXIT_ERROR
+        try:
+            return _watch(args)
+        except BrokenPipeError:
+            _silence_stdout()
+            return EXIT_OK
     try:
         runs = read_logdir(args.logdir, args.run)
     except DoctorError as e:
@@ -375,6 +410,72 @@ def _diagnose_one(diagnose, name: str, run_data) -> dict:
                 "status": schema.UNKNOWN, "reason": reason, "levels": [], "embed_dim": None,
                 "last_step": None, "lights": [], "contributions": None, "flowchart": [],
                 "patterns": [], "ranges": None, "tags": []}
+
+
+def _change_line(name: str, change, health: dict, new_run: bool) -> str:
+    """One line per changed run (the trainer's alert line, plus what cleared)."""
+    from .diagnosis import changes
+
+    prefix = "[%s] %s %r" % (time.strftime("%H:%M:%S"), "new run" if new_run else "run", name)
+    line = changes.alert_line(change, health, step=health.get("last_step"), prefix=prefix)
+    cleared = change.cleared_branches + change.cleared_patterns + [
+        "%s%s" % (key, "" if level is None else " level %d" % level)
+        for key, level in change.better_items]
+    if cleared:
+        line += " | better or cleared: " + ", ".join(cleared)
+    if health.get("reason"):  # the diagnosis itself failed
+        line += " | " + health["reason"]
+    return line
+
+
+def _watch(args) -> int:
+    """``--watch``: reload every ``args.interval`` s and print what changed, until Ctrl-C."""
+    from .diagnosis import changes, diagnose
+
+    if not os.path.isdir(args.logdir):
+        sys.stderr.write("hjepa-doctor: error: logdir %r does not exist or is not a directory\n"
+                         % (args.logdir,))
+        return EXIT_ERROR
+    multiplexer = _new_multiplexer()
+    seen: Dict[str, "changes.Snapshot"] = {}
+    statuses: Dict[str, str] = {}
+    last_error = None
+    polls = 0
+    print("hjepa-doctor: watching %r every %gs (Ctrl-C to stop)" % (args.logdir, args.interval),
+          flush=True)
+    try:
+        while True:
+            try:
+                runs = _runs_of(multiplexer, args.logdir, None)
+                last_error = None
+            except DoctorError as e:  # e.g. no run yet: say it once, keep watching
+                runs = {}
+                if str(e) != last_error:
+                    last_error = str(e)
+                    sys.stderr.write("hjepa-doctor: %s; still watching\n" % e)
+                    sys.stderr.flush()
+            for name in sorted(runs):
+                if args.run is not None and name != args.run:
+                    continue
+                health = _diagnose_one(diagnose, name, runs[name])
+                change = changes.diff(seen.get(name), health)
+                if name not in seen or change.any:
+                    print(_change_line(name, change, health, name not in seen), flush=True)
+                seen[name] = changes.snapshot(health)
+                statuses[name] = health["status"]
+            polls += 1
+            if args.max_polls and polls >= args.max_polls:
+                break
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        pass
+    counts: Dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    print("hjepa-doctor: stopped watching; %d run(s)%s" % (len(statuses), ": " + ", ".join(
+        "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)
+        if counts else ""), flush=True)
+    return EXIT_ALERT if any(s in schema.ALERTS for s in statuses.values()) else EXIT_OK
 
 
 def _report(args, healths: Dict[str, dict]) -> None:
