@@ -61,12 +61,15 @@ class TensorBoardProcess:
         this plugin.
       timeout: seconds to wait for readiness.
       env: extra environment variables.
+      path_prefix: TensorBoard's ``--path_prefix`` (e.g. "/tb"); ``url`` includes it,
+        so ``get("/data/...")`` works either way.
     """
 
     def __init__(self, logdir: str, *, load_fast: str = "false", args: Sequence[str] = (),
                  command: Optional[Sequence[str]] = None, timeout: float = DEFAULT_TIMEOUT,
-                 env: Optional[Dict[str, str]] = None):
+                 env: Optional[Dict[str, str]] = None, path_prefix: str = ""):
         self.logdir = logdir
+        self.path_prefix = path_prefix.rstrip("/")
         self.load_fast = load_fast
         self.args = list(args)
         self.command = list(command) if command else tensorboard_command()
@@ -81,7 +84,8 @@ class TensorBoardProcess:
 
     @property
     def url(self) -> str:
-        return "http://localhost:%d" % self.port
+        """Base URL, with the path prefix if any (no trailing slash)."""
+        return "http://localhost:%d%s" % (self.port, self.path_prefix)
 
     @property
     def pid(self) -> int:
@@ -94,6 +98,8 @@ class TensorBoardProcess:
         env.update(self.extra_env)
         argv = self.command + ["--logdir", self.logdir, "--port", "0", "--host", "localhost",
                                "--load_fast", self.load_fast, "--reload_interval", "1"]
+        if self.path_prefix:
+            argv += ["--path_prefix", self.path_prefix]
         argv += self.args
         self._log = open(os.path.join(self._tmpdir, "tensorboard.log"), "w+b")
         started = time.monotonic()

@@ -119,9 +119,12 @@ def test_every_route_answers(tb):
             assert b'"error"' in body
 
 
-def test_a_user_samples_flag_for_hjepa_wins(e2e_logdir):
-    with running_tensorboard(e2e_logdir, load_fast="true",
+def test_a_user_samples_flag_for_hjepa_wins_and_a_path_prefix_works(e2e_logdir):
+    with running_tensorboard(e2e_logdir, load_fast="true", path_prefix="/tb",
                              args=["--samples_per_plugin=hjepa=100"]) as proc:
         _wait_loaded(proc)
+        assert proc.url.endswith("/tb")
         body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
         assert len(body["data"]) == 100 and body["sampled"] is True
+        status, headers, _ = proc.get(PREFIX + "/index.js")
+        assert status == 200 and headers["Content-Type"].startswith("text/javascript")
