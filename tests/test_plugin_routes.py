@@ -438,3 +438,30 @@ def test_runs_entries_carry_every_field_of_the_engines_summary(standard_app):
     expected = json.loads(json.dumps(engine.summarize(health)))
     for name, value in expected.items():
         assert entry[name] == value, name
+
+
+def test_concurrent_requests_for_one_run_judge_it_once(tmp_path):
+    import threading
+    import time as time_lib
+    from tensorboard import context
+
+    logs.write_run(str(tmp_path), "a", "healthy", steps=100)
+    _, plugin, _ = app_for(str(tmp_path), listing_ttl_s=0)
+    calls = []
+
+    def slow_diagnose(run_data):
+        calls.append(run_data.run)
+        time_lib.sleep(0.2)
+        return {"run": run_data.run, "status": "healthy", "lights": []}
+
+    plugin.service._diagnose = slow_diagnose
+    plugin.service._summarize = lambda health: {"status": health["status"], "worst": []}
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        plugin.service.health_impl(context.RequestContext(), "", "a"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == ["a"] and len(answers) == 4
+    assert all(answer is answers[0] for answer in answers)
