@@ -27,15 +27,6 @@ HOSTILE_RUN = "<img src=x onerror=alert(1)>"
 STANDARD_STEPS = 600
 
 
-def engine_available() -> bool:
-    """Whether the diagnosis engine is importable (tests of verdicts need it)."""
-    try:
-        from tensorboard_plugin_hjepa.diagnosis import engine  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def multiplexer_for(logdir: str, sampling_hints=None):
     """An ``EventMultiplexer`` over ``logdir``, reloaded once, keeping every sample
     unless ``sampling_hints`` (``{plugin: samples per tag}``, as

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from tests import logs
-from tests.conftest import engine_available
 from tests.tb_process import running_tensorboard
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +72,6 @@ def test_runs_lists_every_source(tb):
     assert runs["plain"]["embed_dim"] is None
 
 
-@pytest.mark.skipif(not engine_available(), reason="diagnosis engine not in this checkout")
 def test_healthy_and_collapsing_runs_get_their_status(tb):
     runs = tb.get_json(PREFIX + "/runs")["runs"]
     status = {r["run"]: r["status"] for r in runs}

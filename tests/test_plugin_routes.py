@@ -17,11 +17,9 @@ from tensorboard_plugin_hjepa import catalog, metadata
 from tensorboard_plugin_hjepa import plugin as plugin_lib
 from tensorboard_plugin_hjepa.routes import HealthService
 from tests import logs
-from tests.conftest import HOSTILE_RUN, STANDARD_STEPS, app_for, engine_available
+from tests.conftest import HOSTILE_RUN, STANDARD_STEPS, app_for
 
 PREFIX = "/data/plugin/hjepa"
-needs_engine = pytest.mark.skipif(not engine_available(),
-                                  reason="diagnosis engine not in this checkout yet")
 
 
 def _get(client, path, **params):
@@ -81,7 +79,6 @@ def test_runs_lists_every_hjepa_run_with_its_source_and_shape(standard_app):
         assert isinstance(entry["worst"], list) and len(entry["worst"]) <= 3
 
 
-@needs_engine
 def test_runs_gives_each_kind_its_overall_status(standard_app):
     runs = _runs(standard_app[0])
     for name, kind, source in logs.STANDARD_RUNS:
@@ -123,7 +120,6 @@ def test_health_has_the_documented_shape(standard_app):
     assert tags["train/collapse/level2_effective_rank"]["level"] == 2
 
 
-@needs_engine
 @pytest.mark.parametrize("run,status", [("healthy", "healthy"), ("collapsing", "collapse"),
                                         ("diverging", "critical")])
 def test_health_status_of_generated_runs(standard_app, run, status):
@@ -135,7 +131,6 @@ def test_health_status_of_generated_runs(standard_app, run, status):
         assert ("collapse.mean_std_per_dim", 0) in collapsed
 
 
-@needs_engine
 def test_missing_metrics_are_unknown_not_healthy(standard_app):
     health = _json(_get(standard_app[0], "/health", run="missing"))
     by_key = {(l["key"], l["level"]): l for l in health["lights"]}
@@ -428,7 +423,6 @@ def test_truncated_and_garbage_event_files_do_not_break_the_routes(tmp_path):
     assert 0 < len(body["data"]) < 300
 
 
-@needs_engine
 def test_runs_entries_carry_every_field_of_the_engines_summary(standard_app):
     from tensorboard_plugin_hjepa.diagnosis import engine
 
