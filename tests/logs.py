@@ -12,6 +12,9 @@ API::
     logs.write_run(logdir, "plain/collapsing", "collapsing", source="plain")
     logs.write_run(logdir, "upstream", "healthy", source="upstream")
     logs.write_logdir(logdir)            # one run of every STANDARD_RUNS entry
+    logs.write_unrelated_run(logdir)     # scalars the catalogue does not know
+    logs.curves("healthy", steps=600)    # {(key, level): (steps, values)}: what is written
+    logs.EXPECTED_STATUS["collapsing"]   # "collapse": the overall status to expect
 
 ``kind`` (what happens in training):
   - ``healthy``: every verdict rule healthy; overall status ``healthy``.
