@@ -125,7 +125,9 @@ class HJepaPlugin(base_plugin.TBPlugin):
           listing_ttl_s: override ``routes.DEFAULT_LISTING_TTL_S`` (tests use 0).
         """
         self._provider = context.data_provider
-        self._service_kwargs = {"sample_limits": sample_limits(context.sampling_hints)}
+        load_fast = getattr(context.flags, "load_fast", None)
+        self._service_kwargs = {"sample_limits": sample_limits(context.sampling_hints,
+                                                               load_fast)}
         if listing_ttl_s is not None:
             self._service_kwargs["listing_ttl_s"] = listing_ttl_s
         self._service = None
@@ -275,15 +277,19 @@ class HJepaPlugin(base_plugin.TBPlugin):
         return response(environ, start_response)
 
 
-def sample_limits(sampling_hints):
+def sample_limits(sampling_hints, load_fast=None):
     """``{plugin name: samples kept per tag or None (all)}`` from ``--samples_per_plugin``.
 
     ``sampling_hints`` is None when the data provider was not built from flags (tests,
-    the doctor): then nothing is known to be sampled.
+    the doctor): then nothing is known to be sampled. Without an ``hjepa`` entry
+    (``HJepaLoader.fix_flags`` did not run, e.g. the plugin class was passed to
+    ``program.TensorBoard`` directly) TensorBoard's own defaults apply: 10 on the
+    Python loading path (``load_fast == "false"``), 1000 on the Rust path.
     """
     if sampling_hints is None:
         return {}
-    hjepa = sampling_hints.get(PLUGIN_NAME, DEFAULT_HJEPA_SAMPLES)
+    tensorboard_default = 10 if load_fast == "false" else 1000
+    hjepa = sampling_hints.get(PLUGIN_NAME, tensorboard_default)
     scalars = sampling_hints.get("scalars", TENSORBOARD_SCALARS_SAMPLES)
     return {PLUGIN_NAME: hjepa or None, "scalars": scalars or None}
 

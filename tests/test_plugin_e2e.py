@@ -126,3 +126,38 @@ def test_a_user_samples_flag_for_hjepa_wins_and_a_path_prefix_works(e2e_logdir):
         assert len(body["data"]) == 100 and body["sampled"] is True
         status, headers, _ = proc.get(PREFIX + "/index.js")
         assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+
+
+_WITHOUT_FIX_FLAGS = """
+import sys
+from absl import app
+from tensorboard import default, program
+from tensorboard_plugin_hjepa.plugin import HJepaLoader
+
+class WithoutFixFlags(HJepaLoader):
+    def fix_flags(self, flags):
+        pass
+
+tb = program.TensorBoard(plugins=default.get_static_plugins() + [WithoutFixFlags()])
+app.run(tb.main, flags_parser=tb.configure)
+"""
+
+
+@pytest.mark.parametrize("load_fast,kept", [("false", 10), ("true", 1000)])
+def test_why_fix_flags_exists_tensorboards_own_sampling(e2e_logdir, load_fast, kept):
+    """Without fix_flags TensorBoard keeps 10 (Python path) or 1000 (Rust) points per
+    "hjepa" tag; if this changes, revisit DEFAULT_HJEPA_SAMPLES."""
+    import sys
+
+    with running_tensorboard(e2e_logdir, load_fast=load_fast,
+                             command=[sys.executable, "-c", _WITHOUT_FIX_FLAGS]) as proc:
+        deadline = time.monotonic() + 60
+        while True:
+            status, _, _ = proc.get(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
+            body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total") \
+                if status == 200 else {"data": []}
+            if body["data"] and body["data"][-1][0] == STEPS - 1:
+                break
+            assert time.monotonic() < deadline, "run not loaded"
+            time.sleep(0.2)
+        assert len(body["data"]) == kept and body["sampled"] is True

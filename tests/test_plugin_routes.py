@@ -459,3 +459,14 @@ def test_concurrent_requests_for_one_run_judge_it_once(tmp_path):
         thread.join()
     assert calls == ["a"] and len(answers) == 4
     assert all(answer is answers[0] for answer in answers)
+
+
+@pytest.mark.parametrize("hints,load_fast,expected", [
+    (None, None, {}),
+    ({}, "false", {"hjepa": 10, "scalars": 1000}),
+    ({}, "true", {"hjepa": 1000, "scalars": 1000}),
+    ({"hjepa": 0, "scalars": 50}, "auto", {"hjepa": None, "scalars": 50}),
+    ({"hjepa": N}, "auto", {"hjepa": N, "scalars": 1000}),
+])
+def test_sample_limits_follow_the_flags(hints, load_fast, expected):
+    assert plugin_lib.sample_limits(hints, load_fast) == expected
