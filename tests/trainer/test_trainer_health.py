@@ -1,0 +1,188 @@
+"""Online health checks: bounded history, alerts once per new problem, stop_on, real runs.
+
+The real runs use the tiny test config: a healthy one (no collapse alert, runs to the
+end) and one with ``training.stop_gradient=false`` (targets from the context encoder
+with gradients: it collapses within ~50 steps on a CPU), whose alert is printed, written
+to the event file as text, and with ``health.stop_on=collapse`` stops the process with
+exit status 3 and a checkpoint.
+"""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.util import tensor_util
+
+from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.summary import RunManifest
+
+from hjepa_trainer import checkpoint as ckpt
+from hjepa_trainer import config as C
+from hjepa_trainer.health import ALERT_KEY, EXIT_HEALTH_STOP, HealthMonitor, MetricHistory
+from hjepa_trainer.train import train
+
+from trainer_helpers import TINY, tiny_config
+
+DIM = 64
+RUN_STEPS = 100
+HEALTH = ["health.every=10", f"training.total_steps={RUN_STEPS}", "training.checkpoint_every=50"]
+
+
+def _texts(run_dir):
+    """[(step, text)] of the health alert tag in a run's event files."""
+    ea = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    ea.Reload()
+    tag = catalog.tag(ALERT_KEY)
+    if tag not in ea.Tags()["tensors"]:
+        return []
+    return [(ev.step, tensor_util.make_ndarray(ev.tensor_proto).item().decode())
+            for ev in ea.Tensors(tag)]
+
+
+# ------------------------------------------------------------------------ history
+def test_history_is_bounded_keeps_the_start_the_recent_points_and_every_nan():
+    history = MetricHistory(max_points=200)
+    for step in range(10_000):
+        value = float("nan") if step in (3000, 7000) else float(step)
+        history.add("loss.total", value, step)
+    series = history.run_data("r", None).get("loss.total")
+    assert len(series) <= 200
+    assert list(series.steps[:20]) == list(range(20))  # the head: the "first" window
+    assert list(series.steps[-100:]) == list(range(9900, 10_000))  # the recent half, exact
+    assert {3000, 7000} <= set(series.steps.tolist())  # non-finite points are never thinned
+    assert np.all(np.diff(series.steps) > 0)
+    assert series.tag == "train/loss/total"
+
+
+def test_history_keeps_group_0_only_and_rejects_unknown_keys():
+    history = MetricHistory()
+    history.add("learning_rate.param_group", 1e-3, 0, group=0)
+    history.add("learning_rate.param_group", 5e-4, 0, group=1)
+    data = history.run_data("r", None)
+    assert data.get("learning_rate.param_group").tag == "train/learning_rate/param_group_0"
+    assert len(history) == 1
+    with pytest.raises(KeyError, match="unknown metric key"):
+        history.add("loss.totl", 1.0, 0)
+
+
+# ------------------------------------------------------------------------ monitor
+class _Writer:
+    def __init__(self):
+        self.scalars, self.texts = [], []
+
+    def scalar(self, key, value, step, *, level=None, group=None):
+        self.scalars.append((key, value, step, level))
+
+    def text(self, tag, text, step):
+        self.texts.append((tag, text, step))
+
+
+def _feed(monitor, steps, std):
+    for step in steps:
+        monitor.scalar("loss.total", 1.0 / (1 + step), step)
+        for level in range(2):
+            monitor.scalar("collapse.mean_std_per_dim", std / math.sqrt(DIM), step, level=level)
+
+
+def _monitor(**kw):
+    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=DIM, total_steps=100)
+    writer, lines = _Writer(), []
+    return HealthMonitor(manifest, writer=writer, every=10, say=lines.append, **kw), writer, lines
+
+
+def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
+    monitor, writer, lines = _monitor()
+    _feed(monitor, range(0, 10), std=0.8)
+    assert monitor.maybe_check(9) is None and lines == []  # healthy: silent
+    assert len(writer.scalars) == 30  # forwarded, not swallowed
+    _feed(monitor, range(10, 40), std=0.1)
+    assert monitor.maybe_check(38) is None  # not due
+    alert = monitor.maybe_check(39)
+    assert alert is not None and alert.status == schema.COLLAPSE and not alert.stop
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("hjepa-health: step 39: COLLAPSE (was healthy)")
+    assert "collapse.mean_std_per_dim level 0 COLLAPSE" in lines[0]
+    assert "Collapse detected?" in lines[0] and "Reduce the learning rate" in lines[0]
+    (tag, text, step), = writer.texts
+    assert (tag, step) == ("train/health/alert", 39) and text.startswith("**COLLAPSE** at step 39")
+    _feed(monitor, range(40, 50), std=0.1)
+    assert monitor.check(49) is None and len(lines) == 1  # the same problem: not repeated
+    _feed(monitor, range(50, 200), std=0.8)
+    assert monitor.check(199) is None  # a recovery is not an alert
+    _feed(monitor, range(200, 400), std=0.1)
+    assert monitor.check(399) is None  # a relapse to an already reported status: reported once
+    assert monitor.last_health["status"] == schema.COLLAPSE
+    assert len(monitor.check_seconds) == 5
+
+
+def test_monitor_stop_on_collapse_sets_stop_and_says_so():
+    monitor, writer, lines = _monitor(stop_on="collapse")
+    _feed(monitor, range(0, 20), std=0.1)
+    alert = monitor.check(19)
+    assert alert.stop and "health.stop_on=collapse reached: stopping" in lines[0]
+    assert "The run stops here" in writer.texts[0][1]
+    monitor_w, _, _ = _monitor(stop_on="critical")  # collapse is below critical: no stop
+    _feed(monitor_w, range(0, 20), std=0.1)
+    assert not monitor_w.check(19).stop
+
+
+@pytest.mark.parametrize("kw,match", [({"every": 0}, "every"), ({"stop_on": "bad"}, "stop_on")])
+def test_monitor_rejects_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        HealthMonitor(None, **kw)
+
+
+@pytest.mark.parametrize("override,match", [
+    ("health.stop_on=sometimes", "health.stop_on"),
+    ("health.every=-1", "health.every"),
+    ("health.max_points=3", "health.max_points"),
+    ("training.stop_gradient=maybe", "training.stop_gradient"),
+])
+def test_config_validates_the_health_section(tmp_path, override, match):
+    with pytest.raises(C.ConfigError, match=match):
+        tiny_config(tmp_path, override)
+
+
+def test_health_defaults_are_on_and_never_stop():
+    cfg = C.Config()
+    assert cfg.health.enabled and cfg.health.stop_on is None and cfg.training.stop_gradient
+
+
+# ------------------------------------------------------------------------ real runs
+def test_a_healthy_tiny_run_raises_no_collapse_or_critical_alert(tmp_path):
+    result = train(tiny_config(tmp_path, *HEALTH, "health.stop_on=collapse"), progress=False)
+    assert result.end_step == RUN_STEPS and result.health_stop is None and not result.interrupted
+    assert len(result.health_check_seconds) == RUN_STEPS // 10
+    for line in result.health_alerts:  # early-training warnings are reported, never alerts
+        assert "COLLAPSE" not in line and "CRITICAL" not in line, line
+        assert "Collapse detected?" not in line, line
+    for _, text in _texts(result.run_dir):
+        assert text.startswith("**WARNING**"), text
+
+
+def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tmp_path):
+    """Real process: ``hjepa-train --set training.stop_gradient=false --set health.stop_on=collapse``."""
+    args = [a for item in TINY + HEALTH + ["training.stop_gradient=false", "health.stop_on=collapse"]
+            for a in ("--set", item)]
+    proc = subprocess.run([sys.executable, "-m", "hjepa_trainer", *args, "--logdir", str(tmp_path),
+                           "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == EXIT_HEALTH_STOP == 3, proc.stderr
+    alerts = [line for line in proc.stderr.splitlines() if line.startswith("hjepa-health:")]
+    stop_line = alerts[-1]
+    assert "health.stop_on=collapse reached: stopping" in stop_line
+    assert "COLLAPSE" in stop_line and "Collapse detected?" in stop_line
+    assert "Make sure no gradient reaches the target encoder" in stop_line
+    step = int(stop_line.split("step ")[1].split(":")[0])
+    assert step < RUN_STEPS - 1  # stopped early
+    state = ckpt.load(os.path.join(tmp_path, "run", ckpt.CHECKPOINT_NAME))
+    assert state["step"] == step + 1  # the checkpoint holds the state after the checked step
+    texts = _texts(tmp_path / "run")
+    assert texts and texts[-1][0] == step
+    assert "Collapse detected?" in texts[-1][1] and "The run stops here" in texts[-1][1]
+    assert "exit status: 0 done" in subprocess.run(
+        [sys.executable, "-m", "hjepa_trainer", "--help"], capture_output=True, text=True).stdout.replace("\n", " ")
