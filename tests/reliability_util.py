@@ -18,10 +18,11 @@ import struct
 from typing import Callable, List, Optional
 
 import numpy as np
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+from tensorboard_plugin_hjepa import catalog, metadata
+from tensorboard_plugin_hjepa.summary import RunManifest, _float32_tensor
 from tests import logs
 
 PREFIX = "/data/plugin/hjepa"
@@ -98,17 +99,24 @@ def write_value_run(logdir: str, name: str,
         manifest = logs.manifest_for(levels, total_steps=steps)
         if weights is not None:
             manifest.hierarchy_weights = [float(w) for w in weights]
-    with SummaryWriter(run_dir, manifest=manifest, max_queue=100_000, flush_secs=3600) as w:
-        for (key, level), (s, v) in data.items():
-            if keys is not None and key not in keys:
-                continue
-            if weights is not None and key in ("loss.total", "loss.contribution"):
-                continue  # generated for the default weights
-            group = 0 if "{group}" in catalog.get(key).tag else None
-            values = transform(key, level, v.copy()) if transform else v
-            for step, value in zip(s.tolist(), np.asarray(values, dtype=np.float64).tolist()):
-                w.scalar(key, value, step, level=level, group=group,
-                         wall_time=logs.WALL_START + step * logs.SECONDS_PER_STEP)
+    rows, meta = {}, {}
+    for (key, level), (s, v) in data.items():
+        if keys is not None and key not in keys:
+            continue
+        if weights is not None and key in ("loss.total", "loss.contribution"):
+            continue  # generated for the default weights
+        metric = catalog.get(key)
+        tag = catalog.tag(key, group=0) if "{group}" in metric.tag else catalog.tag(
+            key, level=level)
+        values = transform(key, level, v.copy()) if transform else v
+        rows[tag] = (s, np.asarray(values, dtype=np.float64))
+        meta[tag] = metadata.create_summary_metadata(metadata.KIND_METRIC)
+    first = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG,
+                                      tensor=_float32_tensor(float(manifest.num_levels)))
+    first.metadata.CopyFrom(metadata.create_summary_metadata(
+        metadata.KIND_MANIFEST, manifest=manifest.to_dict()))
+    os.makedirs(run_dir, exist_ok=True)
+    logs._write_events(run_dir, rows, meta, [first])  # pylint: disable=protected-access
     return run_dir
 
 

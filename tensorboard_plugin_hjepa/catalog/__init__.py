@@ -36,7 +36,11 @@ CATALOG_VERSION = 1
 
 # Placeholders a tag pattern may hold, and what each stands for.
 PLACEHOLDERS = {"{i}": "level", "{group}": "group", "{layer}": "layer"}
-_PLACEHOLDER_REGEX = {"{i}": r"(?P<level>\d+)", "{group}": r"(?P<group>\d+)",
+# Numbers as ``tag()`` writes them: ASCII digits, no leading zero, at most 4 digits.
+# ``\d`` would also accept "level00" (which sorts before "level0_" and would replace
+# the real level-0 curve), other scripts' digits ("level\u0663") and absurd levels.
+_NUMBER = r"(?:0|[1-9][0-9]{0,3})"
+_PLACEHOLDER_REGEX = {"{i}": r"(?P<level>%s)" % _NUMBER, "{group}": r"(?P<group>%s)" % _NUMBER,
                       "{layer}": r"(?P<layer>[A-Za-z0-9_.\-]+?)"}
 
 

@@ -20,6 +20,26 @@ from .statistics import Curve, Stat
 # are checked against the recent median instead.
 _COUNT_STATISTICS = ("non_finite", "count")
 
+# The range a judged value can take at all (DESIGN.md: L2-normalised features have
+# mean std per dim <= 1/sqrt(D), so std * sqrt(D) is in [0, 1]; erank <= min(N, D);
+# cosines are in [-1, 1]), with a margin for rounding. A value outside it (a negative
+# std, a cosine of -5, float32's largest number) is not judged: the curve is corrupt or
+# not in the catalogue's convention, and a light must not call it healthy.
+_POSSIBLE_BY_NORMALISE = {schema.NORMALISE_SQRT_DIM: (0.0, 1.0),
+                          schema.NORMALISE_RANK_FRACTION: (0.0, 1.0)}
+_POSSIBLE_BY_UNIT = {"cosine": (-1.0, 1.0)}
+_POSSIBLE_MARGIN = 0.01
+
+
+def possible_range(metric: schema.Metric):
+    """(low, high) a metric's judged value can take, or None when unbounded."""
+    rule = metric.rule
+    if rule is not None and rule.statistic in _COUNT_STATISTICS:
+        return None
+    if rule is not None and rule.normalise in _POSSIBLE_BY_NORMALISE:
+        return _POSSIBLE_BY_NORMALISE[rule.normalise]
+    return _POSSIBLE_BY_UNIT.get(metric.unit)
+
 
 @dataclasses.dataclass
 class Verdict:
@@ -35,7 +55,7 @@ class Verdict:
 def judge(rule: schema.VerdictRule, value: Optional[float], *, dim: Optional[int],
           reason: str = "", rows: Optional[float] = None, rows_source: str = "",
           exact: bool = True, alias_note: str = "", curve: Optional[Curve] = None,
-          note_value: Optional[float] = None) -> Verdict:
+          note_value: Optional[float] = None, possible=None) -> Verdict:
     """Judge a raw statistic value with a verdict rule.
 
     Args:
@@ -46,6 +66,8 @@ def judge(rule: schema.VerdictRule, value: Optional[float], *, dim: Optional[int
       alias_note: that alias's note.
       curve: the whole curve, to refuse ``healthy`` when it holds NaN/Inf.
       note_value: the value informational notes are compared with (default: judged).
+      possible: (low, high) the judged value can take (``possible_range``); a value
+        outside it is ``unknown``.
     """
     if value is None:
         return Verdict(schema.UNKNOWN, explanation=reason or "no data")
@@ -59,6 +81,14 @@ def judge(rule: schema.VerdictRule, value: Optional[float], *, dim: Optional[int
         return Verdict(schema.UNKNOWN, explanation=normalised.reason, notes=normalised.notes)
     judged = normalised.value
     notes = list(normalised.notes)
+    if possible is not None and not (possible[0] - _POSSIBLE_MARGIN <= judged
+                                     <= possible[1] + _POSSIBLE_MARGIN):
+        return Verdict(schema.UNKNOWN, explanation=(
+            "not judged: %s is impossible for this metric (possible: %s to %s%s); the curve "
+            "is corrupt or not in the catalogue's convention"
+            % (rules.fmt(judged), rules.fmt(possible[0]), rules.fmt(possible[1]),
+               "" if rule.normalise == schema.NORMALISE_NONE
+               else ", after normalising (%s)" % rule.normalise)), notes=notes)
     for band in rule.bands:
         note = rules.dim_bound_note(band.bound, dim)
         if note and note not in notes:
@@ -135,7 +165,7 @@ def metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]) -> d
         verdict = judge(rule, stat.value, dim=ctx.dim, reason=stat.reason, rows=rows,
                         rows_source=rows_source, exact=series.exact,
                         alias_note=ctx.alias_note(metric.key, level), curve=curve,
-                        note_value=note_value)
+                        note_value=note_value, possible=possible_range(metric))
         tag = series.tag
     if series is not None and not series.exact:
         note = ctx.alias_note(metric.key, level)
