@@ -119,7 +119,7 @@ def main(argv=None):
     parser.add_argument("--logdir", default="runs/own_loop")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--check-every", type=int, default=25, help="steps between online checks")
+    parser.add_argument("--check-every", type=int, default=50, help="steps between online checks")
     parser.add_argument("--stop-on", default="collapse", help="warning, collapse, critical or none")
     parser.add_argument("--no-stop-gradient", action="store_true", help="break the JEPA: targets with gradients")
     parser.add_argument("--threads", type=int, default=0)

@@ -229,8 +229,12 @@ class HealthMonitor:
 
     # -- checks ---------------------------------------------------------------------------
     def due(self, step: int) -> bool:
-        """Whether a check is due after the metrics of ``step`` (0-based) were written."""
-        return (step + 1) % self.every == 0
+        """Whether a check is due after the metrics of ``step`` (0-based) were written.
+
+        At steps every, 2 * every, ...: with ``every`` equal to the collapse metrics'
+        interval, right after they are logged (they are logged where step % interval == 0).
+        """
+        return step > 0 and step % self.every == 0
 
     def maybe_check(self, step: int) -> Optional[Alert]:
         """``check(step)`` when due, else None."""

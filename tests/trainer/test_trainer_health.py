@@ -97,20 +97,21 @@ def _monitor(**kw):
 
 def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     monitor, writer, lines = _monitor()
-    _feed(monitor, range(0, 10), std=0.8)
-    assert monitor.maybe_check(9) is None and lines == []  # healthy: silent
-    assert len(writer.scalars) == 30  # forwarded, not swallowed
-    _feed(monitor, range(10, 40), std=0.1)
-    assert monitor.maybe_check(38) is None  # not due
-    alert = monitor.maybe_check(39)
+    _feed(monitor, range(0, 11), std=0.8)
+    assert monitor.maybe_check(0) is None and monitor.check_seconds == []  # not due at step 0
+    assert monitor.maybe_check(10) is None and lines == []  # healthy: silent
+    assert len(writer.scalars) == 33  # forwarded, not swallowed
+    _feed(monitor, range(11, 41), std=0.1)
+    assert monitor.maybe_check(39) is None  # not due
+    alert = monitor.maybe_check(40)
     assert alert is not None and alert.status == schema.COLLAPSE and not alert.stop
     assert len(lines) == 1 and "\n" not in lines[0]
-    assert lines[0].startswith("hjepa-health: step 39: COLLAPSE (was healthy)")
+    assert lines[0].startswith("hjepa-health: step 40: COLLAPSE (was healthy)")
     assert "collapse.mean_std_per_dim level 0 COLLAPSE" in lines[0]
     assert "Collapse detected?" in lines[0] and "Reduce the learning rate" in lines[0]
     (tag, text, step), = writer.texts
-    assert (tag, step) == ("train/health/alert", 39) and text.startswith("**COLLAPSE** at step 39")
-    _feed(monitor, range(40, 50), std=0.1)
+    assert (tag, step) == ("train/health/alert", 40) and text.startswith("**COLLAPSE** at step 40")
+    _feed(monitor, range(41, 50), std=0.1)
     assert monitor.check(49) is None and len(lines) == 1  # the same problem: not repeated
     _feed(monitor, range(50, 200), std=0.8)
     assert monitor.check(199) is None  # a recovery is not an alert
@@ -157,7 +158,7 @@ def test_health_defaults_are_on_and_never_stop():
 def test_a_healthy_tiny_run_raises_no_collapse_or_critical_alert(tmp_path):
     result = train(tiny_config(tmp_path, *HEALTH, "health.stop_on=collapse"), progress=False)
     assert result.end_step == RUN_STEPS and result.health_stop is None and not result.interrupted
-    assert len(result.health_check_seconds) == RUN_STEPS // 10
+    assert len(result.health_check_seconds) == RUN_STEPS // 10 - 1  # after steps 10, 20, ..., 90
     for line in result.health_alerts:  # early-training warnings are reported, never alerts
         assert "COLLAPSE" not in line and "CRITICAL" not in line, line
         assert "Collapse detected?" not in line, line
