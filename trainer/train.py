@@ -312,8 +312,10 @@ class Trainer:
             print(line, file=sys.stderr, flush=True)
 
     def _health_check(self) -> bool:
-        """The online health check after ``self.step`` steps, when due; True: stop asked."""
-        if self.health is not None and self.health.due(self.step - 1):
+        """The online health check after ``self.step`` steps, when due (and after the
+        schedule's last step, whose sparse metrics are logged too); True: stop asked."""
+        last = self.step == self.cfg.training.total_steps
+        if self.health is not None and (self.health.due(self.step - 1) or last):
             alert = self.health.check(self.step - 1)
             if alert is not None and alert.stop:
                 self._health_stop = alert.status

@@ -158,7 +158,7 @@ def test_health_defaults_are_on_and_never_stop():
 def test_a_healthy_tiny_run_raises_no_collapse_or_critical_alert(tmp_path):
     result = train(tiny_config(tmp_path, *HEALTH, "health.stop_on=collapse"), progress=False)
     assert result.end_step == RUN_STEPS and result.health_stop is None and not result.interrupted
-    assert len(result.health_check_seconds) == RUN_STEPS // 10 - 1  # after steps 10, 20, ..., 90
+    assert len(result.health_check_seconds) == RUN_STEPS // 10  # after steps 10, 20, ..., 90 and 99
     for line in result.health_alerts:  # early-training warnings are reported, never alerts
         assert "COLLAPSE" not in line and "CRITICAL" not in line, line
         assert "Collapse detected?" not in line, line
