@@ -187,3 +187,41 @@ def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tm
     assert "Collapse detected?" in texts[-1][1] and "The run stops here" in texts[-1][1]
     assert "exit status: 0 done" in subprocess.run(
         [sys.executable, "-m", "hjepa_trainer", "--help"], capture_output=True, text=True).stdout.replace("\n", " ")
+
+
+def _ddp_health_worker(rank, world, port, logdir, out_dir):
+    import torch.distributed as dist
+    import torch as th
+
+    from hjepa_trainer.train import Trainer
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    th.set_num_threads(1)
+    cfg = tiny_config(logdir, "training.total_steps=8", "training.device=cpu", "health.every=2",
+                      "health.stop_on=warning")
+    result = Trainer(cfg, progress=False).run()
+    th.save({"end_step": result.end_step, "health_stop": result.health_stop, "interrupted": result.interrupted},
+            os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def test_under_ddp_a_health_stop_stops_every_rank_at_the_same_step(tmp_path):
+    import socket
+
+    import torch
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    out.mkdir()
+    mp.start_processes(_ddp_health_worker, args=(2, port, str(tmp_path / "logs"), str(out)), nprocs=2,
+                       join=True, start_method="spawn")
+    r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=False) for r in (0, 1))
+    # Rank 0 checks after step 2 (a warning: the tiny config's mask ratio is 0.25); the
+    # stop travels with step 3's loss all-reduce, so both ranks end after 4 steps.
+    assert r0["end_step"] == r1["end_step"] == 4
+    assert r0["health_stop"] == schema.WARNING and r1["interrupted"]
+    assert ckpt.load(str(tmp_path / "logs" / "run" / ckpt.CHECKPOINT_NAME))["step"] == 4
