@@ -12,7 +12,6 @@ Prints one line per measurement; nothing is asserted (timings depend on the mach
 
 import argparse
 import math
-import os
 import statistics
 import sys
 import tempfile
