@@ -11,7 +11,7 @@ adds only two things from this project:
   every ``--check-every`` steps; on a new problem it prints one line and writes it to
   the logs as text; with ``--stop-on collapse`` it asks the loop to stop.
 
-    python examples/own_training_loop.py --logdir runs/own          # healthy, ~20 s on a CPU
+    python examples/own_training_loop.py --logdir runs/own          # 300 steps, ~30 s on a CPU; no collapse
     python examples/own_training_loop.py --logdir runs/own_broken --no-stop-gradient
     tensorboard --logdir runs        # the H-JEPA Health tab reads every light
 
