@@ -274,7 +274,8 @@ class App {
         h('span', {class: [C.muted, C.small]}, `step ${formatStep(hd.last_step)}${hd.total_steps ? ` of ${formatStep(hd.total_steps)}` : ''}`,
           ` · ${sourceLabel(hd.source)}`,
           Array.isArray(hd.levels) ? ` · ${hd.levels.length} level${hd.levels.length === 1 ? '' : 's'}` : '',
-          hd.embed_dim ? ` · D=${hd.embed_dim}` : ' · D unknown')));
+          hd.embed_dim ? ` · D=${hd.embed_dim}` : ' · D unknown'),
+        hd.status_reason ? h('span', {class: [C.muted, C.small, 'hj-status-reason']}, hd.status_reason) : null));
     }
     return h('div', {class: C.layout}, side, h('div', {class: C.content}, heads, tabs, h('div', {class: 'hj-view', dataset: {view}}, content)));
   }

@@ -202,7 +202,8 @@ export function overviewView({runs, checked, onOpen, onOpenMany, onCheck, status
         ev.stopPropagation();
         onOpen(name);
       }}}, runSwatch(RUN_COLORS[i % RUN_COLORS.length]), h('span', {class: 'hj-run-text'}, name))),
-    h('td', {}, statusBadge(r.status)),
+    h('td', {}, statusBadge(r.status),
+      r.status_reason ? h('div', {class: [C.muted, C.small, 'hj-status-reason']}, r.status_reason) : null),
     h('td', {class: 'hj-num'}, formatStep(r.last_step)),
     h('td', {}, h('span', {class: C.pill, dataset: {source: r.source || ''}}, sourceLabel(r.source))),
     h('td', {class: 'hj-num'}, r.levels === null || r.levels === undefined ? '—' : String(r.levels)),

@@ -73,6 +73,9 @@ def test_overview_lists_runs_with_backend_status(tb, page, shot):
     for name, kind, source in logs.STANDARD_RUNS:
         assert shown[name] == logs.expected_status(kind, source), name
     assert "not_hjepa" not in shown  # a run without catalogue tags is not listed
+    # Why a run has its status is written beside it (a stuck loss, no light in alert).
+    reason = page.locator('.hj-run-row[data-run="stuck"] .hj-status-reason').inner_text()
+    assert "loss_stuck" in reason
     # Status is written out, not only coloured.
     row = page.locator('.hj-run-row[data-run="collapsing"]')
     assert "collapse" in row.locator(".hj-status").first.inner_text().lower()
