@@ -1,0 +1,145 @@
+"""The scenarios: each a small change to the tiny CPU demo and the diagnosis it must get.
+
+A scenario is a list of ``--set key=value`` overrides of ``trainer/configs/tiny_cpu.yaml``
+(the trainer does all the work: nothing here writes a metric), a run length, and an
+``expect`` function that reads the product's verdict (one run's ``health`` dict of
+``hjepa-doctor LOGDIR --json``) and returns ``(match, what the product said)``.
+"""
+
+import dataclasses
+from typing import Callable, List, Optional, Tuple
+
+from tensorboard_plugin_hjepa.catalog import schema
+
+ALERT_OR_WARNING = (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    sets: Tuple[str, ...]
+    steps: int
+    expected: str  # what the product must say, in words (the table's column)
+    expect: Callable[[dict, dict], Tuple[bool, str]]
+    note: str = ""  # why these settings; or why the pathology cannot be shown
+    fast: bool = False
+
+
+# ------------------------------------------------------------------ reading a verdict
+def branches(health: dict) -> List[str]:
+    return [b["id"] for b in health.get("flowchart") or [] if b.get("fired")]
+
+
+def detected(health: dict) -> List[str]:
+    return [p["id"] for p in health.get("patterns") or [] if p.get("detected")]
+
+
+def lights_of(health: dict, key: str, statuses=ALERT_OR_WARNING) -> List[dict]:
+    return [light for light in health.get("lights") or []
+            if light["key"] == key and light["status"] in statuses]
+
+
+def check_fired(items: List[dict], item_id: str, check_id: str, part: str) -> Optional[bool]:
+    for item in items or []:
+        if item["id"] == item_id:
+            for check in item.get(part) or []:
+                if check["id"] == check_id:
+                    return check.get("fired")
+    return None
+
+
+def said(health: dict) -> str:
+    """The product's diagnosis in one line: status, alert lights, branches, patterns."""
+    parts = [health.get("status", "?")]
+    alerts = sorted({"%s%s=%s" % (light["key"].split(".")[-1],
+                                  "" if light["level"] is None else "@%d" % light["level"],
+                                  light["status"])
+                     for light in (health.get("lights") or [])
+                     + ((health.get("contributions") or {}).get("checks") or [])
+                     if light["status"] in ALERT_OR_WARNING})
+    if alerts:
+        parts.append("lights " + ", ".join(alerts))
+    if branches(health):
+        parts.append("branches " + ", ".join(branches(health)))
+    if detected(health):
+        parts.append("patterns " + ", ".join(detected(health)))
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------- expectations
+def _healthy(health, extra):
+    probe = extra.get("knn_top1")
+    base = extra.get("knn_top1_random_init")
+    ok = (health.get("status") == schema.HEALTHY and not branches(health)
+          and not detected(health) and probe is not None and base is not None and probe > base)
+    probe_text = ("; kNN %.3f vs random-init %.3f" % (probe, base)
+                  if probe is not None and base is not None else "; kNN probe missing")
+    return ok, said(health) + probe_text
+
+
+def _collapse(health, extra):
+    collapsed = [light for light in health.get("lights") or []
+                 if light["category"] == "collapse" and light["status"] == schema.COLLAPSE]
+    ok = bool(collapsed) and "collapse" in branches(health)
+    return ok, said(health)
+
+
+def _lr_high(health, extra):
+    clipping = (check_fired(health.get("patterns"), "divergence", "clipping_high", "evidence")
+                or bool(lights_of(health, "gradient.clipping_percentage")))
+    ok = ("divergence" in detected(health) and "gradient_issues" in branches(health)
+          and clipping)
+    return ok, said(health)
+
+
+def _lr_low(health, extra):
+    ok = "loss_stuck" in detected(health) and "loss_not_decreasing" in branches(health)
+    return ok, said(health)
+
+
+def _ema_pinned(health, extra):
+    return "early_plateau" in detected(health), said(health)
+
+
+def _imbalance(health, extra):
+    checks = (health.get("contributions") or {}).get("checks") or []
+    ok = any(c["status"] in ALERT_OR_WARNING for c in checks)
+    return ok, said(health)
+
+
+def _mask(health, extra):
+    ok = ("poor_prediction" in branches(health)
+          and bool(check_fired(health.get("flowchart"), "poor_prediction", "mask_aggressive",
+                               "checks")))
+    return ok, said(health)
+
+
+def _clip_low(health, extra):
+    return bool(lights_of(health, "gradient.clipping_percentage",
+                          (schema.WARNING, schema.CRITICAL))), said(health)
+
+
+SCENARIOS = (
+    Scenario("healthy", (), 300,
+             "status healthy, no branch, no pattern; kNN probe beats random init",
+             _healthy, fast=True),
+    Scenario("collapse", ("training.stop_gradient=false",), 300,
+             "collapse lights + collapse branch",
+             _collapse,
+             note="no stop-gradient: the targets are the context encoder's own features",
+             fast=True),
+    Scenario("lr_high", ("training.lr=0.05", "training.warmup_steps=20"), 300,
+             "divergence pattern + gradient branch + clipping evidence", _lr_high),
+    Scenario("lr_low", ("training.lr=1e-7", "training.min_lr=1e-8"), 300,
+             "loss_stuck pattern + loss-not-decreasing branch", _lr_low),
+    Scenario("ema_pinned", ("training.ema_momentum_start=1.0",), 300,
+             "early_plateau pattern", _ema_pinned),
+    Scenario("level_starved", ("model.hierarchy_weights=[1.0,0.002,0.002]",), 300,
+             "contribution imbalance (a level's share alert)", _imbalance),
+    Scenario("mask_aggressive", ("masking.mask_scale=[0.45,0.5]", "masking.num_masks=4"), 300,
+             "poor-prediction branch with the mask-ratio check fired", _mask),
+    Scenario("clip_low", ("training.clip_grad=0.001",), 300,
+             "clipping-percentage light warning/critical", _clip_low),
+)
+
+BY_NAME = {s.name: s for s in SCENARIOS}

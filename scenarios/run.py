@@ -1,0 +1,149 @@
+"""Run the scenarios, diagnose them with ``hjepa-doctor --json`` and print the table.
+
+    python -m scenarios                       # all scenarios, 2 at a time
+    python -m scenarios --fast                # healthy + collapse (what CI runs)
+    python -m scenarios --only lr_low,clip_low --steps 200 --logdir runs/scenarios
+    python -m scenarios --list
+
+Each scenario is one real ``hjepa-train`` run of the tiny CPU demo with a few
+``--set`` overrides (scenarios/definitions.py), written to LOGDIR/<scenario>; torch
+uses one thread per run so two runs share 2 cores. Exit status 0 when every scenario's
+diagnosis matches its expectation, 1 on a mismatch, 2 on a usage error.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+from .definitions import BY_NAME, SCENARIOS, Scenario
+
+_KNN = re.compile(r"kNN top-1 ([0-9.]+)(?: \(random-init encoder ([0-9.]+)\))?")
+
+
+def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> List[str]:
+    steps = steps or scenario.steps
+    sets = ["training.threads=1", "training.total_steps=%d" % steps,
+            "eval.interval=0",  # probe once, at the end
+            "training.checkpoint_every=%d" % steps,
+            "logging.experiment_name=%s" % scenario.name] + list(scenario.sets)
+    cmd = [sys.executable, "-m", "hjepa_trainer", "--logdir", logdir, "--no-progress"]
+    for item in sets:
+        cmd += ["--set", item]
+    return cmd
+
+
+def run_one(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> dict:
+    """Train one scenario into LOGDIR/<name>; returns the trainer's outcome."""
+    run_dir = os.path.join(logdir, scenario.name)
+    if os.path.isdir(run_dir):
+        shutil.rmtree(run_dir)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    start = time.time()
+    proc = subprocess.run(train_command(scenario, logdir, steps), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = {"returncode": proc.returncode, "seconds": time.time() - start,
+           "output": proc.stdout[-4000:]}
+    match = _KNN.search(proc.stdout)
+    if match:
+        out["knn_top1"] = float(match.group(1))
+        if match.group(2):
+            out["knn_top1_random_init"] = float(match.group(2))
+    return out
+
+
+def doctor(logdir: str) -> Dict[str, dict]:
+    """``hjepa-doctor LOGDIR --json``: the product's verdict of every run."""
+    proc = subprocess.run([sys.executable, "-m", "tensorboard_plugin_hjepa.doctor", logdir,
+                           "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError("hjepa-doctor failed (%d): %s" % (proc.returncode, proc.stderr))
+    return json.loads(proc.stdout)["runs"]
+
+
+def evaluate(scenarios, trained: Dict[str, dict], verdicts: Dict[str, dict]) -> List[dict]:
+    rows = []
+    for scenario in scenarios:
+        health = verdicts.get(scenario.name)
+        outcome = trained.get(scenario.name, {})
+        if health is None:
+            ok, text = False, "no verdict (trainer exit %s)" % outcome.get("returncode")
+        else:
+            ok, text = scenario.expect(health, outcome)
+        rows.append({"scenario": scenario.name, "expected": scenario.expected,
+                     "product": text, "match": bool(ok),
+                     "trainer_exit": outcome.get("returncode"),
+                     "seconds": round(outcome.get("seconds", 0.0), 1)})
+    return rows
+
+
+def table(rows: List[dict]) -> str:
+    lines = ["| scenario | expected diagnosis | product's diagnosis (hjepa-doctor) | match |",
+             "|---|---|---|---|"]
+    for row in rows:
+        lines.append("| %s | %s | %s | %s |" % (row["scenario"], row["expected"],
+                                               row["product"].replace("|", "/"),
+                                               "yes" if row["match"] else "**NO**"))
+    return "\n".join(lines)
+
+
+def run(scenarios, logdir: str, steps: Optional[int] = None, jobs: int = 2,
+        log=print) -> List[dict]:
+    os.makedirs(logdir, exist_ok=True)
+    trained = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(run_one, s, logdir, steps): s for s in scenarios}
+        for future in concurrent.futures.as_completed(futures):
+            scenario = futures[future]
+            trained[scenario.name] = future.result()
+            log("trained %-16s exit %d in %.0fs" % (scenario.name,
+                                                   trained[scenario.name]["returncode"],
+                                                   trained[scenario.name]["seconds"]))
+    verdicts = doctor(logdir)
+    return evaluate(scenarios, trained, verdicts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scenarios", description=__doc__.split("\n")[0])
+    parser.add_argument("--fast", action="store_true", help="only the fast subset (CI)")
+    parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--steps", type=int, help="override every scenario's run length")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    parser.add_argument("--logdir", help="where the runs go (default: a new temp dir)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for s in SCENARIOS:
+            print("%-16s %4d steps  %s%s" % (s.name, s.steps, " ".join(s.sets) or "(tiny demo)",
+                                             "  [fast]" if s.fast else ""))
+        return 0
+    chosen = [s for s in SCENARIOS if s.fast] if args.fast else list(SCENARIOS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in BY_NAME]
+        if unknown:
+            parser.error("unknown scenario(s): %s (known: %s)"
+                         % (", ".join(unknown), ", ".join(BY_NAME)))
+        chosen = [BY_NAME[n] for n in names]
+    logdir = args.logdir or tempfile.mkdtemp(prefix="hjepa-scenarios-")
+    start = time.time()
+    rows = run(chosen, logdir, args.steps, args.jobs, log=lambda m: print(m, file=sys.stderr))
+    print(table(rows))
+    print("\n%d/%d match; logdir %s; %.0fs wall" % (sum(r["match"] for r in rows), len(rows),
+                                                   logdir, time.time() - start))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0 if all(r["match"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
