@@ -13,6 +13,7 @@ driven by Playwright, and screenshots saved as test artifacts.
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -67,13 +68,25 @@ def tb(standard_logdir, tmp_path_factory):
     shutil.copytree(standard_logdir, logdir)
     write_level1_collapse(logdir)
     with running_tensorboard(logdir) as proc:
+        _wait_for_every_run(proc, expected=len(logs.STANDARD_RUNS) + 2)  # + hostile, level1
         yield proc
+
+
+def _wait_for_every_run(proc, *, expected, timeout=60.0):
+    """TensorBoard loads runs in the background: wait until the tab would list them all."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(proc.get_json("/data/plugin/hjepa/runs")["runs"]) >= expected:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("tensorboard did not list %d hjepa runs within %.0f s" % (expected, timeout))
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium not found at %s (apt-get install chromium)" % CHROMIUM)
+        pytest.fail("Chromium not found at %s: the browser tests need Debian's chromium "
+                    "(apt-get install -y chromium)" % CHROMIUM, pytrace=False)
     with playwright_sync.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
