@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 from typing import Any, Dict
 
@@ -14,25 +16,48 @@ CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 
 
+class CheckpointError(OSError):
+    """A checkpoint could not be written (the message names the file and says whether the
+    previous checkpoint is intact)."""
+
+
 def save(path: str, state: Dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically: temp file, fsync, ``os.replace``.
 
     A crash at any point leaves either the previous checkpoint or the new one,
-    never a truncated file.
+    never a truncated file. A write that fails (a full disk) removes its temp file.
 
     Args:
         path: destination file.
         state: picklable dict; ``format`` and ``version`` are added.
+
+    Raises:
+        CheckpointError: the file could not be written; ``path`` is unchanged.
     """
     state = dict(state, format=CHECKPOINT_FORMAT, version=__version__)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    # A process killed while writing leaves its temp file: one writer per run, so any
+    # temp file of this checkpoint is a dead one (each is a full checkpoint's size).
+    for stale in glob.glob(glob.escape(path) + ".tmp.*"):
+        with contextlib.suppress(OSError):
+            os.remove(stale)
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: the previous checkpoint is untouched
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        previous = "the previous checkpoint is intact" if os.path.exists(path) else "no checkpoint was written"
+        raise CheckpointError(f"cannot write checkpoint {path!r}: {err.strerror or err}; {previous}") from err
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)  # make the rename itself durable

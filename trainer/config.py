@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -167,14 +168,23 @@ def _coerce(key: str, tp, value):
         if not isinstance(value, dict):
             raise ConfigError(f"config key {key!r} expects a mapping, got {value!r}")
         return {_coerce(key, k_tp, k): _coerce(f"{key}.{k}", v_tp, v) for k, v in value.items()}
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"config key {key!r} expects a finite number, got {value!r}")
+        return number
     if tp is float and isinstance(value, str):
         # YAML 1.1 reads "1e-4" (no dot) as a string; accept what float() accepts.
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             raise ConfigError(f"config key {key!r} expects float, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"config key {key!r} expects a finite number, got {value!r}")
+        return number
     if tp is bool and not isinstance(value, bool):
         raise ConfigError(f"config key {key!r} expects true/false, got {value!r}")
     if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -241,6 +251,12 @@ def validate(cfg: Config) -> Config:
     """
     m, mk, d, t, e, me, lg = cfg.model, cfg.masking, cfg.data, cfg.training, cfg.eval, cfg.metrics, cfg.logging
     _check(m.img_size > 0 and m.patch_size > 0, "model.patch_size", "sizes must be positive")
+    _check(m.num_heads >= 1, "model.num_heads", f"must be >= 1, got {m.num_heads}")
+    _check(m.predictor_heads >= 1, "model.predictor_heads", f"must be >= 1, got {m.predictor_heads}")
+    _check(m.embed_dim >= 4, "model.embed_dim", f"must be >= 4, got {m.embed_dim}")
+    _check(m.predictor_dim >= 4, "model.predictor_dim", f"must be >= 4, got {m.predictor_dim}")
+    _check(m.mlp_ratio > 0 and int(m.embed_dim * m.mlp_ratio) >= 1, "model.mlp_ratio",
+           f"must be > 0 (an MLP of at least 1 unit), got {m.mlp_ratio}")
     _check(m.img_size % m.patch_size == 0, "model.patch_size", f"{m.patch_size} does not divide img_size {m.img_size}")
     _check(m.embed_dim % m.num_heads == 0, "model.num_heads", f"does not divide embed_dim {m.embed_dim}")
     _check(m.embed_dim % 4 == 0, "model.embed_dim", "must be divisible by 4 (2-D sin-cos positions)")
@@ -276,6 +292,8 @@ def validate(cfg: Config) -> Config:
     _check(0 <= t.ema_momentum_start <= t.ema_momentum_end <= 1, "training.ema_momentum_start",
            "need 0 <= ema_momentum_start <= ema_momentum_end <= 1")
     _check(t.clip_grad >= 0, "training.clip_grad", "must be >= 0")
+    _check(t.weight_decay >= 0 and t.weight_decay_end >= 0, "training.weight_decay",
+           f"weight_decay and weight_decay_end must be >= 0, got {t.weight_decay}, {t.weight_decay_end}")
     _check(t.device in ("auto", "cpu", "cuda"), "training.device", f"must be auto, cpu or cuda, got {t.device!r}")
     _check(t.amp in ("auto", "bf16", "none"), "training.amp", f"must be auto, bf16 or none, got {t.amp!r}")
     _check(t.checkpoint_every >= 1, "training.checkpoint_every", "must be >= 1")
@@ -292,8 +310,9 @@ def validate(cfg: Config) -> Config:
            f"must be null, 'warning', 'collapse' or 'critical', got {h.stop_on!r}")
     _check(h.max_points >= 20, "health.max_points", "must be >= 20")
     _check(lg.log_frequency >= 1, "logging.log_frequency", "must be >= 1")
-    _check(bool(lg.experiment_name) and os.sep not in lg.experiment_name, "logging.experiment_name",
-           "must be a non-empty name without path separators")
+    _check(bool(lg.experiment_name) and os.sep not in lg.experiment_name
+           and lg.experiment_name not in (".", ".."), "logging.experiment_name",
+           "must be a non-empty name without path separators, not '.' or '..'")
     return cfg
 
 

@@ -260,7 +260,15 @@ def iterate_batches(dataset, *, start_step: int, batch: int, seed: int, rank: in
         dataset, batch_sampler=(idx.tolist() for idx in index_stream()), num_workers=num_workers,
         persistent_workers=False,
     )
-    yield from loader
+    try:
+        yield from loader
+    except ValueError as err:
+        # An error in a worker (an unreadable image) arrives with the worker's whole
+        # traceback as its message; keep the one line that names the problem.
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        if len(lines) <= 1:
+            raise
+        raise ValueError(lines[-1].split("ValueError: ", 1)[-1]) from None
 
 
 def normalize(images: torch.Tensor, device: torch.device) -> torch.Tensor:

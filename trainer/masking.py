@@ -149,8 +149,8 @@ class MultiBlockMaskGenerator:
         n_ctx = int(context.sum(1).min())
         if n_ctx < self.min_context:
             raise ValueError(
-                f"masking leaves {n_ctx} context patches (< min_context={self.min_context}); "
-                "lower masking.target_scale or masking.num_targets, or raise masking.context_scale"
+                f"masking leaves {n_ctx} context patches (< masking.min_context={self.min_context}); "
+                "lower masking.mask_scale or masking.num_masks, or raise masking.context_scale"
             )
         n_tgt = int(target.sum(1).min())
         return Masks(context=_random_subset(gen, context, n_ctx), target=_random_subset(gen, target, n_tgt))
