@@ -3,7 +3,7 @@
 - ``record_offsets(path)``: where each TFRecord of an event file starts (a record is
   uint64 length, uint32 masked CRC of the length, the data, uint32 masked CRC of the
   data).
-- ``truncate_mid_record``, ``flip_data_byte``, ``write_zero_length``,
+- ``truncate_mid_record``, ``flip_data_byte``, ``corrupt_length``, ``write_zero_length``,
   ``write_header_only``: the file-level faults, each on a real event file.
 - ``write_value_run``: a summary-API run whose curves are the generated healthy ones
   passed through ``transform(key, level, values)`` (NaN, Inf, huge, denormal, ...).
@@ -69,6 +69,17 @@ def flip_data_byte(path: str, fraction: float) -> int:
         byte = f.read(1)
         f.seek(offsets[index] + 12 + 3)
         f.write(bytes([byte[0] ^ 0xFF]))
+    return index
+
+
+def corrupt_length(path: str, fraction: float) -> int:
+    """Make the record at ``fraction`` claim a length of ~2**62 bytes (its length CRC no
+    longer matches: a reader must not try to allocate it); returns its index."""
+    offsets = record_offsets(path)
+    index = max(1, min(len(offsets) - 1, int(len(offsets) * fraction)))
+    with open(path, "r+b") as f:
+        f.seek(offsets[index] + 7)
+        f.write(b"\x40")
     return index
 
 

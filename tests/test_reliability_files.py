@@ -1,7 +1,7 @@
 """Damaged and changing event files (issue 8): never a 500, never a wrong ``healthy``.
 
 Faults, each on a real event file: truncated inside a record, one data byte flipped
-(bad CRC), an event file of zero bytes, one holding only the file-version record,
+(bad data CRC), a length field claiming ~2**62 bytes (bad length CRC), an event file of zero bytes, one holding only the file-version record,
 a file growing while it is read (a record half-written, then completed), and a run
 directory deleted while a real TensorBoard serves it. The damaged runs are
 *collapsing* runs whose damage falls after the collapse: whatever part of them is
@@ -24,7 +24,7 @@ from tests.conftest import app_for
 from tests.tb_process import running_tensorboard
 
 STEPS = 1000
-DAMAGED = ("truncated", "bad_crc", "bad_crc_early")
+DAMAGED = ("truncated", "bad_crc", "bad_length", "bad_crc_early")
 EMPTY = ("zero_length", "header_only")
 
 
@@ -37,6 +37,8 @@ def _write_fault_logdir(logdir):
     done["truncated"] = R.truncate_mid_record(path, 0.7)
     path = R.event_file(logs.write_run(logdir, "bad_crc", "collapsing", steps=STEPS))
     done["bad_crc"] = R.flip_data_byte(path, 0.7)
+    path = R.event_file(logs.write_run(logdir, "bad_length", "collapsing", steps=STEPS))
+    done["bad_length"] = R.corrupt_length(path, 0.7)
     # A bad record before the collapse: what is read cannot show a collapse, so the run
     # must not be called healthy either (it may be unknown, warning or collapse).
     path = R.event_file(logs.write_run(logdir, "bad_crc_early", "collapsing", steps=STEPS))
@@ -85,7 +87,7 @@ def _assert_verdicts(runs, healths):
         assert name not in by_name and name not in healths
     assert healths["ok"]["status"] == "healthy"
     assert healths["ok_with_junk"]["status"] == "healthy"
-    for name in ("truncated", "bad_crc"):
+    for name in ("truncated", "bad_crc", "bad_length"):
         assert healths[name]["status"] == "collapse", (name, healths[name]["status_reason"])
     # The Python loader stops at a bad record; the Rust one skips it and reads on.
     assert 0 < healths["truncated"]["last_step"] < STEPS - 1
@@ -108,7 +110,8 @@ def test_damaged_event_files_through_the_doctor(fault_logdir, capsys):
     healths = json.loads(out)["runs"]
     assert set(healths) == {"ok", "ok_with_junk"} | set(DAMAGED)
     assert healths["ok"]["status"] == "healthy"
-    assert healths["truncated"]["status"] == healths["bad_crc"]["status"] == "collapse"
+    for name in ("truncated", "bad_crc", "bad_length"):
+        assert healths[name]["status"] == "collapse", name
     assert healths["bad_crc_early"]["status"] != "healthy"
     # Readable form too, and a logdir of nothing but empty files is a clear error.
     assert doctor.main([fault_logdir, "--color", "never"]) == doctor.EXIT_ALERT
