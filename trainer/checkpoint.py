@@ -70,11 +70,17 @@ def load(path: str) -> Dict[str, Any]:
 
     Raises:
         FileNotFoundError: no checkpoint at ``path``.
-        ValueError: the file is not a trainer checkpoint or is of a newer format.
+        ValueError: the file is not a trainer checkpoint (unreadable, truncated) or is of
+            a newer format.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint to resume from at {path!r}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # re-raised with the file named, not swallowed
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        raise ValueError(f"{path!r} is not a readable hjepa-train checkpoint (truncated or corrupt?): "
+                         f"{type(err).__name__}: {first_line}") from err
     if not isinstance(state, dict) or "format" not in state or "step" not in state:
         raise ValueError(f"{path!r} is not an hjepa-train checkpoint")
     if state["format"] > CHECKPOINT_FORMAT:

@@ -186,3 +186,23 @@ def test_disk_full_while_writing_a_checkpoint(tmp_path, capsys, monkeypatch):
     for tag, points in scalars.items():
         steps = [s for s, _ in points]
         assert len(steps) == len(set(steps)), tag
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "empty"])
+def test_resume_from_a_missing_or_damaged_checkpoint_exits_2_naming_the_file(
+        tmp_path, capsys, damage):
+    """``checkpoint.save`` never leaves a damaged file, but a disk or a user can: a
+    truncated checkpoint was a RuntimeError traceback from torch.load."""
+    args = _sets("training.total_steps=2") + ["--logdir", str(tmp_path), "--no-progress"]
+    path = tmp_path / "run" / ckpt.CHECKPOINT_NAME
+    if damage != "missing":
+        assert _cli(capsys, *args)[0] == 0
+        data = path.read_bytes()
+        path.write_bytes({"truncated": data[:len(data) // 2], "garbage": b"garbage\n",
+                          "empty": b""}[damage])
+    code, _, err = _cli(capsys, *args, "--resume")
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(path) in err
+    assert ("no checkpoint to resume from" if damage == "missing"
+            else "not a readable hjepa-train checkpoint") in err, err
