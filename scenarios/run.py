@@ -25,12 +25,20 @@ from typing import Dict, List, Optional
 
 from .definitions import BY_NAME, SCENARIOS, Scenario
 
+# Half the demo's batch: two runs share 2 loaded cores and still finish in minutes.
+BATCH_SIZE = 32
+
 _KNN = re.compile(r"kNN top-1 ([0-9.]+)(?: \(random-init encoder ([0-9.]+)\))?")
 
 
 def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> List[str]:
     steps = steps or scenario.steps
     sets = ["training.threads=1", "training.total_steps=%d" % steps,
+            "training.warmup_steps=%d" % max(1, steps // 10),  # the demo's 10% warmup
+            "training.batch_size=%d" % BATCH_SIZE,
+            "logging.log_frequency=10",  # "every 100 steps" metrics every 10: curves to judge
+            # Stability and clipping windows: the demo's 100 of 1500 steps, scaled to the run.
+            "metrics.window=%d" % max(10, steps // 10),
             "eval.interval=0",  # probe once, at the end
             "training.checkpoint_every=%d" % steps,
             "logging.experiment_name=%s" % scenario.name] + list(scenario.sets)
@@ -103,9 +111,11 @@ def run(scenarios, logdir: str, steps: Optional[int] = None, jobs: int = 2,
         for future in concurrent.futures.as_completed(futures):
             scenario = futures[future]
             trained[scenario.name] = future.result()
-            log("trained %-16s exit %d in %.0fs" % (scenario.name,
-                                                   trained[scenario.name]["returncode"],
-                                                   trained[scenario.name]["seconds"]))
+            outcome = trained[scenario.name]
+            log("trained %-16s exit %d in %.0fs" % (scenario.name, outcome["returncode"],
+                                                   outcome["seconds"]))
+            if outcome["returncode"] != 0:
+                log(outcome["output"][-1500:])
     verdicts = doctor(logdir)
     return evaluate(scenarios, trained, verdicts)
 
