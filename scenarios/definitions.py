@@ -136,7 +136,7 @@ SCENARIOS = (
              "early_plateau pattern", _ema_pinned),
     Scenario("level_starved", ("model.hierarchy_weights=[1.0,0.002,0.002]",), 300,
              "contribution imbalance (a level's share alert)", _imbalance),
-    Scenario("mask_aggressive", ("masking.mask_scale=[0.5,0.6]",), 300,
+    Scenario("mask_aggressive", ("masking.mask_scale=[0.6,0.7]", "masking.min_context=1"), 300,
              "poor-prediction branch with the mask-ratio check fired", _mask),
     Scenario("clip_low", ("training.clip_grad=0.001",), 300,
              "clipping-percentage light warning/critical", _clip_low),

@@ -1,0 +1,76 @@
+"""Screenshots of the H-JEPA tab on real scenario runs (for the README).
+
+    python -m scenarios.screenshots LOGDIR [--out docs/images]
+
+LOGDIR holds scenario runs (``python -m scenarios --fast --logdir LOGDIR``). A real
+``tensorboard`` process serves it and Debian's headless Chromium (/usr/bin/chromium,
+driven by Playwright) opens the tab on each run: the lights view and the diagnosis view.
+Each PNG is a viewport shot (not the full page) so it stays small.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ENTRY = "/data/plugin_entry.html?name=hjepa"
+
+
+def _open_run(pg, run, view):
+    rows = [r for r in pg.locator(".hj-run-row").all() if r.get_attribute("data-run") == run]
+    if not rows:
+        raise SystemExit("run %r not in the tab's overview" % run)
+    rows[0].locator(".hj-run-name").click()
+    pg.wait_for_selector(".hj-layout .hj-view")
+    pg.click('[data-view="%s"]' % view)
+    pg.wait_for_selector('.hj-view[data-view="%s"]' % view)
+    pg.wait_for_timeout(400)
+
+
+def take(logdir, out, runs=("healthy", "collapse"), views=("lights", "diagnosis")):
+    from playwright.sync_api import sync_playwright
+
+    from tests.tb_process import running_tensorboard
+
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    with running_tensorboard(logdir) as tb, sync_playwright() as p:
+        deadline = time.monotonic() + 60
+        while len(tb.get_json("/data/plugin/hjepa/runs")["runs"]) < len(runs):
+            if time.monotonic() > deadline:
+                raise SystemExit("tensorboard did not list the runs")
+            time.sleep(0.5)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for run in runs:
+                for view in views:
+                    context = browser.new_context(viewport={"width": 1200, "height": 820})
+                    pg = context.new_page()
+                    pg.set_default_timeout(30000)
+                    pg.goto(tb.url + ENTRY)
+                    pg.wait_for_selector(".hj-main > :not(.hj-loading)")
+                    _open_run(pg, run, view)
+                    path = os.path.join(out, "tab_%s_%s.png" % (run, view))
+                    pg.screenshot(path=path, full_page=False)
+                    paths.append(path)
+                    context.close()
+        finally:
+            browser.close()
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m scenarios.screenshots")
+    parser.add_argument("logdir")
+    parser.add_argument("--out", default=os.path.join("docs", "images"))
+    args = parser.parse_args(argv)
+    for path in take(args.logdir, args.out):
+        print("%s %d KB" % (path, os.path.getsize(path) // 1024))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
