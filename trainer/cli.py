@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override a config key, e.g. --set training.lr=1e-3 (repeatable)")
     parser.add_argument("--logdir", help="logging.log_dir (the run goes to LOGDIR/<experiment_name>)")
     parser.add_argument("--max-steps", type=int, help="stop after N steps (schedules keep training.total_steps)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint.pt")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint.pt (a run killed before its first "
+                        "checkpoint restarts at step 0 without writing logged steps twice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 

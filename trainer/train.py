@@ -14,6 +14,7 @@ recomputes exactly what an uninterrupted one would.
 from __future__ import annotations
 
 import contextlib
+import glob
 import math
 import os
 import signal
@@ -25,6 +26,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.distributed as dist
 
+from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 
 from . import checkpoint as ckpt
@@ -257,8 +259,15 @@ class Trainer:
         skip_through: Dict[str, int] = {}
         state = None
         if resume:
-            state = ckpt.load(os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME))
-            self._check_resumable(state)
+            path = os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME)
+            if os.path.exists(path) or not glob.glob(os.path.join(self.run_dir, "events.out.tfevents*")):
+                state = ckpt.load(path)  # FileNotFoundError when there is nothing to resume
+                self._check_resumable(state)
+            elif self.main:
+                # Killed after the first event commit, before the first checkpoint: start
+                # at step 0; the steps already on disk are recomputed and not written again.
+                print(f"hjepa-train: --resume: no checkpoint yet in {self.run_dir}; starting at step 0 "
+                      "(steps already in the event files are not written twice)", file=sys.stderr)
             if self.main:
                 skip_through = max_event_steps(self.run_dir)
         self.sink = self._open_sink(skip_through, fresh=state is None)
@@ -291,7 +300,7 @@ class Trainer:
         writer = None
         if self.cfg.logging.tensorboard.enabled:
             writer = SummaryWriter(self.run_dir, plain_scalars=self.cfg.metrics.plain_scalars)
-            if fresh:
+            if fresh and MANIFEST_TAG not in skip_through:
                 writer.write_manifest(self.manifest())
         return EventSink(writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir))
 

@@ -164,3 +164,27 @@ def test_kill_9_at_random_points_and_during_checkpoints_then_resume(tmp_path):
         else:
             assert got == want, tag
     print("kill points:", KILLS, "checkpoint steps after each kill:", steps_seen)
+
+
+def test_kill_9_before_the_first_checkpoint_then_resume(tmp_path):
+    """Killed after the first events were committed but before the first checkpoint
+    existed: ``--resume`` starts at step 0 without writing those steps (or the manifest)
+    a second time; it used to refuse ("no checkpoint to resume from"), leaving only a
+    fresh start, which wrote steps 0-2 twice."""
+    logdir, run_dir = tmp_path / "crashed", str(tmp_path / "crashed" / "run")
+    marker = str(tmp_path / "marker")
+    proc = _start(logdir, False, HOOK="before", NTH="1", MARKER=marker)
+    assert _wait_for(marker, proc), proc.stderr.read().decode()[-2000:]
+    assert _kill(proc) == -signal.SIGKILL
+    KILLS["after_commit_before_checkpoint"] += 1
+    assert not os.path.exists(os.path.join(run_dir, ckpt.CHECKPOINT_NAME))
+    committed = [s for s, _ in read_scalars(run_dir)[catalog.tag("loss.total")]]
+    assert committed == list(range(EVERY))
+    proc = _start(logdir, True)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "no checkpoint yet" in err.decode()
+    assert _check_invariants(run_dir) == TOTAL
+    scalars = read_scalars(run_dir)
+    assert [s for s, _ in scalars[catalog.tag("loss.total")]] == list(range(TOTAL))
+    assert len(scalars["hjepa/run_manifest"]) == 1
