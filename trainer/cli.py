@@ -5,8 +5,8 @@
     hjepa-train --config my.yaml --logdir runs --max-steps 500 --resume
     torchrun --nproc_per_node 2 -m hjepa_trainer --config my.yaml   # DDP, rank 0 logs
 
-Exit codes: 0 done, 1 non-finite loss (checkpoint written) or a checkpoint that cannot
-be written (e.g. a full disk; the previous one is intact), 2 bad usage / config
+Exit codes: 0 done, 1 non-finite loss (checkpoint written) or a checkpoint or events that
+cannot be written (e.g. a full disk; the last checkpoint is intact), 2 bad usage / config
 or missing torch, 3 stopped by an online health check (``health.stop_on``;
 checkpoint written), 130 stopped by a signal (checkpoint written).
 """
@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hjepa-train", description="Train the reference H-JEPA with full "
         "TensorBoard health metrics (no arguments: the tiny CPU demo). Online health checks run "
         "the diagnosis every health.every steps and print one line on a new problem.",
-        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written) or a checkpoint that "
-        "cannot be written; 2 bad usage, config or "
+        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written) or a checkpoint or events "
+        "that cannot be written; 2 bad usage, config or "
         "missing torch; 3 stopped by an online health check, --set health.stop_on=collapse "
         "(or warning / critical; checkpoint written); 130 stopped by a signal (checkpoint written)")
     parser.add_argument("--config", metavar="FILE", help="YAML config (default: the bundled tiny_cpu.yaml)")
@@ -52,6 +52,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     from . import config as config_lib
     from .checkpoint import CheckpointError
+    from .events import EventWriteError
     from .train import NonFiniteLossError, train
 
     overrides = list(args.overrides)
@@ -74,7 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 2
-    except CheckpointError as err:  # e.g. a full disk; the previous checkpoint is intact
+    except (CheckpointError, EventWriteError) as err:  # e.g. a full disk; the last checkpoint is intact
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 1
     if result.interrupted:

@@ -16,6 +16,7 @@ steps that are already on disk nor leave a gap. Two rules give that:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import time
@@ -40,6 +41,10 @@ def max_event_steps(run_dir: str) -> Dict[str, int]:
     return best
 
 
+class EventWriteError(OSError):
+    """The run's event file cannot be written (the message names the directory)."""
+
+
 class EventSink:
     """Buffers metric writes until ``commit()``.
 
@@ -57,6 +62,7 @@ class EventSink:
         self.skip_through = dict(skip_through or {})
         self.mirror = mirror
         self._pending: List[Tuple[str, tuple, dict]] = []
+        self._failed = False  # a commit failed: the writer is broken
 
     def scalar(self, key: str, value: float, step: int, *, level: Optional[int] = None,
                group: Optional[int] = None) -> None:
@@ -77,17 +83,28 @@ class EventSink:
         return len(self._pending)
 
     def commit(self) -> None:
-        """Write the queued records (minus those already on disk) and flush."""
+        """Write the queued records (minus those already on disk) and flush.
+
+        Raises:
+            EventWriteError: the event file cannot be written (e.g. a full disk); the
+                writer is then broken and ``close()`` only releases it.
+        """
         pending, self._pending = self._pending, []
-        for kind, args, kwargs in pending:
-            if self.skip_through and args[2] <= self.skip_through.get(self._tag(kind, args[0], kwargs), -1):
-                continue
+        try:
+            for kind, args, kwargs in pending:
+                if self.skip_through and args[2] <= self.skip_through.get(self._tag(kind, args[0], kwargs), -1):
+                    continue
+                if self.writer is not None:
+                    getattr(self.writer, kind)(*args, **kwargs)
+                if self.mirror is not None and kind == "scalar":
+                    self.mirror(args[0], args[1], args[2], kwargs["level"], kwargs["group"])
             if self.writer is not None:
-                getattr(self.writer, kind)(*args, **kwargs)
-            if self.mirror is not None and kind == "scalar":
-                self.mirror(args[0], args[1], args[2], kwargs["level"], kwargs["group"])
-        if self.writer is not None:
-            self.writer.flush()
+                self.writer.flush()
+        except OSError as err:  # raised by the event writer's thread, e.g. ENOSPC
+            self._failed = True
+            raise EventWriteError(
+                f"cannot write events to {getattr(self.writer, 'logdir', '?')!r}: {err.strerror or err}; "
+                "no checkpoint is written after them; the last checkpoint (if any) is intact: --resume once fixed") from err
 
     @staticmethod
     def _tag(kind: str, key: str, kwargs: dict) -> str:
@@ -98,7 +115,12 @@ class EventSink:
         return catalog.tag(key, level=kwargs["level"], group=kwargs["group"])
 
     def close(self) -> None:
-        """Commit and close the writer."""
+        """Commit and close the writer (after a failed commit: release it, raise nothing)."""
+        if self._failed:
+            if self.writer is not None:
+                with contextlib.suppress(Exception):
+                    self.writer.close()
+            return
         self.commit()
         if self.writer is not None:
             self.writer.close()

@@ -206,3 +206,40 @@ def test_resume_from_a_missing_or_damaged_checkpoint_exits_2_naming_the_file(
     assert str(path) in err
     assert ("no checkpoint to resume from" if damage == "missing"
             else "not a readable hjepa-train checkpoint") in err, err
+
+
+def test_disk_full_while_writing_events(tmp_path, capsys, monkeypatch):
+    """The event writer's thread meets ENOSPC: exit 1 with one ``hjepa-train:`` line and
+    no traceback of the main thread (it was two tracebacks: one from the commit, one
+    from closing the broken writer); --resume then completes without duplicates.
+    (TensorBoard's writer thread still prints its own exception through
+    ``threading.excepthook``.)"""
+    from tensorboard.summary.writer import record_writer
+
+    real_write = record_writer.RecordWriter.write
+    calls = {"n": 0}
+
+    def full_disk(self, data):
+        calls["n"] += 1
+        if calls["n"] > 60:  # after the first checkpoint's events
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(self, data)
+
+    monkeypatch.setattr(record_writer.RecordWriter, "write", full_disk)
+    args = _sets("training.total_steps=8") + ["--logdir", str(tmp_path), "--no-progress"]
+    code, _, err = _cli(capsys, *args)
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.startswith("hjepa-train:")]
+    assert len(lines) == 1 and "cannot write events" in lines[0], err
+    assert "No space left on device" in lines[0] and str(tmp_path / "run") in lines[0]
+    assert "train.py" not in err, err  # no traceback through the training loop
+    path = str(tmp_path / "run" / ckpt.CHECKPOINT_NAME)
+    saved = ckpt.load(path)["step"] if os.path.exists(path) else None
+    monkeypatch.setattr(record_writer.RecordWriter, "write", real_write)
+    code, _, err = _cli(capsys, *args, "--resume")
+    assert code == 0, (saved, err)
+    scalars = read_scalars(tmp_path / "run")
+    assert [s for s, _ in scalars["train/loss/total"]] == list(range(8))
+    for tag, points in scalars.items():
+        steps = [s for s, _ in points]
+        assert len(steps) == len(set(steps)), tag
