@@ -411,8 +411,18 @@ STABILITY = (
        rule=VerdictRule(
            bands=(Band(CRITICAL, ">", 3.0, "loss spikes of more than 3x within the window",
                        "project"),
-                  Band(WARNING, ">", 1.5, "loss spikes detected (ratio > 1.5)", "reference §9")),
-           healthy_text="max/min loss in the window <= 1.5")),
+                  Band(WARNING, ">", 2.0, "loss spikes detected: the loss doubled within the "
+                       "window (ratio > 2)", "project, calibrated on real runs (reference §9: 1.5)")),
+           healthy_text="max/min loss in the window <= 2",
+           notes=(Note(">", 1.5, "ratio > 1.5: the reference's spike bound; per-step noise "
+                       "alone reaches it on small batches", "reference §9"),),
+           correction=Correction(
+               reference_says="loss_spike_ratio (max/min loss in the window) > 1.5: spikes",
+               rule="warning above 2 (the loss doubled within the window), critical above 3",
+               why="max/min of raw per-step losses grows with batch noise and with the window's "
+                   "share of a still-falling curve: healthy tiny-demo runs reach 1.3-1.55 with no "
+                   "spike at all, while real spikes (a collapsing run: 33, a far too high LR: "
+                   "above 3) are far beyond 2"))),
     _m("stability.val_train_loss_ratio", "train/stability/val_train_loss_ratio", 9,
        "Held-out loss / training loss (overfitting indicator).", "ratio", AT_EVAL,
        rule=VerdictRule(

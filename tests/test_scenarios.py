@@ -1,0 +1,39 @@
+"""The scenarios' fast subset in CI: real tiny-demo training, healthy and collapsing.
+
+Two real ``hjepa-train`` runs (in parallel, one torch thread each) are diagnosed by
+``hjepa-doctor --json``: the healthy run must come out ``healthy`` with no firing branch
+or pattern and a kNN probe above the random-init encoder's; the run without a
+stop-gradient must show ``collapse`` lights and the collapse branch. Nothing writes a
+metric by hand. The full suite is ``python -m scenarios``.
+"""
+
+import pytest
+
+pytest.importorskip("torch")
+
+from scenarios import definitions, run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fast_rows(tmp_path_factory):
+    logdir = str(tmp_path_factory.mktemp("scenarios"))
+    chosen = [s for s in definitions.SCENARIOS if s.fast]
+    return {row["scenario"]: row for row in run.run(chosen, logdir, jobs=2, log=lambda m: None)}
+
+
+def test_fast_subset_is_healthy_and_collapse():
+    assert {s.name for s in definitions.SCENARIOS if s.fast} == {"healthy", "collapse"}
+
+
+@pytest.mark.parametrize("name", ["healthy", "collapse"])
+def test_fast_scenario_gets_its_diagnosis(fast_rows, name):
+    row = fast_rows[name]
+    assert row["trainer_exit"] == 0
+    assert row["match"], "%s: expected %s, product said %s" % (name, row["expected"],
+                                                              row["product"])
+
+
+def test_healthy_and_collapse_are_told_apart(fast_rows):
+    assert fast_rows["healthy"]["product"].startswith("healthy")
+    assert fast_rows["collapse"]["product"].startswith("collapse")
+    assert "collapse" in fast_rows["collapse"]["product"].split("branches ")[1]
