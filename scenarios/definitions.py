@@ -85,11 +85,16 @@ def _collapse(health, extra):
 
 
 def _lr_high(health, extra):
+    # What the run can show: the divergence pattern. The gradient branch and clipping
+    # evidence cannot be shown on this model (see the scenario's note); the row says
+    # whether they fired anyway.
     clipping = (check_fired(health.get("patterns"), "divergence", "clipping_high", "evidence")
                 or bool(lights_of(health, "gradient.clipping_percentage")))
-    ok = ("divergence" in detected(health) and "gradient_issues" in branches(health)
-          and clipping)
-    return ok, said(health)
+    ok = "divergence" in detected(health)
+    text = said(health) + "; gradient branch %s, clipping evidence %s" % (
+        "fired" if "gradient_issues" in branches(health) else "not fired",
+        "fired" if clipping else "not fired")
+    return ok, text
 
 
 def _lr_low(health, extra):
@@ -124,28 +129,34 @@ def _clip_low(health, extra):
 
 
 SCENARIOS = (
-    Scenario("healthy", (), 300,
+    Scenario("healthy", (), 200,
              "status healthy, no branch, no pattern; kNN probe beats random init",
              _healthy, fast=True),
-    Scenario("collapse", ("training.stop_gradient=false",), 300,
+    Scenario("collapse", ("training.stop_gradient=false",), 100,
              "collapse lights + collapse branch",
              _collapse,
              note="no stop-gradient: the targets are the context encoder's own features",
              fast=True),
-    Scenario("lr_high", ("training.lr=0.01",), 300,
-             "divergence pattern + gradient branch + clipping evidence", _lr_high),
-    Scenario("lr_low", ("training.lr=1e-7", "training.min_lr=1e-8"), 300,
+    Scenario("lr_high", ("training.lr=0.01",), 200,
+             "divergence pattern. NOT SHOWN: gradient branch + clipping evidence (see note)",
+             _lr_high,
+             note="AdamW's step is set by the LR, not the gradient, and the loss rises with "
+                  "gradient norms that stay ~0.1 (clip 1.0): at lr 0.01, 0.03 and 0.1 no step "
+                  "is clipped and no gradient explodes, so the gradient branch cannot fire; "
+                  "the product points at the LR through the divergence pattern and the EMA "
+                  "weight-magnitude light instead"),
+    Scenario("lr_low", ("training.lr=1e-7", "training.min_lr=1e-8"), 200,
              "loss_stuck pattern + loss-not-decreasing branch", _lr_low),
-    Scenario("ema_pinned", ("training.ema_momentum_start=1.0",), 300,
+    Scenario("ema_pinned", ("training.ema_momentum_start=1.0",), 200,
              "early_plateau pattern", _ema_pinned),
-    Scenario("level_starved", ("model.hierarchy_weights=[1.0,0.002,0.002]",), 300,
+    Scenario("level_starved", ("model.hierarchy_weights=[1.0,0.002,0.002]",), 200,
              "contribution imbalance (a level's share alert)", _imbalance),
-    Scenario("mask_aggressive", ("masking.mask_scale=[0.6,0.7]", "masking.min_context=1"), 300,
+    Scenario("mask_aggressive", ("masking.mask_scale=[0.6,0.7]", "masking.min_context=1"), 200,
              "mask-ratio light + the mask check of the poor-prediction branch fired (the branch "
              "itself fires only if cosine < 0.5)", _mask,
              note="with a 1-patch context the predictions still reach cosine ~0.77 on the "
                   "procedural images, so the branch's trigger (cosine < 0.5) does not fire"),
-    Scenario("clip_low", ("training.clip_grad=0.001",), 300,
+    Scenario("clip_low", ("training.clip_grad=0.001",), 200,
              "clipping-percentage light warning/critical", _clip_low),
 )
 

@@ -147,6 +147,11 @@ def main(argv=None) -> int:
     start = time.time()
     rows = run(chosen, logdir, args.steps, args.jobs, log=lambda m: print(m, file=sys.stderr))
     print(table(rows))
+    notes = [(s.name, s.note) for s in chosen if s.note]
+    if notes:
+        print("\nnotes:")
+        for name, note in notes:
+            print("- %s: %s" % (name, note))
     print("\n%d/%d match; logdir %s; %.0fs wall" % (sum(r["match"] for r in rows), len(rows),
                                                    logdir, time.time() - start))
     if args.json:
