@@ -10,7 +10,8 @@ SIGKILL again and again, each time resumed with ``--resume``:
 After every kill: the checkpoint loads (never corrupt), every tag of the event files
 (read back with TensorBoard's ``EventAccumulator``) holds each step at most once, and
 every step before the checkpoint's step is there. At the end the run completes, its
-steps equal those of an uninterrupted run tag by tag, and no temp file is left.
+steps equal those of an uninterrupted run tag by tag, no temp file is left, and a real
+``tensorboard`` (Rust loading path) serves every step of the crashed run once.
 ``KILLS`` counts the kill points.
 """
 
@@ -27,6 +28,7 @@ from tensorboard_plugin_hjepa import catalog
 from hjepa_trainer import checkpoint as ckpt
 from hjepa_trainer.train import train
 
+from tests.tb_process import running_tensorboard
 from trainer_helpers import TINY, read_scalars, tiny_config
 
 TOTAL = 45
@@ -163,6 +165,16 @@ def test_kill_9_at_random_points_and_during_checkpoints_then_resume(tmp_path):
             assert set(got) <= set(want) and set(want) - set(got) <= resumed_at, (tag, got)
         else:
             assert got == want, tag
+    # TensorBoard's default (Rust) loading path reads the crashed run's event files, some
+    # ending in a half-written record, as the Python one does: every step, once.
+    with running_tensorboard(str(logdir), load_fast="true") as tb:
+        deadline = time.monotonic() + 60
+        while True:
+            body = tb.get_json("/data/plugin/hjepa/scalars?run=run&tag=train/loss/total")
+            if len(body["data"]) >= TOTAL or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert [row[0] for row in body["data"]] == list(range(TOTAL))
     print("kill points:", KILLS, "checkpoint steps after each kill:", steps_seen)
 
 
