@@ -133,6 +133,40 @@ def _parse_manifest(content: bytes):
         return None, False, "unreadable run manifest: %s" % e
 
 
+def _read_last_scalars(provider, ctx, experiment_id: str, plugin_name: str, run_filter):
+    """``provider.read_last_scalars``, leaving out tags whose latest value is not a scalar.
+
+    The Python loading path converts every tag's latest value with ``.item()``: one tag
+    holding a vector, an empty tensor or a string under scalar metadata fails the whole
+    listing (every run would vanish). Then the catalogue tags are read one by one and
+    those that cannot be read are left out (logged): their lights say "no data".
+    """
+    try:
+        return provider.read_last_scalars(ctx, experiment_id=experiment_id,
+                                          plugin_name=plugin_name, run_tag_filter=run_filter)
+    except (ValueError, TypeError) as e:
+        logger.warning("listing %s scalars failed (%s); reading tag by tag", plugin_name, e)
+    listing = provider.list_scalars(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                                    run_tag_filter=run_filter) or {}
+    out: Dict[str, dict] = {}
+    for run, tags in listing.items():
+        for tag in tags:
+            if tag != metadata.MANIFEST_TAG and catalog.resolve(tag) is None:
+                continue
+            try:
+                last = provider.read_last_scalars(
+                    ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                    run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=[tag])) or {}
+            except (ValueError, TypeError) as e:
+                logger.warning("run %r: tag %r holds values that are not scalars (%s); "
+                               "ignored", run, tag, e)
+                continue
+            datum = last.get(run, {}).get(tag)
+            if datum is not None:
+                out.setdefault(run, {})[tag] = datum
+    return out
+
+
 def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
                ) -> Dict[str, RunIndex]:
     """List the H-JEPA runs of an experiment and their catalogue tags (no samples).
@@ -153,8 +187,7 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
     # ``list_scalars`` would give max_step too, but the Python loading path computes it
     # by scanning every event of every tag.
     for plugin_name in DATA_PLUGINS:
-        last = provider.read_last_scalars(ctx, experiment_id=experiment_id,
-                                          plugin_name=plugin_name, run_tag_filter=run_filter)
+        last = _read_last_scalars(provider, ctx, experiment_id, plugin_name, run_filter)
         for run, tags in (last or {}).items():
             for tag, datum in tags.items():
                 if plugin_name == metadata.PLUGIN_NAME and tag == metadata.MANIFEST_TAG:

@@ -93,6 +93,10 @@ def unknown_health(run: str, reason: str, *, index: Optional[data.RunIndex] = No
     }
 
 
+class ListingError(Exception):
+    """TensorBoard's data provider could not list a run (answered as unknown, not 500)."""
+
+
 class Gzipped(bytes):
     """A JSON answer already serialised (as ``http_util.Respond`` would) and gzipped."""
 
@@ -174,8 +178,18 @@ class HealthService:
         return indexes
 
     def run_index(self, ctx, experiment_id: str, run: str) -> data.RunIndex:
-        """The index of one run; ``NotFoundError`` when it has no catalogue tag."""
-        index = self.index(ctx, experiment_id, run).get(run)
+        """The index of one run.
+
+        Raises:
+          errors.NotFoundError: the run has no catalogue tag.
+          ListingError: the provider could not list the run (no input caused it).
+        """
+        try:
+            indexes = self.index(ctx, experiment_id, run)
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: listing run %r failed", run)
+            raise ListingError("could not list the run: %s: %s" % (type(e).__name__, e)) from e
+        index = indexes.get(run)
         if index is None:
             raise errors.NotFoundError("no H-JEPA run named %r" % (run,))
         return index
@@ -309,7 +323,10 @@ class HealthService:
         Raises:
           errors.NotFoundError: no H-JEPA run of that name.
         """
-        index = self.run_index(ctx, experiment_id, run)
+        try:
+            index = self.run_index(ctx, experiment_id, run)
+        except ListingError as e:
+            return unknown_health(run, str(e))
         try:
             return self._entry(ctx, experiment_id, index).health
         except Exception as e:  # pylint: disable=broad-except
@@ -319,7 +336,10 @@ class HealthService:
     def health_gzip_impl(self, ctx, experiment_id: str, run: str):
         """``health_impl``, serialised once per verdict: a ``Gzipped`` (or, when the
         verdict could not be computed, the unknown-status dict)."""
-        index = self.run_index(ctx, experiment_id, run)
+        try:
+            index = self.run_index(ctx, experiment_id, run)
+        except ListingError as e:
+            return unknown_health(run, str(e))
         try:
             return self._entry(ctx, experiment_id, index).health_gzip
         except Exception as e:  # pylint: disable=broad-except
@@ -333,7 +353,13 @@ class HealthService:
           errors.NotFoundError: unknown run, or a tag the run does not have (or that
             is not a catalogue tag).
         """
-        index = self.run_index(ctx, experiment_id, run)
+        try:
+            index = self.run_index(ctx, experiment_id, run)
+        except ListingError as e:
+            resolved = catalog.resolve(tag)
+            return {"run": run, "tag": tag, "key": resolved.metric.key if resolved else None,
+                    "level": resolved.level if resolved else None, "sampled": False,
+                    "data": [], "error": str(e)}
         info = index.tags.get(tag)
         if info is None or info.resolved is None:
             raise errors.NotFoundError("run %r has no catalogue tag %r" % (run, tag))

@@ -151,3 +151,44 @@ def test_fuzzed_run_and_tag_are_answered_404_or_data(standard_app, run, tag):
         answer = _check(response, path)
         if response.status_code != 200:
             assert response.status_code in (400, 404) and "error" in answer
+
+
+class _GoneProvider:
+    """A data provider whose listings fail (a data server that went away)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def read_last_scalars(self, *args, **kwargs):
+        raise OSError("data server gone")
+
+    def list_scalars(self, *args, **kwargs):
+        raise OSError("data server gone")
+
+
+def test_a_provider_that_fails_gives_json_answers_not_500(standard_logdir):
+    """``health`` and ``scalars`` used to answer 500 when the listing itself failed."""
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+    from werkzeug import test as werkzeug_test
+
+    from tensorboard_plugin_hjepa import plugin as plugin_lib
+    from tests.conftest import provider_for
+
+    provider = _GoneProvider(provider_for(standard_logdir))
+    context = base_plugin.TBContext(data_provider=provider, logdir=standard_logdir,
+                                    plugin_name_to_instance={})
+    client = werkzeug_test.Client(application.TensorBoardWSGI(
+        [plugin_lib.HJepaPlugin(context, listing_ttl_s=0)], data_provider=provider))
+    runs = _check(_get(client, "/runs", ""), "/runs")
+    assert runs["runs"] == [] and "data server gone" in runs["error"]
+    response = _get(client, "/health", "run=healthy")
+    health = _check(response, "/health")
+    assert response.status_code == 200 and health["status"] == "unknown"
+    assert "data server gone" in health["reason"]
+    response = _get(client, "/scalars", "run=healthy&tag=train/loss/total")
+    body = _check(response, "/scalars")
+    assert response.status_code == 200 and "data server gone" in body["error"]

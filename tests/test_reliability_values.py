@@ -318,3 +318,39 @@ def test_summary_metadata_of_a_future_version(tmp_path, name, capsys):
     out, err = capsys.readouterr()
     assert json.loads(out)["runs"][name]["status"] == "collapse"
     assert "Traceback" not in err
+
+
+NON_SCALAR = {"vector": np.array([1.0, 2.0, 3.0], np.float32), "empty": np.array([], np.float32),
+              "matrix": np.ones((2, 2), np.float32), "string": np.array(b"abc")}
+
+
+def test_non_scalar_values_under_a_catalogue_tag(tmp_path):
+    """A catalogue tag whose values are vectors, empty, matrices or strings (scalar
+    metadata, wrong data): a 500 on ``health`` and ``scalars``, and ``runs`` listed no
+    run at all (the Python provider's listing failed as a whole). Now that tag is left
+    out: its light is unknown, the other runs and curves are served."""
+    from tensorboard.util import tensor_util
+
+    logdir = str(tmp_path)
+    tag = catalog.tag("collapse.mean_std_per_dim", level=0)
+    logs.write_run(logdir, "fine", "collapsing", steps=STEPS)
+    for name, array in NON_SCALAR.items():
+        run_dir = logs.write_run(logdir, name, "collapsing", steps=STEPS)
+        writer = EventFileWriter(run_dir, filename_suffix=".odd")
+        for step in range(STEPS, STEPS + 20):
+            value = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(array))
+            value.metadata.CopyFrom(metadata.create_summary_metadata(metadata.KIND_METRIC))
+            writer.add_event(event_pb2.Event(step=step, wall_time=2e9 + step,
+                                             summary=summary_pb2.Summary(value=[value])))
+        writer.close()
+    client, _, _ = app_for(logdir)
+    runs = R.assert_json_answer(*R.client_get(client, "/runs"))
+    assert "error" not in runs, runs["error"]
+    assert {r["run"] for r in runs["runs"]} == {"fine"} | set(NON_SCALAR)
+    for name in ["fine"] + list(NON_SCALAR):
+        health = _health(client, name)
+        assert health["status"] in ("collapse", "unknown"), (name, health["status"])
+        status, headers, body = R.client_get(client, "/scalars", run=name, tag=tag)
+        R.assert_json_answer(status, headers, body)
+        assert status in (200, 404), (name, status, body[:200])
+    assert _health(client, "fine")["status"] == "collapse"
