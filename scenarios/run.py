@@ -28,6 +28,7 @@ from .definitions import BY_NAME, SCENARIOS, Scenario
 # Half the demo's batch: two runs share 2 loaded cores and still finish in minutes.
 BATCH_SIZE = 32
 
+OUTCOME = "scenario_outcome.json"
 _KNN = re.compile(r"kNN top-1 ([0-9.]+)(?: \(random-init encoder ([0-9.]+)\))?")
 
 
@@ -64,7 +65,19 @@ def run_one(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> dic
         out["knn_top1"] = float(match.group(1))
         if match.group(2):
             out["knn_top1_random_init"] = float(match.group(2))
+    if os.path.isdir(run_dir):  # kept beside the logs, so --diagnose-only can re-judge them
+        with open(os.path.join(run_dir, OUTCOME), "w") as f:
+            json.dump(out, f)
     return out
+
+
+def read_outcome(scenario: Scenario, logdir: str) -> dict:
+    """The trainer outcome a previous run saved (for --diagnose-only)."""
+    try:
+        with open(os.path.join(logdir, scenario.name, OUTCOME)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def doctor(logdir: str) -> Dict[str, dict]:
@@ -103,8 +116,11 @@ def table(rows: List[dict]) -> str:
 
 
 def run(scenarios, logdir: str, steps: Optional[int] = None, jobs: int = 2,
-        log=print) -> List[dict]:
+        log=print, train: bool = True) -> List[dict]:
     os.makedirs(logdir, exist_ok=True)
+    if not train:
+        trained = {s.name: read_outcome(s, logdir) for s in scenarios}
+        return evaluate(scenarios, trained, doctor(logdir))
     trained = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(run_one, s, logdir, steps): s for s in scenarios}
@@ -129,6 +145,8 @@ def main(argv=None) -> int:
     parser.add_argument("--logdir", help="where the runs go (default: a new temp dir)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--diagnose-only", action="store_true",
+                        help="no training: re-diagnose the runs already in --logdir")
     args = parser.parse_args(argv)
     if args.list:
         for s in SCENARIOS:
@@ -143,9 +161,12 @@ def main(argv=None) -> int:
             parser.error("unknown scenario(s): %s (known: %s)"
                          % (", ".join(unknown), ", ".join(BY_NAME)))
         chosen = [BY_NAME[n] for n in names]
+    if args.diagnose_only and not args.logdir:
+        parser.error("--diagnose-only needs --logdir")
     logdir = args.logdir or tempfile.mkdtemp(prefix="hjepa-scenarios-")
     start = time.time()
-    rows = run(chosen, logdir, args.steps, args.jobs, log=lambda m: print(m, file=sys.stderr))
+    rows = run(chosen, logdir, args.steps, args.jobs, log=lambda m: print(m, file=sys.stderr),
+               train=not args.diagnose_only)
     print(table(rows))
     notes = [(s.name, s.note) for s in chosen if s.note]
     if notes:
