@@ -50,7 +50,7 @@ def test_a_light_carries_its_evidence():
     assert result["window"] == {"statistic": "recent", "start_step": 2700, "end_step": 2990,
                                 "points": 30, "non_finite": 0}
     assert result["status"] == "healthy"
-    assert result["threshold"]["op"] == "<" and result["threshold"]["bound"] == 0.35
+    assert result["threshold"]["op"] == "<" and result["threshold"]["bound"] == 0.2
     assert [b["status"] for b in result["bands"]] == ["collapse", "warning"]
     assert result["correction"]["reference_says"].startswith("mean_std_per_dim healthy > 0.05")
     assert result["healthy_text"] == result["explanation"]

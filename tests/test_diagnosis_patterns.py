@@ -94,7 +94,7 @@ def test_collapse_pattern_with_its_evidence():
     curves = healthy_curves() | {
         "loss.total": loss,
         ("collapse.effective_rank", 0): (np.arange(20) * 100, 600 * (1 - 0.9 * t)),
-        ("collapse.mean_std_per_dim", 0): (np.arange(20) * 100, 0.03 * (1 - 0.95 * t)),
+        ("collapse.mean_std_per_dim", 0): (np.arange(20) * 100, 0.03 * (1 - 0.99 * t) ** 3),
     }
     found, health = _detected(curves)
     assert "collapse" in found

@@ -132,15 +132,16 @@ def _status(key, raw, *, dim, rows=None, level=0):
 
 
 @pytest.mark.parametrize("raw, dim, status", [
-    # mean std per dim, judged as std * sqrt(D): healthy >= 0.35, collapse < 0.28.
+    # mean std per dim, judged as std * sqrt(D): healthy >= 0.2, collapse < 0.1 (calibrated).
     (0.0200, 768, "healthy"),   # 0.554
-    (0.0127, 768, "healthy"),   # 0.352
-    (0.0110, 768, "warning"),   # 0.305
-    (0.0102, 768, "warning"),   # 0.283
-    (0.0100, 768, "collapse"),  # 0.277: the reference's "collapse < 0.01" at D=768
+    (0.0100, 768, "healthy"),   # 0.277: the reference's "collapse < 0.01", a healthy demo level
+    (0.0073, 768, "healthy"),   # 0.202
+    (0.0072, 768, "warning"),   # 0.1995
+    (0.0037, 768, "warning"),   # 0.1025
+    (0.0036, 768, "collapse"),  # 0.0998
     (0.0500, 192, "healthy"),   # 0.693
-    (0.0230, 192, "warning"),   # 0.319
-    (0.0150, 192, "collapse"),  # 0.208
+    (0.0100, 192, "warning"),   # 0.139
+    (0.0070, 192, "collapse"),  # 0.097
     (0.0360, 768, "healthy"),   # 0.998: isotropic L2-normalised features
 ])
 def test_mean_std_is_judged_relative_to_sqrt_d(raw, dim, status):
@@ -156,28 +157,32 @@ def test_the_reference_healthy_std_bound_is_not_used():
 
 
 @pytest.mark.parametrize("raw, dim, status", [
+    # min std per dim, judged as std * sqrt(D): healthy >= 0.024, collapse < 0.012 (calibrated).
     (0.0051, 768, "healthy"),   # 0.141
-    (0.0026, 768, "healthy"),   # 0.072
-    (0.0025, 768, "warning"),   # 0.069: half the reference's 0.005 at D=768 (calibrated)
-    (0.0010, 768, "collapse"),  # 0.0277: the reference's 0.001
+    (0.0010, 768, "healthy"),   # 0.0277: the reference's 0.001
+    (0.00087, 768, "healthy"),  # 0.0241
+    (0.00086, 768, "warning"),  # 0.0238
+    (0.00044, 768, "warning"),  # 0.0122
+    (0.00043, 768, "collapse"), # 0.0119
     (0.0110, 192, "healthy"),   # 0.152
-    (0.0019, 192, "collapse"),  # 0.0263
+    (0.0010, 192, "warning"),   # 0.0139
+    (0.0008, 192, "collapse"),  # 0.0111
 ])
 def test_min_std_is_judged_relative_to_sqrt_d(raw, dim, status):
     assert _status("collapse.min_std_per_dim", raw, dim=dim)["status"] == status
 
 
 @pytest.mark.parametrize("erank, dim, rows, status", [
-    # calibrated on real runs: healthy >= 0.06, collapse < 0.03 (reference: 500 / 200 of 768)
+    # calibrated on real runs: healthy >= 0.03, collapse < 0.02 (reference: 500 / 200 of 768)
     (500, 768, 4096, "healthy"),   # 0.651 = the reference's 500 of 768
     (200, 768, 4096, "healthy"),   # 0.260: the reference's collapse, a healthy tiny run's level
-    (47, 768, 4096, "healthy"),    # 0.0612
-    (46, 768, 4096, "warning"),    # 0.0599
-    (24, 768, 4096, "warning"),    # 0.0313
-    (23, 768, 4096, "collapse"),   # 0.0299
-    (12, 192, 1024, "healthy"),    # 0.0625
-    (11, 192, 1024, "warning"),    # 0.0573
-    (5, 192, 1024, "collapse"),    # 0.026
+    (24, 768, 4096, "healthy"),    # 0.03125
+    (23, 768, 4096, "warning"),    # 0.0299
+    (16, 768, 4096, "warning"),    # 0.0208
+    (15, 768, 4096, "collapse"),   # 0.0195
+    (6, 192, 1024, "healthy"),     # 0.03125
+    (5, 192, 1024, "warning"),     # 0.026
+    (3, 192, 1024, "collapse"),    # 0.0156
 ])
 def test_effective_rank_is_judged_as_a_fraction_of_min_n_d(erank, dim, rows, status):
     result = _status("collapse.effective_rank", erank, dim=dim, rows=rows)

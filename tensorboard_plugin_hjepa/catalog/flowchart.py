@@ -65,11 +65,12 @@ _GRAD_ZERO = Check("grad_zero", "gradient_flow.global_norm", "<", 1e-8,
                    "gradient_flow/global_norm should be non-zero", level=None)
 _SMOOTHNESS_HIGH = Check("smoothness_high", "stability.loss_smoothness", ">=", 1.0,
                          "stability/loss_smoothness should be < 1.0", level=None)
-_STD_COLLAPSED = Check("std_collapsed", "collapse.mean_std_per_dim", "<", 0.28,
-                       "mean_std < 0.01 (at D=768; judged as std * sqrt(D) < 0.28)",
+_STD_COLLAPSED = Check("std_collapsed", "collapse.mean_std_per_dim", "<", 0.1,
+                       "mean_std collapsed (judged as std * sqrt(D) < 0.1, the catalogue's "
+                       "calibrated collapse bound; the reference: 0.01 at D=768)",
                        normalise=NORMALISE_SQRT_DIM)
-_RANK_COLLAPSED = Check("rank_collapsed", "collapse.effective_rank", "<", 0.03,
-                        "effective rank collapsed (judged as erank / min(N, D) < 0.03, the "
+_RANK_COLLAPSED = Check("rank_collapsed", "collapse.effective_rank", "<", 0.02,
+                        "effective rank collapsed (judged as erank / min(N, D) < 0.02, the "
                         "catalogue's calibrated collapse bound; the reference: 200 of 768)",
                         normalise=NORMALISE_RANK_FRACTION)
 _SIMILARITY_COLLAPSED = Check("similarity_collapsed", "collapse.mean_similarity", ">", 0.7,
