@@ -34,9 +34,9 @@ pytestmark = pytest.mark.e2e
 CLIENTS = 50
 # Seconds of hammering per loading path: the Python path serves ~10x fewer requests
 # per second on 2 cores (its multiplexer reloads the live run under the GIL).
-DURATION_S = {"true": 20.0, "false": 12.0}
+DURATION_S = {"true": 20.0, "false": 8.0}
 WARMUP_S = 4.0
-STATIC_S = 5.0  # phase 2: the same load once the writer has stopped
+STATIC_S = 4.0  # phase 2: the same load once the writer has stopped
 MAX_REQUESTS = 200_000
 LIVE_STEPS = 4000
 LAST = {}
