@@ -25,7 +25,7 @@ def _write_healthy(run_dir, *, nan_loss=False, collapse=False, dim=192):
             writer.scalar("loss.total", loss, step)
             for level in range(2):
                 writer.scalar("loss.level", loss / (level + 1), step, level=level)
-                std = (0.2 if collapse and step > STEPS // 2 else 0.8) / np.sqrt(dim)
+                std = (0.05 if collapse and step > STEPS // 2 else 0.8) / np.sqrt(dim)
                 writer.scalar("collapse.mean_std_per_dim", std, step, level=level)
                 writer.scalar("collapse.mean_similarity", 0.05, step, level=level)
 
@@ -145,7 +145,7 @@ def test_catalog_table_lists_every_tag_with_its_rule(capsys):
     for metric in catalog.metrics():
         assert metric.tag in out
     line = next(x for x in out.splitlines() if x.startswith("train/collapse/level{i}_mean_std"))
-    assert "collapse if < 0.28" in line and "sqrt_dim" in line
+    assert "collapse if < 0.1" in line and "sqrt_dim" in line
     line = next(x for x in out.splitlines() if "level{i}_mean_similarity " in x)
     assert "max(0.3, 4/sqrt(D))" in line
 

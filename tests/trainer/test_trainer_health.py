@@ -101,7 +101,7 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     assert monitor.maybe_check(0) is None and monitor.check_seconds == []  # not due at step 0
     assert monitor.maybe_check(10) is None and lines == []  # healthy: silent
     assert len(writer.scalars) == 33  # forwarded, not swallowed
-    _feed(monitor, range(11, 41), std=0.1)
+    _feed(monitor, range(11, 41), std=0.05)
     assert monitor.maybe_check(39) is None  # not due
     alert = monitor.maybe_check(40)
     assert alert is not None and alert.status == schema.COLLAPSE and not alert.stop
@@ -111,11 +111,11 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     assert "Collapse detected?" in lines[0] and "Reduce the learning rate" in lines[0]
     (tag, text, step), = writer.texts
     assert (tag, step) == ("train/health/alert", 40) and text.startswith("**COLLAPSE** at step 40")
-    _feed(monitor, range(41, 50), std=0.1)
+    _feed(monitor, range(41, 50), std=0.05)
     assert monitor.check(49) is None and len(lines) == 1  # the same problem: not repeated
     _feed(monitor, range(50, 200), std=0.8)
     assert monitor.check(199) is None  # a recovery is not an alert
-    _feed(monitor, range(200, 400), std=0.1)
+    _feed(monitor, range(200, 400), std=0.05)
     assert monitor.check(399) is None  # a relapse to an already reported status: reported once
     assert monitor.last_health["status"] == schema.COLLAPSE
     assert len(monitor.check_seconds) == 5
@@ -123,12 +123,12 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
 
 def test_monitor_stop_on_collapse_sets_stop_and_says_so():
     monitor, writer, lines = _monitor(stop_on="collapse")
-    _feed(monitor, range(0, 20), std=0.1)
+    _feed(monitor, range(0, 20), std=0.05)
     alert = monitor.check(19)
     assert alert.stop and "health.stop_on=collapse reached: stopping" in lines[0]
     assert "The run stops here" in writer.texts[0][1]
     monitor_w, _, _ = _monitor(stop_on="critical")  # collapse is below critical: no stop
-    _feed(monitor_w, range(0, 20), std=0.1)
+    _feed(monitor_w, range(0, 20), std=0.05)
     assert not monitor_w.check(19).stop
 
 
