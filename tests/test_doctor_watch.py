@@ -20,7 +20,7 @@ def _write(writer, steps, *, collapse=False):
         writer.scalar("loss.total", loss, step)
         for level in range(2):
             writer.scalar("loss.level", loss / (level + 1), step, level=level)
-            std = (0.2 if collapse else 0.8) / np.sqrt(DIM)
+            std = (0.05 if collapse else 0.8) / np.sqrt(DIM)
             writer.scalar("collapse.mean_std_per_dim", std, step, level=level)
             writer.scalar("collapse.mean_similarity", 0.05, step, level=level)
     writer.flush()
