@@ -171,8 +171,8 @@ PATTERNS = (
         likely_cause="Learning rate too low, or a data issue",
         fix="Increase the LR by 2x or check data loading",
         symptoms=(_LOSS_NOT_DECREASING,
-                  Check("loss_not_rising", "loss.total", "<=", 1.3,
-                        "and not rising: recent loss within 30% of its minimum (a rising loss "
+                  Check("loss_not_rising", "loss.total", "<=", 1.5,
+                        "and not rising: recent loss within 50% of its minimum (a rising loss "
                         "is the divergence pattern)", statistic="rise_from_min", level=None)),
         evidence=(_LR_TOO_LOW, _GRAD_ZERO)),
     Pattern(
@@ -180,8 +180,8 @@ PATTERNS = (
         name="Loss decreases then increases (divergence)",
         likely_cause="Learning rate too high, or EMA momentum too low",
         fix="Reduce the LR, increase the EMA momentum",
-        symptoms=(Check("loss_rises", "loss.total", ">", 1.3,
-                        "recent loss more than 30% above its minimum",
+        symptoms=(Check("loss_rises", "loss.total", ">", 1.5,
+                        "recent loss more than 50% above its minimum",
                         statistic="rise_from_min", level=None),),
         evidence=(_CLIPPING_HIGH, _GRAD_SPIKE, _GRAD_NON_FINITE, _GRAD_EXPLODING,
                   Check("ema_low", "ema.momentum_current", "<", 0.99,
@@ -191,9 +191,13 @@ PATTERNS = (
         min_evidence=1,
         correction=Correction(
             reference_says="loss decreases then increases = divergence",
-            rule="a rise counts only with gradient, clipping, EMA or rank evidence",
+            rule="a rise of more than 50% above the minimum counts, and only with gradient, "
+                 "clipping, EMA or rank evidence",
             why="JEPA losses are a proxy: a healthy curve often drops, rises while the target "
-                "encoder sharpens, then falls slowly")),
+                "encoder sharpens, then falls slowly. The minimum of a 5-point running median "
+                "sits below the typical level of a noisy curve (mask sizes differ per batch): "
+                "the healthy 1500-step tiny demo, flat at its end, reads 1.32 with its rank "
+                "down 70% from random init, while a far too high LR reads 1.74")),
     Pattern(
         id="collapse",
         name="Collapse to a low-rank solution",
