@@ -323,25 +323,22 @@ class HealthService:
         Raises:
           errors.NotFoundError: no H-JEPA run of that name.
         """
-        try:
-            index = self.run_index(ctx, experiment_id, run)
-        except ListingError as e:
-            return unknown_health(run, str(e))
-        try:
-            return self._entry(ctx, experiment_id, index).health
-        except Exception as e:  # pylint: disable=broad-except
-            logger.exception("hjepa: health of run %r failed", run)
-            return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
+        return self._verdict(ctx, experiment_id, run, "health")
 
     def health_gzip_impl(self, ctx, experiment_id: str, run: str):
         """``health_impl``, serialised once per verdict: a ``Gzipped`` (or, when the
         verdict could not be computed, the unknown-status dict)."""
+        return self._verdict(ctx, experiment_id, run, "health_gzip")
+
+    def _verdict(self, ctx, experiment_id: str, run: str, form: str):
+        """One form ("health" or "health_gzip") of a run's cached verdict; a run that
+        cannot be listed or judged gets the unknown-status dict instead."""
         try:
             index = self.run_index(ctx, experiment_id, run)
         except ListingError as e:
             return unknown_health(run, str(e))
         try:
-            return self._entry(ctx, experiment_id, index).health_gzip
+            return getattr(self._entry(ctx, experiment_id, index), form)
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: health of run %r failed", run)
             return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
