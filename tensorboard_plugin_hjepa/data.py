@@ -27,6 +27,7 @@ the samples of one indexed run.
 
 import dataclasses
 import logging
+import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -131,6 +132,44 @@ def _parse_manifest(content: bytes):
         return RunManifest.from_dict(parsed["manifest"]), bool(parsed["future"]), None
     except (TypeError, ValueError) as e:
         return None, False, "unreadable run manifest: %s" % e
+
+
+class ReloadTolerantProvider:
+    """A data provider whose reads survive TensorBoard's own reload race.
+
+    On the Python loading path (``--load_fast=false``) a tag that was just listed can
+    be missing a moment later while the multiplexer reloads the run in a background
+    thread (a ``KeyError`` from inside TensorBoard). Such a read is tried again after a
+    short pause; the data is there once the reload has finished.
+    """
+
+    RETRIES = 4
+    PAUSE_S = 0.05
+
+    def __init__(self, provider):
+        self._provider = provider
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+    def _call(self, name, *args, **kwargs):
+        for attempt in range(self.RETRIES):
+            try:
+                return getattr(self._provider, name)(*args, **kwargs)
+            except KeyError:
+                if attempt == self.RETRIES - 1:
+                    raise
+                time.sleep(self.PAUSE_S * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def list_scalars(self, *args, **kwargs):
+        return self._call("list_scalars", *args, **kwargs)
+
+    def read_scalars(self, *args, **kwargs):
+        return self._call("read_scalars", *args, **kwargs)
+
+    def read_last_scalars(self, *args, **kwargs):
+        return self._call("read_last_scalars", *args, **kwargs)
 
 
 def _read_last_scalars(provider, ctx, experiment_id: str, plugin_name: str, run_filter):

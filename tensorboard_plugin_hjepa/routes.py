@@ -144,7 +144,7 @@ class HealthService:
                  listing_ttl_s: float = DEFAULT_LISTING_TTL_S,
                  clock: Callable[[], float] = time.monotonic,
                  sample_limits: Optional[Dict[str, Optional[int]]] = None):
-        self._provider = provider
+        self._provider = data.ReloadTolerantProvider(provider)
         self._limits = dict(sample_limits or {})
         self._diagnose = diagnose or _default_diagnose
         self._summarize = summarize or _default_summarize

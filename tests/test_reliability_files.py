@@ -203,3 +203,25 @@ def _wait(condition, timeout=60):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met after %ds" % timeout)
         time.sleep(0.2)
+
+
+def test_a_tag_missing_during_tensorboards_reload_is_read_again():
+    """TensorBoard's Python path can list a tag, then miss it while it reloads the run."""
+    from tensorboard_plugin_hjepa.data import ReloadTolerantProvider
+
+    class Flaky:
+        def __init__(self, failures):
+            self.failures = failures
+            self.calls = 0
+
+        def read_last_scalars(self, *args, **kwargs):
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise KeyError("train/gradient_flow/predictor_max")
+            return {"run": {}}
+
+    flaky = Flaky(failures=2)
+    assert ReloadTolerantProvider(flaky).read_last_scalars() == {"run": {}}
+    assert flaky.calls == 3
+    with pytest.raises(KeyError):  # a tag that stays missing is not hidden forever
+        ReloadTolerantProvider(Flaky(failures=99)).read_last_scalars()
