@@ -20,6 +20,11 @@ UNKNOWN = "unknown"
 STATUSES = (UNKNOWN, HEALTHY, WARNING, COLLAPSE, CRITICAL)
 ALERTS = (COLLAPSE, CRITICAL)
 
+
+def severity(status: str) -> int:
+    """Rank of a status word in STATUSES (worse is larger); a word not in it ranks 0."""
+    return STATUSES.index(status) if status in STATUSES else 0
+
 # Comparison operators a band or check may use. ``outside`` and ``inside`` take a
 # (low, high) pair; the others a single bound.
 OPERATORS = ("<", "<=", ">", ">=", "==", "outside", "inside")

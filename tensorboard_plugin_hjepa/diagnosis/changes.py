@@ -18,9 +18,7 @@ from ..catalog import schema
 ItemId = Tuple[str, Optional[int]]  # (light key, level or None)
 
 
-def rank(status: str) -> int:
-    """Severity of a status word (unknown < healthy < warning < collapse < critical)."""
-    return schema.STATUSES.index(status) if status in schema.STATUSES else 0
+rank = schema.severity  # unknown < healthy < warning < collapse < critical
 
 
 def _items(health: dict) -> List[dict]:

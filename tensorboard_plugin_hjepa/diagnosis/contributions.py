@@ -216,6 +216,6 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
                      for k in (MIN_SHARE, MAX_SHARE, DEVIATION)]
     statuses = [c["status"] for c in out["checks"] if c["status"] != schema.UNKNOWN]
     if statuses:
-        out["status"] = max(statuses, key=schema.STATUSES.index)
+        out["status"] = max(statuses, key=schema.severity)
     out["note"] = "; ".join(notes) if notes else None
     return out, derived

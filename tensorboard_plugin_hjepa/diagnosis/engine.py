@@ -18,10 +18,6 @@ from .context import Context
 WORST_LIGHTS = 3  # lights listed in a run's summary
 
 
-def _rank(status: str) -> int:
-    return schema.STATUSES.index(status)
-
-
 def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
     """A run's overall status and the reason for it.
 
@@ -35,7 +31,7 @@ def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
       (status, reason) with reason a short sentence for the user.
     """
     known = [light for light in judged if light["status"] != schema.UNKNOWN]
-    worst = max(known, key=lambda light: _rank(light["status"])) if known else None
+    worst = max(known, key=lambda light: schema.severity(light["status"])) if known else None
     status = worst["status"] if worst else schema.UNKNOWN
     if status in (schema.WARNING,) + schema.ALERTS:
         level = "" if worst["level"] is None else " (level %d)" % worst["level"]
@@ -43,7 +39,7 @@ def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
     else:
         reason = "every judged light is healthy" if known else "no light could be judged"
     fired = [b["id"] for b in branches if b["fired"]] + [p["id"] for p in found if p["detected"]]
-    if fired and _rank(status) < _rank(schema.WARNING):
+    if fired and schema.severity(status) < schema.severity(schema.WARNING):
         status = schema.WARNING
         reason = "no light is in alert, but the diagnosis fired: %s" % ", ".join(fired)
     if status == schema.HEALTHY:
@@ -86,7 +82,8 @@ def diagnose(run_data: RunData) -> dict:
       run_data: the run's curves and manifest.
 
     Returns:
-      A JSON-ready dict: run, source, status, status_reason, last_step, total_steps, progress, levels,
+      A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
+      progress, levels,
       embed_dim, dim_note, manifest, manifest_future, lights, contributions, flowchart,
       patterns, ranges, tags.
     """
@@ -135,8 +132,8 @@ def summarize(health: dict) -> dict:
       detected patterns.
     """
     alerts = [light for light in health["lights"] + health["contributions"]["checks"]
-              if _rank(light["status"]) >= _rank(schema.WARNING)]
-    alerts.sort(key=lambda light: -_rank(light["status"]))  # stable: catalogue order kept
+              if schema.severity(light["status"]) >= schema.severity(schema.WARNING)]
+    alerts.sort(key=lambda light: -schema.severity(light["status"]))  # stable: catalogue order kept
     return {
         "run": health["run"], "source": health["source"],
         "levels": len(health["levels"]) if health["levels"] else None,
