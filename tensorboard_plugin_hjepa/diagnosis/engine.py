@@ -83,9 +83,8 @@ def diagnose(run_data: RunData) -> dict:
 
     Returns:
       A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
-      progress, levels,
-      embed_dim, dim_note, manifest, manifest_future, lights, contributions, flowchart,
-      patterns, ranges, tags.
+      progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
+      contributions, flowchart, patterns, ranges, tags.
     """
     ctx = Context(run_data)
     contribution, derived = contributions.evaluate(ctx)
