@@ -55,6 +55,11 @@ class RunManifest:
       total_steps: planned length of the run (for progress-dependent ranges).
       collapse_rows: rows N sampled for collapse statistics (for min(N, D)).
       gpu_memory_total_gb: the device's memory, when training on a GPU.
+      warmup_steps: steps of the LR warmup (history rules judge the run after it).
+      stop_gradient: whether the targets are stop-gradient (None = not stated).
+      mask_ratio_expected: the mask ratio the run's own mask generator gives for its
+        grid and config (median over sampled batches).
+      mask_ratio_range: (low, high) of the per-batch mask ratio over those batches.
       trainer: name and version of the program that wrote the run.
       config: the full resolved training config (JSON-serialisable).
     """
@@ -66,6 +71,10 @@ class RunManifest:
     total_steps: Optional[int] = None
     collapse_rows: Optional[int] = None
     gpu_memory_total_gb: Optional[float] = None
+    warmup_steps: Optional[int] = None
+    stop_gradient: Optional[bool] = None
+    mask_ratio_expected: Optional[float] = None
+    mask_ratio_range: Optional[Sequence[float]] = None
     trainer: str = ""
     config: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -84,6 +93,24 @@ class RunManifest:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError("%s must be a positive int or None, got %r" % (name, value))
+        if self.warmup_steps is not None and (not isinstance(self.warmup_steps, int)
+                                              or self.warmup_steps < 0):
+            raise ValueError("warmup_steps must be an int >= 0 or None, got %r"
+                             % (self.warmup_steps,))
+        if self.stop_gradient is not None and not isinstance(self.stop_gradient, bool):
+            raise ValueError("stop_gradient must be true, false or None, got %r"
+                             % (self.stop_gradient,))
+        if self.mask_ratio_expected is not None:
+            ratio = float(self.mask_ratio_expected)
+            if not 0.0 <= ratio <= 1.0:
+                raise ValueError("mask_ratio_expected must be in [0, 1], got %r" % (ratio,))
+            self.mask_ratio_expected = ratio
+        if self.mask_ratio_range is not None:
+            pair = [float(v) for v in self.mask_ratio_range]
+            if len(pair) != 2 or not 0.0 <= pair[0] <= pair[1] <= 1.0:
+                raise ValueError("mask_ratio_range must be (low, high) with 0 <= low <= high "
+                                 "<= 1, got %r" % (self.mask_ratio_range,))
+            self.mask_ratio_range = pair
         if self.patch_grid is not None:
             grid = [int(g) for g in self.patch_grid]
             if len(grid) != 2 or min(grid) < 1:

@@ -30,16 +30,20 @@ class Context:
     Attributes:
       data: the RunData.
       dim: the embedding dimension D, or None.
+      dim_source: where D came from: "manifest", "user" (given with the request, for a
+        run whose manifest has none) or None.
       levels: hierarchy levels to judge per-level metrics at (manifest, else data,
         else [0] so that missing per-level metrics still show as unknown).
       levels_known: False when ``levels`` is the [0] fallback.
       derived: derived quantities by key (filled by the contributions step).
     """
 
-    def __init__(self, data: RunData):
+    def __init__(self, data: RunData, *, embed_dim: Optional[int] = None):
         self.data = data
         self.manifest = data.manifest
-        self.dim = data.embed_dim
+        self.dim = data.embed_dim or embed_dim
+        self.dim_source = ("manifest" if data.embed_dim else "user" if embed_dim else None)
+        self.dim_ignored = embed_dim if data.embed_dim and embed_dim else None
         known = data.levels()
         self.levels_known = bool(known)
         self.levels: List[int] = known or [0]

@@ -7,7 +7,7 @@ bool, None, list, dict); non-finite floats appear only where a value is genuinel
 infinite (a ratio to zero), never for "unknown", which is None.
 """
 
-from typing import List
+from typing import List, Optional
 
 from .. import catalog
 from ..catalog import schema
@@ -67,6 +67,14 @@ def _tags(data: RunData) -> List[dict]:
 
 
 def _dim_note(ctx: Context):
+    if ctx.dim_source == "user":
+        return ("embedding dimension D=%d assumed (given by the user: the run %s); "
+                "dimension-relative lights are judged at that D"
+                % (ctx.dim, "manifest has no embed_dim" if ctx.manifest is not None
+                   else "has no manifest"))
+    if ctx.dim_ignored:
+        return ("the given D=%d is ignored: the run manifest says D=%d"
+                % (ctx.dim_ignored, ctx.dim))
     if ctx.dim:
         return None
     return ("embedding dimension unknown (%s): dimension-relative lights (std * sqrt(D), "
@@ -75,18 +83,20 @@ def _dim_note(ctx: Context):
                else "the run has no manifest"))
 
 
-def diagnose(run_data: RunData) -> dict:
+def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     """The full verdict of one run (http_api.md ``GET health``).
 
     Args:
       run_data: the run's curves and manifest.
+      embed_dim: a D to assume for a run whose manifest gives none (``hjepa-doctor
+        --embed-dim``, the tab's D control); the manifest's D always wins.
 
     Returns:
       A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
       progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
       contributions, flowchart, patterns, ranges, tags.
     """
-    ctx = Context(run_data)
+    ctx = Context(run_data, embed_dim=embed_dim)
     contribution, derived = contributions.evaluate(ctx)
     ctx.derived.update(derived)
     light_list = lights.evaluate(ctx)
@@ -107,6 +117,7 @@ def diagnose(run_data: RunData) -> dict:
         "progress": range_result["progress"],
         "levels": list(ctx.levels) if ctx.levels_known else [],
         "embed_dim": ctx.dim,
+        "embed_dim_source": ctx.dim_source,
         "dim_note": _dim_note(ctx),
         "manifest": manifest.to_dict() if manifest is not None else None,
         "manifest_future": bool(run_data.manifest_future),

@@ -9,6 +9,7 @@ import math
 from typing import List, Optional, Tuple, Union
 
 from ..catalog import schema
+from ..formatting import fmt  # noqa: F401  (re-exported: checks, lights)
 
 RANK_ROWS_FACTOR = 4  # the rank fraction is trusted from N >= 4 * D rows
 
@@ -163,17 +164,3 @@ def correction_json(correction) -> Optional[dict]:
         return None
     return {"reference_says": correction.reference_says, "rule": correction.rule,
             "why": correction.why}
-
-
-def fmt(value) -> str:
-    """A short human form of a number (5 significant digits; ints as ints)."""
-    if value is None:
-        return "unknown"
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return "%.5g" % value
