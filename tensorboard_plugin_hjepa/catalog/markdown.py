@@ -9,32 +9,9 @@ import re
 import sys
 
 from . import branches, metrics, patterns
-from .schema import DimBound
+from .describe import rule_summary
 
 BLOCKS = ("metric-table", "corrections")
-
-
-def _bound_text(bound):
-    if isinstance(bound, DimBound):
-        return "max(%g, %g/sqrt(D))" % (bound.floor, bound.per_sqrt_dim)
-    if isinstance(bound, tuple):
-        return "[%g, %g]" % bound
-    return "%g" % bound
-
-
-_NORMALISED_NAME = {"sqrt_dim": "value*sqrt(D)", "rank_fraction": "value/min(N,D)"}
-
-
-def rule_summary(rule) -> str:
-    """One line per rule: 'collapse: value*sqrt(D) < 0.28; warning: ... < 0.55'."""
-    if rule is None:
-        return "charted, not judged"
-    subject = _NORMALISED_NAME.get(rule.normalise, "value")
-    if rule.statistic != "recent":
-        subject = "%s(%s)" % (rule.statistic, subject)
-    parts = ["%s: %s %s %s" % (band.status, subject, band.op, _bound_text(band.bound))
-             for band in rule.bands]
-    return "; ".join(parts)
 
 
 def _cell(text) -> str:
