@@ -170,3 +170,44 @@ def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed((seed * 1_000_003 + step * 1_009 + rank * 7_919) % (2**63 - 1))
     return gen
+
+
+@dataclass
+class MaskRatioProfile:
+    """The mask ratio a generator gives over many batches (targets / patches).
+
+    Attributes:
+        median: median per-batch ratio.
+        low, high: 1st and 99th percentiles of the per-batch ratio.
+        batches: batches drawn.
+    """
+
+    median: float
+    low: float
+    high: float
+    batches: int
+
+
+def mask_ratio_profile(generator: MultiBlockMaskGenerator, *, batch: int, batches: int = 200,
+                       seed: int = 0) -> MaskRatioProfile:
+    """What a mask generator gives for its grid and config, drawn from its own sampler.
+
+    A run whose masking does what its config says is not an alarm: the diagnosis
+    compares the logged mask ratio with this profile (recorded in the run manifest),
+    not with a typical range for another grid. The draws use their own generators
+    (seeded from ``seed``), so the training masks are unchanged.
+
+    Args:
+        generator: the run's mask generator.
+        batch: images per batch (the batch minimum sets the per-batch count).
+        batches: batches to draw.
+        seed: seed of the draws.
+
+    Returns:
+        A ``MaskRatioProfile``.
+    """
+    n = generator.grid * generator.grid
+    ratios = torch.tensor([generator(batch, step_generator(seed + 7, i)).target.shape[1] / n
+                           for i in range(batches)], dtype=torch.float64)
+    low, median, high = torch.quantile(ratios, torch.tensor([0.01, 0.5, 0.99], dtype=torch.float64)).tolist()
+    return MaskRatioProfile(median=median, low=low, high=high, batches=batches)

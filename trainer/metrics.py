@@ -135,22 +135,25 @@ def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
 
     Returns:
         mean/min std per dim (ddof=0) of the L2-normalised rows, effective rank,
-        mean/max/std of the off-diagonal pairwise cosine of the centred rows, the raw
-        (uncentred) mean pairwise cosine, the norm of the mean normalised row and N.
+        mean/max/std of the off-diagonal pairwise cosine of the rows (the reference's
+        similarity, uncentred: it reaches 1 when every row points the same way), the
+        mean pairwise cosine of the centred rows (shown only: it sits near -1/(N-1)
+        whatever the features, since centred rows sum to 0), the norm of the mean
+        normalised row and N.
     """
     f = F.normalize(sample_rows(features.detach().float(), max_rows, generator), dim=1)  # (N, D)
     n = f.shape[0]
     std = f.std(dim=0, unbiased=False)  # (D,)
     z = F.normalize(f - f.mean(dim=0, keepdim=True), dim=1)  # centred, re-normalised rows
     off = ~torch.eye(n, dtype=torch.bool, device=f.device)  # (N, N) off-diagonal pairs
-    sim = (z @ z.T)[off]  # (N*(N-1),)
-    raw = (f @ f.T)[off]
+    raw = (f @ f.T)[off]  # (N*(N-1),)
+    centred = (z @ z.T)[off]
     vals = torch.stack([
-        std.mean(), std.min(), effective_rank(f), sim.mean(), sim.max(), sim.std(unbiased=False),
-        raw.mean(), f.mean(dim=0).norm(),
+        std.mean(), std.min(), effective_rank(f), raw.mean(), raw.max(), raw.std(unbiased=False),
+        centred.mean(), f.mean(dim=0).norm(),
     ]).tolist()  # host sync
     keys = ("mean_std_per_dim", "min_std_per_dim", "effective_rank", "mean_similarity", "max_similarity",
-            "std_similarity", "mean_similarity_raw", "feature_mean_norm")
+            "std_similarity", "mean_similarity_centred", "feature_mean_norm")
     out = [Record("collapse." + k, v, level=level) for k, v in zip(keys, vals)]
     out.append(Record("collapse.num_rows", float(n), level=level))
     return out
@@ -165,10 +168,14 @@ def hierarchy_records(features: torch.Tensor, level: int, num_cells: int) -> Lis
         num_cells: grid cells of the level (Hk * Wk).
 
     Returns:
-        mean, std (all entries, ddof=0), max - min, mean row L2 norm, num_patches.
+        mean of all entries, std across rows (per dimension, ddof=0, averaged over
+        dimensions: 0 when every row is the same vector; the std over all entries of a
+        layer-normed row is 1 by construction and says nothing), max - min, mean row
+        L2 norm, num_patches.
     """
     f = features.detach().float()
-    vals = torch.stack([f.mean(), f.std(unbiased=False), f.max() - f.min(), f.norm(dim=1).mean()]).tolist()
+    vals = torch.stack([f.mean(), f.std(dim=0, unbiased=False).mean(), f.max() - f.min(),
+                        f.norm(dim=1).mean()]).tolist()
     keys = ("feat_mean", "feat_std", "feat_range", "feat_norm")
     out = [Record("hierarchy." + k, v, level=level) for k, v in zip(keys, vals)]
     out.append(Record("hierarchy.num_patches", float(num_cells), level=level))
@@ -190,32 +197,55 @@ def _abs_stats(grads: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, i
 
 
 def gradient_flow_records(*, context_encoder: nn.Module, predictor: nn.Module, target_encoder: nn.Module,
-                          global_norm: float) -> List[Record]:
-    """Mean and max absolute gradient per part, and the global norm (before clipping).
+                          global_norm: float, target_features_grad: Optional[torch.Tensor] = None) -> List[Record]:
+    """Mean and max absolute gradient per part, the global norm, and the gradient at the targets.
+
+    Call before clipping: clipping scales every gradient by the same factor, which
+    would hide the scale the global norm (taken before clipping) reports.
 
     The target encoder's mean is over its parameters' gradients; parameters without
-    a gradient count as 0, so a correctly detached target reports exactly 0.
+    a gradient count as 0. That alone cannot show a missing stop-gradient: when the
+    targets are computed with gradients (from the context encoder), the target
+    encoder's own parameters still get none. ``target_features_grad`` is the loss
+    gradient at the target features themselves: 0 under stop-gradient, > 0 when
+    gradients flow into the targets.
+
+    Args:
+        global_norm: the global gradient norm before clipping (float or 0-dim tensor).
+        target_features_grad: the ``.grad`` of the target feature tensor, or None when
+            the targets do not require gradients (stop-gradient).
     """
     ctx_l1, ctx_max, ctx_n = _abs_stats(_grads(context_encoder))
     pred_l1, pred_max, pred_n = _abs_stats(_grads(predictor))
     tgt_l1, _, _ = _abs_stats(_grads(target_encoder))
     tgt_n = sum(p.numel() for p in target_encoder.parameters())
     device = ctx_l1.device
-    vals = torch.stack([ctx_l1, ctx_max.to(device), pred_l1.to(device), pred_max.to(device), tgt_l1.to(device)]).tolist()
+    target_grad = (target_features_grad.detach().float().norm() if target_features_grad is not None
+                   else torch.zeros(()))
+    vals = torch.stack([ctx_l1, ctx_max.to(device), pred_l1.to(device), pred_max.to(device), tgt_l1.to(device),
+                        target_grad.to(device), torch.as_tensor(global_norm, dtype=torch.float32).to(device)]
+                       ).tolist()  # host sync
     return [
-        Record("gradient_flow.global_norm", float(global_norm)),
+        Record("gradient_flow.global_norm", vals[6]),
         Record("gradient_flow.context_encoder_mean", vals[0] / max(1, ctx_n)),
         Record("gradient_flow.context_encoder_max", vals[1]),
         Record("gradient_flow.predictor_mean", vals[2] / max(1, pred_n)),
         Record("gradient_flow.predictor_max", vals[3]),
         Record("gradient_flow.target_encoder_mean", vals[4] / max(1, tgt_n)),
+        Record("gradient_flow.target_features_grad_norm", vals[5]),
     ]
 
 
-def global_grad_norm(params: Iterable[torch.Tensor]) -> float:
-    """sqrt(sum of squared per-tensor gradient norms), as ``clip_grad_norm_`` computes it."""
+def global_grad_norm_tensor(params: Iterable[torch.Tensor]) -> torch.Tensor:
+    """sqrt(sum of squared per-tensor gradient norms), as ``clip_grad_norm_`` computes it,
+    as a 0-dim tensor (no host sync); parameters without a gradient are skipped."""
     norms = [p.grad.detach().float().norm(2) for p in params if p.grad is not None]
-    return torch.stack(norms).norm(2).item() if norms else 0.0
+    return torch.linalg.vector_norm(torch.stack(norms), 2) if norms else torch.zeros(())
+
+
+def global_grad_norm(params: Iterable[torch.Tensor]) -> float:
+    """``global_grad_norm_tensor`` as a Python float (one host sync)."""
+    return global_grad_norm_tensor(params).item()
 
 
 def ema_records(context_encoder: nn.Module, target_encoder: nn.Module, *, momentum: float,
@@ -347,6 +377,16 @@ def sample_gradient_values(params: List[torch.Tensor], max_values: int, generato
 
 
 # ----------------------------------------------------------------------------- logger
+# The metrics each periodic group computes together. A group is computed when any of
+# its metrics is due, and each metric is then written at its own frequency.
+_KEYS_BY_CATEGORY: Dict[str, Tuple[str, ...]] = collections.defaultdict(tuple)
+for _metric in catalog.metrics():
+    _KEYS_BY_CATEGORY[_metric.category] += (_metric.key,)
+_GRADIENT_FLOW_KEYS = _KEYS_BY_CATEGORY["gradient_flow"]
+_LR_KEYS = ("learning_rate.base_lr", "learning_rate.param_group")  # avg_param_update: begin/end_update
+_LEVEL_KEYS = _KEYS_BY_CATEGORY["prediction"] + _KEYS_BY_CATEGORY["collapse"] + _KEYS_BY_CATEGORY["hierarchy"]
+
+
 @dataclass
 class FrequencyPolicy:
     """Steps between writes of each metric.
@@ -425,9 +465,18 @@ class HJepaMetrics:
             return False
         return self.policy.due(key, step, last_step=last_step)
 
+    def any_due(self, keys: Iterable[str], step: int, *, last_step: bool = False) -> bool:
+        """Whether any of ``keys`` is written at ``step`` (a group is computed only then)."""
+        return any(self.due(k, step, last_step=last_step) for k in keys)
+
     def write(self, records: Iterable[Record], step: int) -> None:
         for r in records:
             self.writer.scalar(r.key, r.value, step, level=r.level, group=r.group)
+
+    def write_due(self, records: Iterable[Record], step: int, *, last_step: bool = False) -> None:
+        """Write the records whose own key is due: a group is computed together, but each
+        metric keeps its own frequency (``metrics.frequencies`` may set any key)."""
+        self.write([r for r in records if self.due(r.key, step, last_step=last_step)], step)
 
     # -- every step --------------------------------------------------------------------
     def log_losses(self, step: int, level_losses: Sequence[float]) -> None:
@@ -465,16 +514,22 @@ class HJepaMetrics:
         self._samples_seen += n
 
     # -- periodic ----------------------------------------------------------------------
-    def log_gradients(self, step: int, *, parts: Mapping[str, nn.Module], global_norm: float,
-                      last_step: bool = False) -> None:
-        """Gradient flow per part and per-layer-group histograms (call after backward).
+    def log_gradients(self, step: int, *, parts: Mapping[str, nn.Module], global_norm,
+                      target_features: Optional[torch.Tensor] = None, last_step: bool = False) -> None:
+        """Gradient flow per part and per-layer-group histograms (after backward, before clipping).
 
         Args:
             parts: must hold "context_encoder", "predictor" and "target_encoder".
+            global_norm: the global gradient norm before clipping (float or 0-dim tensor).
+            target_features: the target feature tensor of the step's forward pass; when it
+                requires gradients (no stop-gradient) its ``.grad`` must have been retained.
         """
-        if self.due("gradient_flow.global_norm", step, last_step=last_step):
-            self.write(gradient_flow_records(context_encoder=parts["context_encoder"], predictor=parts["predictor"],
-                                             target_encoder=parts["target_encoder"], global_norm=global_norm), step)
+        if self.any_due(_GRADIENT_FLOW_KEYS, step, last_step=last_step):
+            grad = target_features.grad if target_features is not None and target_features.requires_grad else None
+            self.write_due(gradient_flow_records(
+                context_encoder=parts["context_encoder"], predictor=parts["predictor"],
+                target_encoder=parts["target_encoder"], global_norm=global_norm, target_features_grad=grad),
+                step, last_step=last_step)
         if self.due("gradients.histogram", step, last_step=last_step):
             trainable = {k: v for k, v in parts.items() if k != "target_encoder"}
             for layer, params in layer_groups(trainable).items():
@@ -498,25 +553,25 @@ class HJepaMetrics:
 
     def log_schedule(self, step: int, optimizer: torch.optim.Optimizer, *, last_step: bool = False) -> None:
         """Learning rates of every param group."""
-        if self.due("learning_rate.base_lr", step, last_step=last_step):
-            self.write(learning_rate_records(optimizer), step)
+        if self.any_due(_LR_KEYS, step, last_step=last_step):
+            self.write_due(learning_rate_records(optimizer), step, last_step=last_step)
 
     def log_ema(self, step: int, *, context_encoder: nn.Module, target_encoder: nn.Module, momentum: float,
                 momentum_target: float, last_step: bool = False) -> None:
         """EMA momentum and parameter divergence (after the EMA update)."""
-        if self.due("ema.avg_parameter_divergence", step, last_step=last_step):
-            self.write(ema_records(context_encoder, target_encoder, momentum=momentum,
-                                   momentum_target=momentum_target), step)
+        if self.any_due(_KEYS_BY_CATEGORY["ema"], step, last_step=last_step):
+            self.write_due(ema_records(context_encoder, target_encoder, momentum=momentum,
+                                       momentum_target=momentum_target), step, last_step=last_step)
 
     def log_masks(self, step: int, *, num_context: int, num_target: int, num_patches: int,
                   last_step: bool = False) -> None:
-        if self.due("masking.mask_ratio", step, last_step=last_step):
-            self.write(mask_records(num_context=num_context, num_target=num_target, num_patches=num_patches), step)
+        if self.any_due(_KEYS_BY_CATEGORY["masking"], step, last_step=last_step):
+            self.write_due(mask_records(num_context=num_context, num_target=num_target, num_patches=num_patches),
+                           step, last_step=last_step)
 
     def levels_due(self, step: int, *, last_step: bool = False) -> bool:
         """Whether any per-level feature metric (prediction, collapse, hierarchy) is due."""
-        return any(self.due(k, step, last_step=last_step) for k in
-                   ("prediction.cosine_sim_mean", "collapse.effective_rank", "hierarchy.feat_std"))
+        return self.any_due(_LEVEL_KEYS, step, last_step=last_step)
 
     def log_levels(self, step: int, *, preds: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
                    features: Sequence[torch.Tensor], cells: Sequence[int], last_step: bool = False) -> None:
@@ -529,13 +584,15 @@ class HJepaMetrics:
                 and hierarchy statistics).
             cells: per level number of grid cells (Hk * Wk).
         """
+        due = lambda category: self.any_due(_KEYS_BY_CATEGORY[category], step, last_step=last_step)
         for i, (p, t, f, c) in enumerate(zip(preds, targets, features, cells)):
-            if self.due("prediction.cosine_sim_mean", step, last_step=last_step):
-                self.write(prediction_records(p, t, i), step)
-            if self.due("collapse.effective_rank", step, last_step=last_step):
-                self.write(collapse_records(f, i, max_rows=self.max_rows, generator=self.generator), step)
-            if self.due("hierarchy.feat_std", step, last_step=last_step):
-                self.write(hierarchy_records(f, i, c), step)
+            if due("prediction"):
+                self.write_due(prediction_records(p, t, i), step, last_step=last_step)
+            if due("collapse"):
+                self.write_due(collapse_records(f, i, max_rows=self.max_rows, generator=self.generator), step,
+                               last_step=last_step)
+            if due("hierarchy"):
+                self.write_due(hierarchy_records(f, i, c), step, last_step=last_step)
 
     def log_performance(self, step: int, *, timer: StepTimer, device: torch.device, last_step: bool = False) -> None:
         """Timings of this step and the whole-step throughput since the last write.
@@ -548,14 +605,14 @@ class HJepaMetrics:
         if self._throughput_mark is None:  # first step after start or a pause: open the interval
             self._throughput_mark = (self._samples_seen, now)
             return
-        if not self.due("performance.samples_per_second", step, last_step=last_step):
+        if not self.any_due(_KEYS_BY_CATEGORY["performance"], step, last_step=last_step):
             return
         samples, then = self._throughput_mark
         self._throughput_mark = (self._samples_seen, now)
         rate = (self._samples_seen - samples) / (now - then) if now > then else float("nan")
         forward_ms, backward_ms = timer.intervals_ms()
-        self.write(performance_records(forward_ms=forward_ms, backward_ms=backward_ms, samples_per_second=rate,
-                                       device=device), step)
+        self.write_due(performance_records(forward_ms=forward_ms, backward_ms=backward_ms,
+                                           samples_per_second=rate, device=device), step, last_step=last_step)
 
     def restart_throughput(self) -> None:
         """Forget the throughput mark (after an evaluation or a checkpoint pause)."""

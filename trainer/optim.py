@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, List, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+
+from .metrics import global_grad_norm_tensor
 
 
 def param_groups(modules: Iterable[Tuple[str, nn.Module]]) -> List[dict]:
@@ -72,20 +74,28 @@ class ClipResult:
     post: torch.Tensor
 
 
-def clip_gradients(params: List[torch.Tensor], max_norm: float) -> ClipResult:
+def clip_gradients(params: List[torch.Tensor], max_norm: float, *, pre: Optional[torch.Tensor] = None) -> ClipResult:
     """Clip the global gradient norm in place and report the norms.
+
+    Scales every gradient by ``min(1, max_norm / (pre + 1e-6))``, exactly as
+    ``clip_grad_norm_`` does; taking ``pre`` lets the caller read the gradients
+    before they are scaled (the gradient-flow metrics) without computing the norm twice.
 
     Args:
         params: Parameters with ``.grad``.
         max_norm: Clip threshold; <= 0 disables clipping (norms are still reported).
+        pre: The global norm before clipping (``metrics.global_grad_norm_tensor``); computed
+            when None.
 
     Returns:
         A ``ClipResult``.
     """
-    if max_norm > 0:
-        pre = torch.nn.utils.clip_grad_norm_(params, max_norm)
-        coef = torch.clamp(max_norm / (pre + 1e-6), max=1.0)
-        return ClipResult(pre, pre * coef)
-    norms = [p.grad.detach().norm(2) for p in params if p.grad is not None]
-    pre = torch.linalg.vector_norm(torch.stack(norms), 2)
-    return ClipResult(pre, pre)
+    if pre is None:
+        pre = global_grad_norm_tensor(params)
+    if max_norm <= 0:
+        return ClipResult(pre, pre)
+    coef = torch.clamp(max_norm / (pre + 1e-6), max=1.0)
+    grads = [p.grad for p in params if p.grad is not None]
+    if grads:
+        torch._foreach_mul_(grads, coef.to(grads[0].device))
+    return ClipResult(pre, pre * coef)

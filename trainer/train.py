@@ -34,8 +34,8 @@ from . import config as config_lib
 from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
 from .events import EventSink, NullSink, max_event_steps
 from .health import HealthMonitor
-from .masking import MultiBlockMaskGenerator, step_generator
-from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer
+from .masking import MultiBlockMaskGenerator, mask_ratio_profile, step_generator
+from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer, global_grad_norm_tensor
 from .model import HJEPA, ema_update, pooled_grid_features
 from .optim import apply_schedules, build_optimizer, clip_gradients, param_groups
 from .probe import probe
@@ -249,6 +249,7 @@ class Trainer:
             for part in (self.model.context_encoder, self.model.target_encoder, self.model.predictor):
                 part.compile(dynamic=True)
         self.masks = build_mask_generator(cfg, self.model.grid)
+        self._mask_profile = None  # what this masking gives, for the manifest (computed once)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         groups = param_groups([("context_encoder", self.model.context_encoder), ("predictor", self.model.predictor)])
         t = cfg.training
@@ -331,14 +332,19 @@ class Trainer:
         return self._health_stop is not None
 
     def manifest(self) -> RunManifest:
-        m = self.cfg.model
+        m, t = self.cfg.model, self.cfg.training
         grid = m.img_size // m.patch_size
+        if self._mask_profile is None:
+            self._mask_profile = mask_ratio_profile(self.masks, batch=t.batch_size, seed=t.seed)
         return RunManifest(
             num_levels=m.num_levels, hierarchy_weights=list(m.hierarchy_weights), embed_dim=m.embed_dim,
             patch_grid=[grid, grid], total_steps=self.cfg.training.total_steps,
             collapse_rows=self.cfg.metrics.collapse_max_rows or 4 * m.embed_dim,
             gpu_memory_total_gb=(torch.cuda.get_device_properties(self.device).total_memory / 1e9
                                  if self.device.type == "cuda" else None),
+            warmup_steps=t.warmup_steps, stop_gradient=t.stop_gradient,
+            mask_ratio_expected=self._mask_profile.median,
+            mask_ratio_range=[self._mask_profile.low, self._mask_profile.high],
             trainer=f"{TRAINER_NAME} {ckpt.__version__}", config=config_lib.to_dict(self.cfg),
         )
 
@@ -448,17 +454,21 @@ class Trainer:
                 f"non-finite loss at step {step}: total={values[0]}, levels={values[1:]}; "
                 "stopped before the update (lower training.lr or raise training.warmup_steps)")
 
+        if out.target_full.requires_grad:  # no stop-gradient: keep the gradient at the targets
+            out.target_full.retain_grad()
         out.loss.backward()
         timer.mark()
 
-        clip = clip_gradients(self.trainable, t.clip_grad)
+        # Gradient metrics before clipping (clipping rescales every gradient), then clip.
         m = self.metrics
         m.log_losses(step, values[1:])
-        pre, post = torch.stack([clip.pre, clip.post]).tolist()
-        m.log_clipping(step, pre, post)
+        pre_norm = global_grad_norm_tensor(self.trainable)
         parts = {"context_encoder": self.model.context_encoder, "predictor": self.model.predictor,
                  "target_encoder": self.model.target_encoder}
-        m.log_gradients(step, parts=parts, global_norm=pre, last_step=last)
+        m.log_gradients(step, parts=parts, global_norm=pre_norm, target_features=out.target_full, last_step=last)
+        clip = clip_gradients(self.trainable, t.clip_grad, pre=pre_norm)
+        pre, post = torch.stack([clip.pre, clip.post]).tolist()
+        m.log_clipping(step, pre, post)
 
         # Optimizer step with this step's schedules, then EMA (after the step).
         apply_schedules(self.optimizer,
@@ -495,10 +505,13 @@ class Trainer:
         cfg = self.cfg
         result = TrainResult(self.run_dir, self.step, self.step)
         e = cfg.eval
-        if self.step == 0 and self.main and e.random_init_baseline and not cfg.metrics.loss_only:
-            # At step 0 the target encoder is the random init: the probe's baseline.
-            self.knn_random_init = self.knn()
-            self.sink.scalar("eval.knn_top1_random_init", self.knn_random_init, 0)
+        if self.step == 0 and self.main and not cfg.metrics.loss_only:
+            # Chance for the probe is 1 / classes: the diagnosis needs the count.
+            self.sink.scalar("eval.num_classes", float(self.data.num_classes), 0)
+            if e.random_init_baseline:
+                # At step 0 the target encoder is the random init: the probe's baseline.
+                self.knn_random_init = self.knn()
+                self.sink.scalar("eval.knn_top1_random_init", self.knn_random_init, 0)
         result.knn_top1_random_init = self.knn_random_init
 
         batches = iterate_batches(self.data.train, start_step=self.step, batch=cfg.training.batch_size,

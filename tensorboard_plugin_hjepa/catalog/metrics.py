@@ -267,7 +267,8 @@ COLLAPSE_METRICS = (
        aliases=(Alias("train/target_rank", UPSTREAM, level=0, exact=False,
                       note="upstream rank convention may differ: trend only"),)),
     _m("collapse.mean_similarity", "train/collapse/level{i}_mean_similarity", 5,
-       "Mean pairwise cosine similarity of centred target features (off-diagonal pairs).",
+       "Mean pairwise cosine similarity of the L2-normalised (uncentred) target features, "
+       "off-diagonal pairs: 1 when every feature points the same way.",
        "cosine", EVERY_100_500,
        rule=VerdictRule(
            bands=(Band(COLLAPSE, ">", 0.7, "features point the same way (mean cosine > 0.7)",
@@ -278,15 +279,16 @@ COLLAPSE_METRICS = (
            healthy_text="mean cosine below max(0.3, 4/sqrt(D))",
            correction=_SIM_CORRECTION)),
     _m("collapse.max_similarity", "train/collapse/level{i}_max_similarity", 5,
-       "Largest pairwise cosine similarity of centred target features (off-diagonal).",
+       "Largest pairwise cosine similarity of the L2-normalised target features (off-diagonal).",
        "cosine", EVERY_100_500),
     _m("collapse.std_similarity", "train/collapse/level{i}_std_similarity", 5,
-       "Std of the pairwise cosine similarities of centred target features.", "cosine",
+       "Std of the pairwise cosine similarities of the L2-normalised target features.", "cosine",
        EVERY_100_500),
-    _m("collapse.mean_similarity_raw", "train/collapse/level{i}_mean_similarity_raw", 0,
-       "Mean pairwise cosine of the uncentred features (project addition: logged beside the "
-       "centred value so a shared mean direction is visible).", "cosine", EVERY_100_500,
-       origin="project"),
+    _m("collapse.mean_similarity_centred", "train/collapse/level{i}_mean_similarity_centred", 0,
+       "Mean pairwise cosine of the centred features (project addition, shown, not judged: centred "
+       "rows sum to zero, so their mean pairwise cosine sits near -1/(N-1) whatever the features; "
+       "it only shows that the shared mean direction is what the raw cosine measures).", "cosine",
+       EVERY_100_500, origin="project"),
     _m("collapse.feature_mean_norm", "train/collapse/level{i}_feature_mean_norm", 0,
        "Norm of the mean L2-normalised feature (project addition: 1 = all features identical, "
        "~1/sqrt(N) = no shared direction).", "L2 norm", EVERY_100_500, origin="project"),
@@ -332,6 +334,16 @@ GRADIENTS = (
                        "gradients reach the target encoder: the stop-gradient is missing, which "
                        "invites collapse", "reference §6"),),
            healthy_text="no gradient in the target encoder")),
+    _m("gradient_flow.target_features_grad_norm", "train/gradient_flow/target_features_grad_norm", 0,
+       "L2 norm of the loss gradient at the target features (project addition: must be 0 under "
+       "stop-gradient; the target encoder's own parameters never get a gradient even when the "
+       "targets do, so target_encoder_mean cannot show a missing stop-gradient).",
+       "L2 norm", EVERY_100, origin="project",
+       rule=VerdictRule(
+           bands=(Band(CRITICAL, ">", 0.0,
+                       "gradients flow into the targets: the stop-gradient is missing, which "
+                       "invites collapse", "project (reference §6: targets are detached)"),),
+           healthy_text="no gradient reaches the targets (stop-gradient)")),
     _m("gradient.global_norm_before_clip", "train/gradient/global_norm_before_clip", 6,
        "Global gradient norm before clipping.", "L2 norm", EVERY_STEP, log_scale=True),
     _m("gradient.global_norm_after_clip", "train/gradient/global_norm_after_clip", 6,
@@ -494,6 +506,9 @@ EVALUATION = (
     _m("eval.knn_top1_random_init", "eval/knn_top1_random_init", 0,
        "The same kNN probe on a random-init encoder of the same architecture: the baseline "
        "eval/knn_top1 must beat (project addition).", "accuracy", ONCE, origin="project"),
+    _m("eval.num_classes", "eval/num_classes", 0,
+       "Classes of the labelled probe split: chance for the kNN probe is 1 / classes (project "
+       "addition).", "classes", ONCE, origin="project"),
     _m("eval.val_loss", "val/loss/total", 0,
        "Total loss on the held-out split, same masks policy as training (project addition: "
        "the numerator of val_train_loss_ratio).", "loss", AT_EVAL, origin="project"),

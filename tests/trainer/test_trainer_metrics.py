@@ -66,16 +66,26 @@ def test_collapse_records_match_numpy():
     z = x - x.mean(0)
     z = z / np.linalg.norm(z, axis=1, keepdims=True)
     off = ~np.eye(40, dtype=bool)
-    sim, raw = (z @ z.T)[off], (x @ x.T)[off]
+    centred, raw = (z @ z.T)[off], (x @ x.T)[off]
     expect = {
         "mean_std_per_dim": std.mean(), "min_std_per_dim": std.min(), "effective_rank": erank,
-        "mean_similarity": sim.mean(), "max_similarity": sim.max(), "std_similarity": sim.std(),
-        "mean_similarity_raw": raw.mean(), "feature_mean_norm": np.linalg.norm(x.mean(0)), "num_rows": 40,
+        "mean_similarity": raw.mean(), "max_similarity": raw.max(), "std_similarity": raw.std(),
+        "mean_similarity_centred": centred.mean(), "feature_mean_norm": np.linalg.norm(x.mean(0)), "num_rows": 40,
     }
     for k, v in expect.items():
         assert d[("collapse." + k, 0, None)] == pytest.approx(v, rel=1e-4, abs=1e-5), k
-    # A shared mean direction shows in the raw similarity, not in the centred one.
-    assert d[("collapse.mean_similarity_raw", 0, None)] > d[("collapse.mean_similarity", 0, None)] + 0.1
+    # A shared mean direction shows in the (raw) similarity; the centred one is pinned near -1/(N-1).
+    assert d[("collapse.mean_similarity", 0, None)] > d[("collapse.mean_similarity_centred", 0, None)] + 0.1
+    assert d[("collapse.mean_similarity_centred", 0, None)] == pytest.approx(-1 / 39, abs=0.01)
+
+
+def test_similarity_sees_a_collapse_to_one_point():
+    # Every row the same vector plus 1% noise: the raw cosine reads ~1, the centred one ~0.
+    g = torch.Generator().manual_seed(2)
+    f = torch.randn(1, 64, generator=g) + 0.01 * torch.randn(200, 64, generator=g)
+    d = as_dict(M.collapse_records(f, 0, max_rows=1000))
+    assert d[("collapse.mean_similarity", 0, None)] > 0.99
+    assert abs(d[("collapse.mean_similarity_centred", 0, None)]) < 0.01
 
 
 def test_effective_rank_known_answers():
@@ -93,10 +103,16 @@ def test_hierarchy_records_match_numpy():
     d = as_dict(M.hierarchy_records(f, 2, num_cells=4))
     x = f.numpy().astype(np.float64)
     assert d[("hierarchy.feat_mean", 2, None)] == pytest.approx(x.mean(), abs=1e-6)
-    assert d[("hierarchy.feat_std", 2, None)] == pytest.approx(x.std(), rel=1e-5)
+    assert d[("hierarchy.feat_std", 2, None)] == pytest.approx(x.std(axis=0).mean(), rel=1e-5)
     assert d[("hierarchy.feat_range", 2, None)] == pytest.approx(x.max() - x.min(), rel=1e-6)
     assert d[("hierarchy.feat_norm", 2, None)] == pytest.approx(np.linalg.norm(x, axis=1).mean(), rel=1e-5)
     assert d[("hierarchy.num_patches", 2, None)] == 4
+
+
+def test_hierarchy_feat_std_is_zero_when_every_row_is_the_same_layer_normed_vector():
+    row = torch.nn.functional.layer_norm(torch.randn(1, 32), (32,))
+    d = as_dict(M.hierarchy_records(row.expand(50, 32), 0, num_cells=1))
+    assert d[("hierarchy.feat_std", 0, None)] == pytest.approx(0.0, abs=1e-6)
 
 
 def _module_with_grads(seed, shapes):
@@ -122,6 +138,17 @@ def test_gradient_flow_and_global_norm_match_numpy():
     assert d[("gradient_flow.predictor_mean", None, None)] == pytest.approx(np.abs(grads[2]).mean(), rel=1e-6)
     assert d[("gradient_flow.predictor_max", None, None)] == pytest.approx(np.abs(grads[2]).max(), rel=1e-6)
     assert d[("gradient_flow.target_encoder_mean", None, None)] == 0.0
+    assert d[("gradient_flow.target_features_grad_norm", None, None)] == 0.0
+    assert d[("gradient_flow.global_norm", None, None)] == pytest.approx(global_norm, rel=1e-6)
+
+
+def test_target_features_gradient_is_seen_when_targets_get_gradients():
+    ctx = _module_with_grads(0, [(4, 3)])
+    targets = torch.randn(6, 3, requires_grad=True)
+    (targets * 2.0).sum().backward()  # d/d targets = 2 everywhere
+    d = as_dict(M.gradient_flow_records(context_encoder=ctx, predictor=ctx, target_encoder=ctx,
+                                        global_norm=1.0, target_features_grad=targets.grad))
+    assert d[("gradient_flow.target_features_grad_norm", None, None)] == pytest.approx(2.0 * math.sqrt(18), rel=1e-6)
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e6, 0.0])
