@@ -1,4 +1,9 @@
-"""Atomic checkpoints: model, optimizer, step, config, version, RNG and metric windows."""
+"""Atomic checkpoints: model, optimizer, step, config, version, RNG and metric windows.
+
+Errors propagate with the file named: a checkpoint that cannot be written is a
+``CheckpointError`` (an ``OSError``: the disk), one that cannot be resumed from is a
+``CheckpointReadError`` (a ``ValueError``: bad input) or ``CheckpointNotFoundError``.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,33 @@ from tensorboard_plugin_hjepa.version import __version__
 
 CHECKPOINT_NAME = "checkpoint.pt"
 # Version of the checkpoint layout (bump when keys change; ``load`` refuses newer ones).
+# Format 1 holds STATE_KEYS (written by ``train.Trainer.save_checkpoint``) plus ``format``
+# and ``version`` (added by ``save``).
 CHECKPOINT_FORMAT = 1
+STATE_KEYS = ("step", "config", "model", "optimizer", "metrics", "rng")
 
 
 class CheckpointError(OSError):
     """A checkpoint could not be written (the message names the file and says whether the
     previous checkpoint is intact)."""
+
+
+class CheckpointReadError(ValueError):
+    """A file at the checkpoint path that this trainer cannot resume from: not a checkpoint
+    (truncated, empty, garbage), missing keys, or of a newer format. The message names
+    the file.
+
+    Attributes:
+        path: the checkpoint file.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+    """No checkpoint at the path to resume from (the message names the file)."""
 
 
 def save(path: str, state: Dict[str, Any]) -> None:
@@ -68,22 +94,36 @@ def save(path: str, state: Dict[str, Any]) -> None:
 def load(path: str) -> Dict[str, Any]:
     """Read a checkpoint written by ``save``.
 
+    Args:
+        path: the checkpoint file.
+
+    Returns:
+        The state: ``STATE_KEYS``, ``format`` and ``version``, with tensors on the CPU.
+
     Raises:
-        FileNotFoundError: no checkpoint at ``path``.
-        ValueError: the file is not a trainer checkpoint (unreadable, truncated) or is of
-            a newer format.
+        CheckpointNotFoundError: no checkpoint at ``path``.
+        CheckpointReadError: the file is not a trainer checkpoint (unreadable, truncated,
+            empty, keys missing) or is of a newer format.
     """
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint to resume from at {path!r}")
+        raise CheckpointNotFoundError(f"no checkpoint to resume from at {path!r}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # re-raised with the file named, not swallowed
         first_line = (str(err).strip().splitlines() or [""])[0]
-        raise ValueError(f"{path!r} is not a readable hjepa-train checkpoint (truncated or corrupt?): "
-                         f"{type(err).__name__}: {first_line}") from err
-    if not isinstance(state, dict) or "format" not in state or "step" not in state:
-        raise ValueError(f"{path!r} is not an hjepa-train checkpoint")
+        raise CheckpointReadError(path, f"{path!r} is not a readable hjepa-train checkpoint (truncated or "
+                                  f"corrupt?): {type(err).__name__}: {first_line}") from err
+    if not isinstance(state, dict) or not isinstance(state.get("format"), int) or "step" not in state:
+        raise CheckpointReadError(path, f"{path!r} is not an hjepa-train checkpoint")
     if state["format"] > CHECKPOINT_FORMAT:
-        raise ValueError(f"{path!r} has checkpoint format {state['format']}, newer than this trainer's "
-                         f"{CHECKPOINT_FORMAT}; upgrade tensorboard-plugin-hjepa")
+        raise CheckpointReadError(path, f"{path!r} has checkpoint format {state['format']!r}, newer than this "
+                                  f"trainer's {CHECKPOINT_FORMAT}; upgrade tensorboard-plugin-hjepa")
+    missing = [key for key in STATE_KEYS if key not in state]
+    if missing:
+        raise CheckpointReadError(path, f"{path!r} is not a complete hjepa-train checkpoint: missing "
+                                  f"{', '.join(missing)}")
+    wrong = [key for key in STATE_KEYS if not isinstance(state[key], int if key == "step" else dict)]
+    if wrong:
+        raise CheckpointReadError(path, f"{path!r} is not an hjepa-train checkpoint: {', '.join(wrong)} "
+                                  "of the wrong type")
     return state

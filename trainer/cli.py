@@ -5,10 +5,17 @@
     hjepa-train --config my.yaml --logdir runs --max-steps 500 --resume
     torchrun --nproc_per_node 2 -m hjepa_trainer --config my.yaml   # DDP, rank 0 logs
 
-Exit codes: 0 done, 1 non-finite loss (checkpoint written) or a checkpoint or events that
-cannot be written (e.g. a full disk; the last checkpoint is intact), 2 bad usage / config
-or missing torch, 3 stopped by an online health check (``health.stop_on``;
-checkpoint written), 130 stopped by a signal (checkpoint written).
+Exit codes (each failure but an internal error prints one ``hjepa-train:`` line naming the
+file or key):
+
+- 0 done;
+- 1 non-finite loss (checkpoint written), a checkpoint or events that cannot be written
+  (e.g. a full disk; the last checkpoint is intact), or an internal error (Python prints
+  its traceback);
+- 2 bad input: usage, an impossible config value, an unreadable image or image folder, a
+  missing or damaged checkpoint, a checkpoint of another model config, or missing torch;
+- 3 stopped by an online health check (``health.stop_on``; checkpoint written);
+- 130 stopped by a signal (checkpoint written).
 """
 
 from __future__ import annotations
@@ -16,10 +23,30 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional
+from typing import FrozenSet, List, Optional
 
 INSTALL_HINT = ("hjepa-train needs PyTorch: install the trainer extra with\n"
                 "    pip install 'tensorboard-plugin-hjepa[train]'")
+
+
+def _input_checks() -> FrozenSet:
+    """The functions whose own ``raise ValueError`` reports bad input (naming the file or key),
+    as code objects: an unreadable image or image folder, a dataset smaller than one batch,
+    masks that leave no context, a checkpoint of another model config. A ValueError raised
+    anywhere else (inside torch, or by a check that a validated config cannot fail) is a bug."""
+    from . import data, masking, train
+
+    return frozenset(f.__code__ for f in (
+        data._load_image, data.ImageFolder.__init__, data.batch_indices, data.iterate_batches,
+        masking.MultiBlockMaskGenerator.__call__, train.Trainer._check_resumable))
+
+
+def _is_input_error(err: ValueError) -> bool:
+    """Whether ``err`` was raised by one of ``_input_checks`` itself."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code in _input_checks()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hjepa-train", description="Train the reference H-JEPA with full "
         "TensorBoard health metrics (no arguments: the tiny CPU demo). Online health checks run "
         "the diagnosis every health.every steps and print one line on a new problem.",
-        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written) or a checkpoint or events "
-        "that cannot be written; 2 bad usage, config or "
-        "missing torch; 3 stopped by an online health check, --set health.stop_on=collapse "
+        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written), a checkpoint or events "
+        "that cannot be written, or an internal error (with its traceback); 2 bad usage, config, "
+        "image or checkpoint, or missing torch; 3 stopped by an online health check, --set health.stop_on=collapse "
         "(or warning / critical; checkpoint written); 130 stopped by a signal (checkpoint written)")
     parser.add_argument("--config", metavar="FILE", help="YAML config (default: the bundled tiny_cpu.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -51,7 +78,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
     from . import config as config_lib
-    from .checkpoint import CheckpointError
+    from .checkpoint import CheckpointError, CheckpointNotFoundError, CheckpointReadError
     from .events import EventWriteError
     from .train import NonFiniteLossError, train
 
@@ -72,12 +99,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     except NonFiniteLossError as err:
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError) as err:
-        print(f"hjepa-train: {err}", file=sys.stderr)
-        return 2
     except (CheckpointError, EventWriteError) as err:  # e.g. a full disk; the last checkpoint is intact
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 1
+    except (config_lib.ConfigError, CheckpointNotFoundError, CheckpointReadError) as err:
+        print(f"hjepa-train: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        if not _is_input_error(err):
+            raise  # a bug, not bad input: its traceback, exit status 1
+        print(f"hjepa-train: {err}", file=sys.stderr)
+        return 2
     if result.interrupted:
         return 130
     if result.health_stop is not None:

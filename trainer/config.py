@@ -1,111 +1,198 @@
 """Typed trainer configuration: defaults < YAML file < ``--set key=value``.
 
-Every section is a dataclass with inline comments on units and ranges. Unknown
-keys, wrong types and out-of-range values fail at start-up with an error that
-names the key. The ``logging`` and ``wandb`` sections follow section 14 of the
-metric reference exactly (``logging.log_dir``, ``logging.log_frequency``,
-``logging.experiment_name``, ``logging.tensorboard.enabled``, ``wandb.enabled``).
+Every section is a dataclass. Each field carries its default, its allowed values and
+its unit: a choice is a ``Literal`` type (shared with the module that acts on it, e.g.
+``model.LossKind``), a limit sits in the field's declaration (``_field(..., ge=1)``),
+and a constraint between fields of a section is its ``_relations`` method, right below
+the fields. ``validate`` runs them all. Unknown keys, wrong types and out-of-range
+values fail at start-up with an error that names the key. The ``logging`` and
+``wandb`` sections follow section 14 of the metric reference exactly
+(``logging.log_dir``, ``logging.log_frequency``, ``logging.experiment_name``,
+``logging.tensorboard.enabled``, ``wandb.enabled``).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
 import os
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Optional, Tuple
+
+from .health import STOP_ON
+from .model import MAX_LEVELS, LossKind
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 DEFAULT_CONFIG = os.path.join(CONFIG_DIR, "tiny_cpu.yaml")
+
+# Choices of the fields that take one of a few strings (the training loop acts on them).
+Device = Literal["auto", "cpu", "cuda"]
+Amp = Literal["auto", "bf16", "none"]  # "auto": bf16 on CUDA, float32 on CPU
+DataSource = Literal["procedural", "folder"]
+StopOn = Literal[STOP_ON]  # "warning", "collapse" or "critical": health.STOP_ON
+# Seeds are mixed into torch generator seeds (e.g. seed * 100_003 + epoch), which must
+# fit in 64 bits.
+SEED_LIMIT = 2**32
 
 
 class ConfigError(ValueError):
     """A bad config key or value; the message names the key."""
 
 
+class _Rule(NamedTuple):
+    """A limit on one field's value: ``ok(value)`` must hold; ``text`` says the limit."""
+
+    ok: Callable[[Any], bool]
+    text: str
+
+
+def _bounds_rule(ge=None, gt=None, le=None, lt=None) -> Optional[_Rule]:
+    low = (ge, "[", lambda v: v >= ge) if ge is not None else (gt, "(", lambda v: v > gt)
+    high = (le, "]", lambda v: v <= le) if le is not None else (lt, ")", lambda v: v < lt)
+    if low[0] is None and high[0] is None:
+        return None
+    if high[0] is None:
+        return _Rule(low[2], f"must be {'>=' if ge is not None else '>'} {low[0]}")
+    if low[0] is None:
+        return _Rule(high[2], f"must be {'<=' if le is not None else '<'} {high[0]}")
+    return _Rule(lambda v: low[2](v) and high[2](v), f"must be in {low[1]}{low[0]}, {high[0]}{high[1]}")
+
+
+def _field(default, *, ge=None, gt=None, le=None, lt=None, check: Optional[_Rule] = None):
+    """A config field with its limits: bounds (``ge``/``gt``/``le``/``lt``) and/or a
+    ``check``; ``validate`` tests them. Lists and dicts are copied per instance."""
+    rules = tuple(r for r in (_bounds_rule(ge, gt, le, lt), check) if r is not None)
+    metadata = {"rules": rules}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _min_max(lo: float, hi: float) -> _Rule:
+    """A ``[min, max]`` pair with ``lo < min <= max <= hi``."""
+    return _Rule(lambda p: len(p) == 2 and lo < p[0] <= p[1] <= hi,
+                 f"must be [min, max] with {float(lo)} < min <= max <= {float(hi)}")
+
+
+_SEED = _Rule(lambda v: -SEED_LIMIT < v < SEED_LIMIT, "must be in (-2**32, 2**32)")
+
+Relations = Iterator[Tuple[str, bool, str]]  # (field name, holds, what must hold)
+
+
 @dataclass
 class ModelConfig:
-    img_size: int = 48  # pixels, square images
-    patch_size: int = 6  # pixels; must divide img_size
-    embed_dim: int = 128  # encoder width D
-    depth: int = 4  # encoder blocks
-    num_heads: int = 4
-    mlp_ratio: float = 4.0
-    predictor_dim: int = 64  # predictor width P, well below D
-    predictor_depth: int = 3
-    predictor_heads: int = 4
-    num_levels: int = 3  # hierarchy levels L, 1..4
-    hierarchy_weights: List[float] = field(default_factory=lambda: [1.0, 0.5, 0.25])  # w_i, length L
-    loss: str = "smooth_l1"  # "smooth_l1" or "mse"
+    """The H-JEPA model; every field is the ``model.HJEPA`` argument of the same name."""
+
+    img_size: int = _field(48, gt=0)  # pixels, square images
+    patch_size: int = _field(6, gt=0)  # pixels; must divide img_size
+    embed_dim: int = _field(128, ge=4, check=_Rule(lambda v: v % 4 == 0,
+                                                   "must be divisible by 4 (2-D sin-cos positions)"))  # width D
+    depth: int = _field(4, ge=1)  # encoder blocks
+    num_heads: int = _field(4, ge=1)  # must divide embed_dim
+    mlp_ratio: float = _field(4.0, gt=0)  # MLP hidden width / width
+    predictor_dim: int = _field(64, ge=4)  # predictor width P, well below D
+    predictor_depth: int = _field(3, ge=1)
+    predictor_heads: int = _field(4, ge=1)  # must divide predictor_dim
+    num_levels: int = _field(3, ge=1, le=MAX_LEVELS)  # hierarchy levels L
+    hierarchy_weights: List[float] = _field(  # w_i, length L
+        [1.0, 0.5, 0.25],
+        check=_Rule(lambda w: all(x >= 0 for x in w) and (not w or sum(w) > 0), "must be >= 0 and not all 0"))
+    loss: LossKind = "smooth_l1"  # per-level prediction loss
+
+    def _relations(self) -> Relations:
+        yield ("mlp_ratio", int(self.embed_dim * self.mlp_ratio) >= 1,
+               f"must be > 0 (an MLP of at least 1 unit), got {self.mlp_ratio}")
+        yield ("patch_size", self.img_size % self.patch_size == 0,
+               f"{self.patch_size} does not divide img_size {self.img_size}")
+        yield "num_heads", self.embed_dim % self.num_heads == 0, f"does not divide embed_dim {self.embed_dim}"
+        yield ("predictor_dim", self.predictor_dim % self.predictor_heads == 0 and self.predictor_dim % 4 == 0,
+               f"must be divisible by 4 and by predictor_heads {self.predictor_heads}")
+        grid = self.img_size // self.patch_size
+        yield ("num_levels", 2 ** (self.num_levels - 1) <= grid,
+               f"{self.num_levels} levels need a patch grid of at least {2 ** (self.num_levels - 1)}, got {grid}")
+        yield ("hierarchy_weights", len(self.hierarchy_weights) == self.num_levels,
+               f"has {len(self.hierarchy_weights)} entries for num_levels={self.num_levels}")
 
 
 @dataclass
 class MaskingConfig:
-    num_masks: int = 4  # target blocks per image
-    mask_scale: List[float] = field(default_factory=lambda: [0.15, 0.2])  # target block area fraction
-    aspect_ratio: List[float] = field(default_factory=lambda: [0.75, 1.5])  # target block h/w
-    context_scale: List[float] = field(default_factory=lambda: [0.85, 1.0])  # context block area fraction
-    min_context: int = 4  # minimum visible patches per image
+    num_masks: int = _field(4, ge=1)  # target blocks per image
+    mask_scale: List[float] = _field([0.15, 0.2], check=_min_max(0, 1))  # target block area fraction
+    aspect_ratio: List[float] = _field([0.75, 1.5], check=_min_max(0, math.inf))  # target block h/w
+    context_scale: List[float] = _field([0.85, 1.0], check=_min_max(0, 1))  # context block area fraction
+    min_context: int = _field(4, ge=1)  # minimum visible patches per image
 
 
 @dataclass
 class DataConfig:
-    source: str = "procedural"  # "procedural" (embedded) or "folder" (class sub-folders)
+    source: DataSource = "procedural"  # "procedural" (embedded) or "folder" (class sub-folders)
     path: str = ""  # folder source: training images root
     val_path: str = ""  # folder source: held-out root; empty = split off val_fraction
-    val_fraction: float = 0.1
-    train_size: int = 8192  # procedural source: images per split
-    val_size: int = 1024
-    probe_size: int = 2048  # labelled bank of the kNN probe
-    seed: int = 0
-    num_workers: int = 0  # folder source: DataLoader workers
+    val_fraction: float = _field(0.1, gt=0, lt=1)
+    train_size: int = _field(8192, gt=0)  # procedural source: images per split
+    val_size: int = _field(1024, gt=0)
+    probe_size: int = _field(2048, gt=0)  # labelled bank of the kNN probe
+    seed: int = _field(0, check=_SEED)
+    num_workers: int = _field(0, ge=0)  # folder source: DataLoader workers; 0 = in the main process
+
+    def _relations(self) -> Relations:
+        yield "path", self.source != "folder" or bool(self.path), "is required when data.source is 'folder'"
 
 
 @dataclass
 class TrainingConfig:
-    total_steps: int = 2000  # schedule length and run length
-    batch_size: int = 64  # per process
-    lr: float = 1.5e-3  # peak LR after warmup
-    min_lr: float = 1.0e-5
-    warmup_steps: int = 200  # linear warmup from 0 at step 0
-    weight_decay: float = 0.04  # cosine from weight_decay ...
-    weight_decay_end: float = 0.4  # ... to weight_decay_end
-    betas: List[float] = field(default_factory=lambda: [0.9, 0.95])
-    ema_momentum_start: float = 0.996  # linear ...
-    ema_momentum_end: float = 1.0  # ... to this at total_steps
-    clip_grad: float = 1.0  # global-norm threshold; 0 disables clipping
-    seed: int = 0
-    device: str = "auto"  # "auto", "cpu", "cuda"
-    amp: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "none"
+    total_steps: int = _field(2000, ge=1)  # schedule length and run length
+    batch_size: int = _field(64, ge=2)  # per process
+    lr: float = _field(1.5e-3, gt=0)  # peak LR after warmup
+    min_lr: float = _field(1.0e-5, ge=0)  # <= lr
+    warmup_steps: int = _field(200, ge=0)  # linear warmup from 0 at step 0; <= total_steps
+    weight_decay: float = _field(0.04, ge=0)  # cosine from weight_decay ...
+    weight_decay_end: float = _field(0.4, ge=0)  # ... to weight_decay_end
+    betas: List[float] = _field([0.9, 0.95], check=_Rule(lambda b: len(b) == 2 and all(0 <= x < 1 for x in b),
+                                                         "must be two values in [0, 1)"))
+    ema_momentum_start: float = _field(0.996, ge=0, le=1)  # linear ...
+    ema_momentum_end: float = _field(1.0, ge=0, le=1)  # ... to this at total_steps
+    clip_grad: float = _field(1.0, ge=0)  # global-norm threshold; 0 disables clipping
+    seed: int = _field(0, check=_SEED)
+    device: Device = "auto"
+    amp: Amp = "auto"
     compile: bool = False  # torch.compile the model (CUDA)
-    checkpoint_every: int = 250  # steps; events are committed to disk at checkpoints
-    threads: int = 0  # torch CPU threads; 0 = torch default
+    checkpoint_every: int = _field(250, ge=1)  # steps; events are committed to disk at checkpoints
+    threads: int = _field(0, lt=2**31)  # torch CPU threads; <= 0 = torch default
     # true (always, for real training): targets come from the EMA target encoder under
     # no_grad. false is a deliberate ABLATION for tests and demonstrations: the targets
     # are the context encoder's own features with gradients flowing into them (no
     # stop-gradient, no EMA target), the classic route to representational collapse.
     stop_gradient: bool = True
 
+    def _relations(self) -> Relations:
+        yield "min_lr", self.min_lr <= self.lr, f"must be <= training.lr ({self.lr})"
+        yield "warmup_steps", self.warmup_steps <= self.total_steps, "must be in [0, total_steps]"
+        yield ("ema_momentum_start", self.ema_momentum_start <= self.ema_momentum_end,
+               "need 0 <= ema_momentum_start <= ema_momentum_end <= 1")
+
 
 @dataclass
 class EvalConfig:
-    interval: int = 500  # steps between kNN probe + validation loss; 0 = only at the end
-    knn_k: int = 20
-    knn_temperature: float = 0.07
-    val_batches: int = 4  # held-out batches for the validation loss
+    interval: int = _field(500, ge=0)  # steps between kNN probe + validation loss; 0 = only at the end
+    knn_k: int = _field(20, ge=1)
+    knn_temperature: float = _field(0.07, gt=0)
+    val_batches: int = _field(4, ge=1)  # held-out batches for the validation loss
     random_init_baseline: bool = True  # probe a random-init encoder once
 
 
 @dataclass
 class MetricsConfig:
     loss_only: bool = False  # log only the every-step loss metrics (benchmark baseline)
-    collapse_max_rows: int = 0  # rows sampled for collapse stats; 0 = 4 * embed_dim
-    window: int = 100  # steps in stability / clipping-percentage / convergence windows
-    histogram_max_values: int = 16384  # gradient values sampled per layer group
+    collapse_max_rows: int = _field(0, ge=0)  # rows sampled for collapse stats; 0 = 4 * embed_dim
+    window: int = _field(100, ge=2)  # steps in stability / clipping-percentage / convergence windows
+    histogram_max_values: int = _field(16384, ge=2)  # gradient values sampled per layer group
     plain_scalars: bool = False  # also visible in TensorBoard's Scalars dashboard
-    frequencies: Dict[str, int] = field(default_factory=dict)  # catalogue key or category -> steps
+    frequencies: Dict[str, int] = _field(  # catalogue key or category -> steps
+        {}, check=_Rule(lambda f: all(v >= 0 for v in f.values()), "steps must be >= 0"))
 
 
 @dataclass
@@ -113,11 +200,11 @@ class HealthConfig:
     """Online health checks (hjepa_trainer.health): the diagnosis engine every few steps."""
 
     enabled: bool = True
-    every: int = 0  # steps between checks; 0 = the collapse metrics' logging interval
+    every: int = _field(0, check=_Rule(lambda v: v >= 0, "must be >= 0 (0 = the collapse metrics' interval)"))
     # Stop (checkpoint, exit status 3) when a check's overall status is at least this
     # severe: null (never), "warning", "collapse" (collapse or critical) or "critical".
-    stop_on: Optional[str] = None
-    max_points: int = 2000  # values kept in memory per curve (first, thinned middle, recent)
+    stop_on: Optional[StopOn] = None
+    max_points: int = _field(2000, ge=20)  # values kept in memory per curve (first, thinned middle, recent)
 
 
 @dataclass
@@ -125,11 +212,16 @@ class TensorBoardConfig:
     enabled: bool = True
 
 
+def _plain_name(name: str) -> bool:
+    return bool(name) and os.sep not in name and name not in (".", "..")
+
+
 @dataclass
 class LoggingConfig:
     log_dir: str = "runs"
-    log_frequency: int = 100  # base interval of the "every 100 steps" metrics (reference §12)
-    experiment_name: str = "hjepa_tiny"
+    log_frequency: int = _field(100, ge=1)  # base interval of the "every 100 steps" metrics (reference section 12)
+    experiment_name: str = _field(  # the run's directory under log_dir
+        "hjepa_tiny", check=_Rule(_plain_name, "must be a non-empty name without path separators, not '.' or '..'"))
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
 
 
@@ -151,12 +243,35 @@ class Config:
     wandb: WandbConfig = field(default_factory=WandbConfig)
 
 
+def _choices(tp) -> Optional[tuple]:
+    """The values a ``Literal`` (or ``Optional[Literal]``) type allows; None for others."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return typing.get_args(tp)
+    if origin is typing.Union:
+        args = typing.get_args(tp)
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1 and typing.get_origin(inner[0]) is Literal:
+            return ((None,) if len(inner) < len(args) else ()) + typing.get_args(inner[0])
+    return None
+
+
+def _choice_words(choices: tuple) -> str:
+    words = ["null" if c is None else repr(c) for c in choices]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 
 def _coerce(key: str, tp, value):
     """Check ``value`` against the annotated type ``tp``; ints are accepted as floats."""
+    choices = _choices(tp)
+    if choices is not None:
+        if not any(value == c and type(value) is type(c) for c in choices):
+            raise ConfigError(f"config key {key!r}: must be {_choice_words(choices)}, got {value!r}")
+        return value
     origin = typing.get_origin(tp)
     if origin in (list, List):
         (item,) = typing.get_args(tp)
@@ -235,13 +350,27 @@ def set_override(cfg: Config, assignment: str) -> None:
     _merge(cfg, nested)
 
 
-def _check(cond: bool, key: str, message: str) -> None:
-    if not cond:
-        raise ConfigError(f"config key {key!r}: {message}")
+def _check_section(obj, prefix: str) -> None:
+    """Check every field of the dataclass ``obj`` (its type, choices and limits), its
+    subsections, then the section's ``_relations``; raise at the first failure."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        key, value = prefix + f.name, getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_section(value, key + ".")
+            continue
+        _coerce(key, hints[f.name], value)
+        for rule in f.metadata.get("rules", ()):
+            if not rule.ok(value):
+                raise ConfigError(f"config key {key!r}: {rule.text}, got {value!r}")
+    relations = getattr(obj, "_relations", None)
+    for name, holds, message in relations() if relations is not None else ():
+        if not holds:
+            raise ConfigError(f"config key {prefix + name!r}: {message}")
 
 
 def validate(cfg: Config) -> Config:
-    """Check ranges and cross-field constraints.
+    """Check every field's type, choices and limits and the constraints between fields.
 
     Returns:
         ``cfg`` unchanged.
@@ -249,70 +378,7 @@ def validate(cfg: Config) -> Config:
     Raises:
         ConfigError: naming the first bad key.
     """
-    m, mk, d, t, e, me, lg = cfg.model, cfg.masking, cfg.data, cfg.training, cfg.eval, cfg.metrics, cfg.logging
-    _check(m.img_size > 0 and m.patch_size > 0, "model.patch_size", "sizes must be positive")
-    _check(m.num_heads >= 1, "model.num_heads", f"must be >= 1, got {m.num_heads}")
-    _check(m.predictor_heads >= 1, "model.predictor_heads", f"must be >= 1, got {m.predictor_heads}")
-    _check(m.embed_dim >= 4, "model.embed_dim", f"must be >= 4, got {m.embed_dim}")
-    _check(m.predictor_dim >= 4, "model.predictor_dim", f"must be >= 4, got {m.predictor_dim}")
-    _check(m.mlp_ratio > 0 and int(m.embed_dim * m.mlp_ratio) >= 1, "model.mlp_ratio",
-           f"must be > 0 (an MLP of at least 1 unit), got {m.mlp_ratio}")
-    _check(m.img_size % m.patch_size == 0, "model.patch_size", f"{m.patch_size} does not divide img_size {m.img_size}")
-    _check(m.embed_dim % m.num_heads == 0, "model.num_heads", f"does not divide embed_dim {m.embed_dim}")
-    _check(m.embed_dim % 4 == 0, "model.embed_dim", "must be divisible by 4 (2-D sin-cos positions)")
-    _check(m.predictor_dim % m.predictor_heads == 0 and m.predictor_dim % 4 == 0, "model.predictor_dim",
-           f"must be divisible by 4 and by predictor_heads {m.predictor_heads}")
-    _check(m.depth >= 1 and m.predictor_depth >= 1, "model.depth", "depths must be >= 1")
-    _check(1 <= m.num_levels <= 4, "model.num_levels", f"must be 1..4, got {m.num_levels}")
-    grid = m.img_size // m.patch_size
-    _check(2 ** (m.num_levels - 1) <= grid, "model.num_levels",
-           f"{m.num_levels} levels need a patch grid of at least {2 ** (m.num_levels - 1)}, got {grid}")
-    _check(len(m.hierarchy_weights) == m.num_levels, "model.hierarchy_weights",
-           f"has {len(m.hierarchy_weights)} entries for num_levels={m.num_levels}")
-    _check(all(w >= 0 for w in m.hierarchy_weights) and sum(m.hierarchy_weights) > 0,
-           "model.hierarchy_weights", "must be >= 0 and not all 0")
-    _check(m.loss in ("smooth_l1", "mse"), "model.loss", f"must be 'smooth_l1' or 'mse', got {m.loss!r}")
-    for key, pair, lo, hi in (("masking.mask_scale", mk.mask_scale, 0.0, 1.0),
-                              ("masking.context_scale", mk.context_scale, 0.0, 1.0),
-                              ("masking.aspect_ratio", mk.aspect_ratio, 0.0, float("inf"))):
-        _check(len(pair) == 2 and lo < pair[0] <= pair[1] <= hi, key,
-               f"must be [min, max] with {lo} < min <= max <= {hi}, got {pair}")
-    _check(mk.num_masks >= 1, "masking.num_masks", "must be >= 1")
-    _check(mk.min_context >= 1, "masking.min_context", "must be >= 1")
-    _check(d.source in ("procedural", "folder"), "data.source", f"must be 'procedural' or 'folder', got {d.source!r}")
-    _check(d.source != "folder" or bool(d.path), "data.path", "is required when data.source is 'folder'")
-    _check(0.0 < d.val_fraction < 1.0, "data.val_fraction", "must be in (0, 1)")
-    for key in ("train_size", "val_size", "probe_size"):
-        _check(getattr(d, key) > 0, f"data.{key}", "must be positive")
-    _check(t.total_steps >= 1, "training.total_steps", "must be >= 1")
-    _check(t.batch_size >= 2, "training.batch_size", "must be >= 2")
-    _check(t.lr > 0 and 0 <= t.min_lr <= t.lr, "training.min_lr", "need lr > 0 and 0 <= min_lr <= lr")
-    _check(0 <= t.warmup_steps <= t.total_steps, "training.warmup_steps", "must be in [0, total_steps]")
-    _check(len(t.betas) == 2 and all(0 <= b < 1 for b in t.betas), "training.betas", "must be two values in [0, 1)")
-    _check(0 <= t.ema_momentum_start <= t.ema_momentum_end <= 1, "training.ema_momentum_start",
-           "need 0 <= ema_momentum_start <= ema_momentum_end <= 1")
-    _check(t.clip_grad >= 0, "training.clip_grad", "must be >= 0")
-    _check(t.weight_decay >= 0 and t.weight_decay_end >= 0, "training.weight_decay",
-           f"weight_decay and weight_decay_end must be >= 0, got {t.weight_decay}, {t.weight_decay_end}")
-    _check(t.device in ("auto", "cpu", "cuda"), "training.device", f"must be auto, cpu or cuda, got {t.device!r}")
-    _check(t.amp in ("auto", "bf16", "none"), "training.amp", f"must be auto, bf16 or none, got {t.amp!r}")
-    _check(t.checkpoint_every >= 1, "training.checkpoint_every", "must be >= 1")
-    _check(e.interval >= 0, "eval.interval", "must be >= 0")
-    _check(e.knn_k >= 1 and e.knn_temperature > 0, "eval.knn_k", "need knn_k >= 1 and knn_temperature > 0")
-    _check(e.val_batches >= 1, "eval.val_batches", "must be >= 1")
-    _check(me.collapse_max_rows >= 0, "metrics.collapse_max_rows", "must be >= 0")
-    _check(me.window >= 2, "metrics.window", "must be >= 2")
-    _check(me.histogram_max_values >= 2, "metrics.histogram_max_values", "must be >= 2")
-    _check(all(v >= 0 for v in me.frequencies.values()), "metrics.frequencies", "steps must be >= 0")
-    h = cfg.health
-    _check(h.every >= 0, "health.every", "must be >= 0 (0 = the collapse metrics' interval)")
-    _check(h.stop_on in (None, "warning", "collapse", "critical"), "health.stop_on",
-           f"must be null, 'warning', 'collapse' or 'critical', got {h.stop_on!r}")
-    _check(h.max_points >= 20, "health.max_points", "must be >= 20")
-    _check(lg.log_frequency >= 1, "logging.log_frequency", "must be >= 1")
-    _check(bool(lg.experiment_name) and os.sep not in lg.experiment_name
-           and lg.experiment_name not in (".", ".."), "logging.experiment_name",
-           "must be a non-empty name without path separators, not '.' or '..'")
+    _check_section(cfg, "")
     return cfg
 
 

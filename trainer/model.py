@@ -14,13 +14,23 @@ width, P predictor width.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import typing
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Literal, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+if TYPE_CHECKING:  # config imports this module (LOSS_KINDS); no import cycle at run time
+    from .config import ModelConfig
+
+# The per-level prediction losses ``level_loss`` computes (config key ``model.loss``).
+LossKind = Literal["smooth_l1", "mse"]
+LOSS_KINDS = typing.get_args(LossKind)
+MAX_LEVELS = 4  # hierarchy levels: the patch grid and 3 pooled grids (2x2, 4x4, 8x8 windows)
 
 
 def sincos_pos_embed(dim: int, grid_h: int, grid_w: int) -> torch.Tensor:
@@ -142,7 +152,8 @@ class VisionTransformer(nn.Module):
         self.num_patches = self.grid * self.grid
         self.embed_dim = embed_dim
         self.patch_embed = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
-        # Fixed (non-trainable) positions, as in I-JEPA: a buffer, so it is saved and moved.
+        # Fixed (non-trainable) positions, as in I-JEPA: a buffer, so ``.to()`` moves it;
+        # not persistent (not in the state dict): it is recomputed from the grid at init.
         self.register_buffer(
             "pos_embed", sincos_pos_embed(embed_dim, self.grid, self.grid).unsqueeze(0), persistent=False
         )  # (1, N, D)
@@ -270,22 +281,25 @@ class LevelOutput:
     grid_size: tuple
 
 
-def level_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+def level_loss(pred: torch.Tensor, target: torch.Tensor, kind: LossKind) -> torch.Tensor:
     """Per-level prediction loss averaged over rows and feature dims.
 
     Args:
         pred: (M, D).
         target: (M, D).
-        kind: "smooth_l1" or "mse".
+        kind: one of ``LOSS_KINDS``.
 
     Returns:
         Scalar tensor.
+
+    Raises:
+        ValueError: ``kind`` is not one of ``LOSS_KINDS``.
     """
     if kind == "smooth_l1":
         return F.smooth_l1_loss(pred, target)
     if kind == "mse":
         return F.mse_loss(pred, target)
-    raise ValueError(f"model.loss must be 'smooth_l1' or 'mse', got {kind!r}")
+    raise ValueError(f"loss must be one of {LOSS_KINDS}, got {kind!r}")
 
 
 def hierarchy_levels(
@@ -388,14 +402,18 @@ class HJEPA(nn.Module):
         predictor_dim: Predictor width P (well below D by default).
         predictor_depth: Predictor blocks.
         predictor_heads: Predictor heads.
-        num_levels: Hierarchy levels L (1 to 4).
-        hierarchy_weights: L loss weights w_i.
-        loss: "smooth_l1" or "mse".
+        num_levels: Hierarchy levels L (1 to ``MAX_LEVELS``).
+        hierarchy_weights: L loss weights w_i (default: all 1).
+        loss: Per-level loss, one of ``LOSS_KINDS``.
         mlp_ratio: MLP hidden width / width.
         stop_gradient: True (always, for real training): targets come from the EMA
             target encoder under no_grad. False is an ablation (config
             ``training.stop_gradient``): targets are the context encoder's own features
             with gradients, which invites collapse.
+
+    Raises:
+        ValueError: an argument out of range (``num_levels``, ``loss``, a width not
+            divisible by its heads, ...), naming the argument.
     """
 
     def __init__(
@@ -411,14 +429,16 @@ class HJEPA(nn.Module):
         predictor_heads: int,
         num_levels: int = 3,
         hierarchy_weights: Optional[List[float]] = None,
-        loss: str = "smooth_l1",
+        loss: LossKind = "smooth_l1",
         mlp_ratio: float = 4.0,
         stop_gradient: bool = True,
     ) -> None:
         super().__init__()
         self.stop_gradient = stop_gradient
-        if not 1 <= num_levels <= 4:
-            raise ValueError(f"num_levels must be in 1..4, got {num_levels}")
+        if loss not in LOSS_KINDS:
+            raise ValueError(f"loss must be one of {LOSS_KINDS}, got {loss!r}")
+        if not 1 <= num_levels <= MAX_LEVELS:
+            raise ValueError(f"num_levels must be in 1..{MAX_LEVELS}, got {num_levels}")
         weights = list(hierarchy_weights) if hierarchy_weights is not None else [1.0] * num_levels
         if len(weights) != num_levels:
             raise ValueError(f"hierarchy_weights has {len(weights)} entries for {num_levels} levels")
@@ -441,6 +461,21 @@ class HJEPA(nn.Module):
             predictor_dim=predictor_dim, depth=predictor_depth, num_heads=predictor_heads,
             mlp_ratio=mlp_ratio,
         )
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig", *, stop_gradient: bool = True) -> "HJEPA":
+        """The model of a ``model`` config section: each of its fields is the keyword
+        argument of the same name (random init from the current torch seed).
+
+        Args:
+            cfg: A validated ``ModelConfig``.
+            stop_gradient: See the class docstring (config ``training.stop_gradient``).
+
+        Returns:
+            A new ``HJEPA``.
+        """
+        kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+        return cls(**kwargs, stop_gradient=stop_gradient)
 
     def forward_target(self, images: torch.Tensor) -> torch.Tensor:
         """Target features of all patches, layer-normed without affine parameters.
