@@ -120,13 +120,7 @@ def _dist_info():
 
 def build_model(cfg: config_lib.Config) -> HJEPA:
     """The H-JEPA model of ``cfg.model`` (random init from the current torch seed)."""
-    m = cfg.model
-    return HJEPA(
-        img_size=m.img_size, patch_size=m.patch_size, embed_dim=m.embed_dim, depth=m.depth,
-        num_heads=m.num_heads, predictor_dim=m.predictor_dim, predictor_depth=m.predictor_depth,
-        predictor_heads=m.predictor_heads, num_levels=m.num_levels, hierarchy_weights=m.hierarchy_weights,
-        loss=m.loss, mlp_ratio=m.mlp_ratio, stop_gradient=cfg.training.stop_gradient,
-    )
+    return HJEPA.from_config(cfg.model, stop_gradient=cfg.training.stop_gradient)
 
 
 def build_mask_generator(cfg: config_lib.Config, grid: int) -> MultiBlockMaskGenerator:
