@@ -12,6 +12,8 @@ import dataclasses
 import errno
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -243,3 +245,92 @@ def test_disk_full_while_writing_events(tmp_path, capsys, monkeypatch):
     for tag, points in scalars.items():
         steps = [s for s, _ in points]
         assert len(steps) == len(set(steps)), tag
+
+
+@pytest.mark.parametrize("damage", ["missing_keys", "not_a_dict", "newer_format", "wrong_type"])
+def test_resume_from_an_incomplete_or_newer_checkpoint_exits_2_naming_the_file(
+        tmp_path, capsys, damage):
+    """A file that unpickles but is not a checkpoint this trainer wrote: keys missing (it
+    was a KeyError traceback), not a mapping, a newer format, a value of the wrong type."""
+    args = _sets("training.total_steps=2") + ["--logdir", str(tmp_path), "--no-progress"]
+    assert _cli(capsys, *args)[0] == 0
+    path = tmp_path / "run" / ckpt.CHECKPOINT_NAME
+    state = torch.load(path, weights_only=False)
+    if damage == "missing_keys":
+        state = {k: v for k, v in state.items() if k not in ("model", "optimizer")}
+    elif damage == "not_a_dict":
+        state = [state]
+    elif damage == "newer_format":
+        state["format"] = ckpt.CHECKPOINT_FORMAT + 1
+    else:
+        state["config"] = "model: {}"
+    torch.save(state, path)
+    with pytest.raises(ckpt.CheckpointReadError, match=str(path)) as err:
+        ckpt.load(str(path))
+    assert isinstance(err.value, ValueError) and err.value.path == str(path)
+    code, _, err = _cli(capsys, *args, "--resume")
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("hjepa-train: ") and str(path) in err, err
+    expected = {"missing_keys": "missing model, optimizer", "not_a_dict": "is not an hjepa-train checkpoint",
+                "newer_format": "upgrade tensorboard-plugin-hjepa", "wrong_type": "config of the wrong type"}
+    assert expected[damage] in err, err
+
+
+def test_resume_with_another_model_config_exits_2(tmp_path, capsys):
+    args = _sets("training.total_steps=2") + ["--logdir", str(tmp_path), "--no-progress"]
+    assert _cli(capsys, *args)[0] == 0
+    code, _, err = _cli(capsys, *args, "--set", "model.depth=2", "--resume")
+    assert code == 2, err
+    assert err.count("\n") == 1 and "checkpoint's model config differs" in err, err
+
+
+@pytest.mark.parametrize("overrides,names", [
+    # Masks that leave no context patch on the 4x4 grid, found when the first batch is masked.
+    (["masking.mask_scale=[0.9, 1.0]"], "masking.min_context"),
+    (["data.train_size=4"], "fewer than one global batch of 8"),
+    (["data.source=folder", "data.path={tmp}/no_such_folder"], "no_such_folder' is not a directory"),
+])
+def test_bad_input_found_after_start_up_exits_2_with_one_line(tmp_path, capsys, overrides, names):
+    overrides = [o.replace("{tmp}", str(tmp_path)) for o in overrides]
+    code, _, err = _cli(capsys, *_sets(*overrides), "--logdir", str(tmp_path), "--no-progress")
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("hjepa-train: ") and names in err, err
+
+
+def test_a_non_finite_loss_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
+    from hjepa_trainer.model import HJEPA
+
+    original = HJEPA.forward
+
+    def poisoned(self, *args):
+        out = original(self, *args)
+        out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(HJEPA, "forward", poisoned)
+    code, _, err = _cli(capsys, *_sets(), "--logdir", str(tmp_path), "--no-progress")
+    assert code == 1, err
+    assert err.count("\n") == 1 and "non-finite loss at step 0" in err, err
+
+
+# A ValueError that no input explains (here: the loss function is broken).
+_BUG_RUNNER = r"""
+import sys
+from hjepa_trainer import model
+def broken(*args, **kwargs):
+    raise ValueError("math domain error")
+model.level_loss = broken
+from hjepa_trainer.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_value_error_from_a_bug_is_not_reported_as_bad_input(tmp_path):
+    """Real process: exit status 1 with the traceback, not 2 and one line of bad usage."""
+    proc = subprocess.run([sys.executable, "-c", _BUG_RUNNER, *_sets(), "--logdir", str(tmp_path),
+                           "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback (most recent call last)" in proc.stderr, proc.stderr
+    assert proc.stderr.rstrip().endswith("ValueError: math domain error"), proc.stderr
+    assert "hjepa-train: math domain error" not in proc.stderr, proc.stderr

@@ -72,3 +72,68 @@ def test_dump_round_trip(tmp_path):
     again = C.load_config(str(tmp_path / "out.yaml"))
     assert C.to_dict(again) == C.to_dict(cfg)
     assert C.from_dict(C.to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize("override,match", [
+    # Each limit names its own field (these named a neighbour before).
+    ("model.img_size=0", r"'model.img_size': must be > 0, got 0"),
+    ("model.predictor_depth=0", r"'model.predictor_depth': must be >= 1, got 0"),
+    ("training.lr=0", r"'training.lr': must be > 0, got 0.0"),
+    ("training.min_lr=1", r"'training.min_lr': must be <= training.lr"),
+    ("training.weight_decay_end=-1", r"'training.weight_decay_end': must be >= 0, got -1.0"),
+    ("training.ema_momentum_end=2", r"'training.ema_momentum_end': must be in \[0, 1\], got 2.0"),
+    ("training.ema_momentum_end=0.9", r"'training.ema_momentum_start': need 0 <= ema_momentum_start <= "),
+    ("eval.knn_temperature=0", r"'eval.knn_temperature': must be > 0, got 0.0"),
+    ("model.hierarchy_weights=[1, -1, 1]", r"'model.hierarchy_weights': must be >= 0 and not all 0, got \[1.0"),
+    ("model.hierarchy_weights=[]", r"'model.hierarchy_weights': has 0 entries for num_levels=3"),
+    # Values the trainer cannot use (torch refused them mid-run).
+    ("data.num_workers=-1", r"'data.num_workers': must be >= 0, got -1"),
+    ("data.seed=99999999999999999999999", r"'data.seed': must be in \(-2\*\*32, 2\*\*32\)"),
+    ("training.seed=-99999999999999999999999", r"'training.seed': must be in \(-2\*\*32, 2\*\*32\)"),
+    ("training.threads=99999999999999999999999", r"'training.threads': must be < 2147483648"),
+])
+def test_each_limit_names_its_own_key_and_the_value(override, match):
+    with pytest.raises(C.ConfigError, match=match):
+        C.load_config(None, [override])
+
+
+def _choice_keys():
+    from hjepa_trainer.health import STOP_ON
+    from hjepa_trainer.model import LOSS_KINDS
+
+    # The modules that act on a choice own its values; the config lists them from there.
+    return [("model.loss", LOSS_KINDS), ("training.device", ("auto", "cpu", "cuda")),
+            ("training.amp", ("auto", "bf16", "none")), ("data.source", ("procedural", "folder")),
+            ("health.stop_on", (None,) + tuple(STOP_ON))]
+
+
+@pytest.mark.parametrize("key,choices", _choice_keys())
+def test_every_choice_is_accepted_and_another_value_lists_them(key, choices):
+    for choice in choices:
+        extra = ["data.path=images"] if choice == "folder" else []
+        section, name = key.split(".")
+        cfg = C.load_config(None, [f"{key}={'null' if choice is None else choice}", *extra])
+        assert getattr(getattr(cfg, section), name) == choice
+    with pytest.raises(C.ConfigError) as err:
+        C.load_config(None, [f"{key}=nonsense"])
+    message = str(err.value)
+    assert message.startswith(f"config key {key!r}: must be ") and message.endswith("got 'nonsense'")
+    for choice in choices:
+        assert ("null" if choice is None else repr(choice)) in message
+
+
+def test_validate_checks_a_config_changed_in_code():
+    """Limits and choices hold for a ``Config`` built in Python, not only for YAML and --set."""
+    cfg = C.Config()
+    cfg.training.device = "tpu"
+    with pytest.raises(C.ConfigError, match=r"'training.device': must be 'auto', 'cpu' or 'cuda', got 'tpu'"):
+        C.validate(cfg)
+    cfg = C.Config()
+    cfg.masking.num_masks = 0
+    with pytest.raises(C.ConfigError, match=r"'masking.num_masks': must be >= 1, got 0"):
+        C.validate(cfg)
+    cfg = C.Config()
+    cfg.metrics.window = "100"
+    with pytest.raises(C.ConfigError, match=r"'metrics.window' expects an integer"):
+        C.validate(cfg)
+    assert C.validate(C.Config()) == C.Config()

@@ -127,3 +127,46 @@ def test_level_count_bounds(levels):
     assert len(model(x, m.context, m.target).levels) == levels
     with pytest.raises(ValueError, match="num_levels"):
         tiny(num_levels=5, hierarchy_weights=[1.0] * 5)
+
+
+def test_from_config_builds_the_model_a_config_describes():
+    """Every ``model`` config key reaches the model: no field is dropped on the way."""
+    import dataclasses
+    import inspect
+
+    from hjepa_trainer import config as C
+
+    cfg = C.load_config(None, ["model.img_size=24", "model.patch_size=4", "model.embed_dim=48",
+                               "model.depth=2", "model.num_heads=3", "model.mlp_ratio=2",
+                               "model.predictor_dim=24", "model.predictor_depth=1", "model.predictor_heads=2",
+                               "model.num_levels=2", "model.hierarchy_weights=[1, 0.5]", "model.loss=mse"])
+    model = HJEPA.from_config(cfg.model, stop_gradient=False)
+    assert model.grid == 6 and len(model.context_encoder.blocks) == 2 and len(model.predictor.blocks) == 1
+    assert model.context_encoder.embed_dim == 48 and model.context_encoder.blocks[0].attn.num_heads == 3
+    assert model.context_encoder.blocks[0].fc1.out_features == 96  # mlp_ratio 2
+    assert model.predictor.embed.out_features == 24 and model.predictor.blocks[0].attn.num_heads == 2
+    assert (model.num_levels, model.hierarchy_weights, model.loss_kind) == (2, [1.0, 0.5], "mse")
+    assert model.stop_gradient is False
+    params = inspect.signature(HJEPA.__init__).parameters
+    assert {f.name for f in dataclasses.fields(C.ModelConfig)} <= set(params)
+    torch.manual_seed(0)
+    by_hand = HJEPA(**dataclasses.asdict(cfg.model))
+    torch.manual_seed(0)
+    built = HJEPA.from_config(cfg.model)
+    assert all(torch.equal(a, b) for a, b in zip(by_hand.state_dict().values(), built.state_dict().values()))
+
+
+def test_an_unknown_loss_fails_at_construction_naming_the_choices():
+    with pytest.raises(ValueError, match=r"loss must be one of \('smooth_l1', 'mse'\), got 'l3'"):
+        tiny(loss="l3")
+
+
+def test_fixed_positions_are_not_in_the_state_dict_and_a_fresh_model_loads_it():
+    """The sin-cos positions are a non-persistent buffer: checkpoints hold learned weights
+    only, and a model built from the same config recomputes the positions."""
+    model = tiny()
+    state = model.state_dict()
+    assert not [k for k in state if k.endswith("pos_embed")]
+    again = tiny()
+    again.load_state_dict(state)  # strict: nothing missing, nothing unexpected
+    assert torch.equal(again.context_encoder.pos_embed, model.context_encoder.pos_embed)
