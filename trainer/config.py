@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import difflib
 import math
+import operator
 import os
 import typing
 from dataclasses import dataclass, field
@@ -49,23 +50,18 @@ class _Rule(NamedTuple):
     text: str
 
 
-def _bounds_rule(ge=None, gt=None, le=None, lt=None) -> Optional[_Rule]:
-    low = (ge, "[", lambda v: v >= ge) if ge is not None else (gt, "(", lambda v: v > gt)
-    high = (le, "]", lambda v: v <= le) if le is not None else (lt, ")", lambda v: v < lt)
-    if low[0] is None and high[0] is None:
-        return None
-    if high[0] is None:
-        return _Rule(low[2], f"must be {'>=' if ge is not None else '>'} {low[0]}")
-    if low[0] is None:
-        return _Rule(high[2], f"must be {'<=' if le is not None else '<'} {high[0]}")
-    return _Rule(lambda v: low[2](v) and high[2](v), f"must be in {low[1]}{low[0]}, {high[0]}{high[1]}")
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
 def _field(default, *, ge=None, gt=None, le=None, lt=None, check: Optional[_Rule] = None):
     """A config field with its limits: bounds (``ge``/``gt``/``le``/``lt``) and/or a
     ``check``; ``validate`` tests them. Lists and dicts are copied per instance."""
-    rules = tuple(r for r in (_bounds_rule(ge, gt, le, lt), check) if r is not None)
-    metadata = {"rules": rules}
+    bounds = [(op, b) for op, b in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if b is not None]
+    rules = [check] if check is not None else []
+    if bounds:
+        rules.insert(0, _Rule(lambda v: all(_COMPARE[op](v, b) for op, b in bounds),
+                              "must be " + " and ".join(f"{op} {b}" for op, b in bounds)))
+    metadata = {"rules": tuple(rules)}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -78,6 +74,7 @@ def _min_max(lo: float, hi: float) -> _Rule:
 
 
 _SEED = _Rule(lambda v: -SEED_LIMIT < v < SEED_LIMIT, "must be in (-2**32, 2**32)")
+_SINCOS = _Rule(lambda v: v % 4 == 0, "must be divisible by 4 (2-D sin-cos positions)")
 
 Relations = Iterator[Tuple[str, bool, str]]  # (field name, holds, what must hold)
 
@@ -88,12 +85,11 @@ class ModelConfig:
 
     img_size: int = _field(48, gt=0)  # pixels, square images
     patch_size: int = _field(6, gt=0)  # pixels; must divide img_size
-    embed_dim: int = _field(128, ge=4, check=_Rule(lambda v: v % 4 == 0,
-                                                   "must be divisible by 4 (2-D sin-cos positions)"))  # width D
+    embed_dim: int = _field(128, ge=4, check=_SINCOS)  # encoder width D
     depth: int = _field(4, ge=1)  # encoder blocks
     num_heads: int = _field(4, ge=1)  # must divide embed_dim
     mlp_ratio: float = _field(4.0, gt=0)  # MLP hidden width / width
-    predictor_dim: int = _field(64, ge=4)  # predictor width P, well below D
+    predictor_dim: int = _field(64, ge=4, check=_SINCOS)  # predictor width P, well below D
     predictor_depth: int = _field(3, ge=1)
     predictor_heads: int = _field(4, ge=1)  # must divide predictor_dim
     num_levels: int = _field(3, ge=1, le=MAX_LEVELS)  # hierarchy levels L
@@ -104,12 +100,12 @@ class ModelConfig:
 
     def _relations(self) -> Relations:
         yield ("mlp_ratio", int(self.embed_dim * self.mlp_ratio) >= 1,
-               f"must be > 0 (an MLP of at least 1 unit), got {self.mlp_ratio}")
+               f"gives an MLP of 0 units at embed_dim {self.embed_dim}, got {self.mlp_ratio}")
         yield ("patch_size", self.img_size % self.patch_size == 0,
                f"{self.patch_size} does not divide img_size {self.img_size}")
         yield "num_heads", self.embed_dim % self.num_heads == 0, f"does not divide embed_dim {self.embed_dim}"
-        yield ("predictor_dim", self.predictor_dim % self.predictor_heads == 0 and self.predictor_dim % 4 == 0,
-               f"must be divisible by 4 and by predictor_heads {self.predictor_heads}")
+        yield ("predictor_dim", self.predictor_dim % self.predictor_heads == 0,
+               f"must be divisible by predictor_heads {self.predictor_heads}")
         grid = self.img_size // self.patch_size
         yield ("num_levels", 2 ** (self.num_levels - 1) <= grid,
                f"{self.num_levels} levels need a patch grid of at least {2 ** (self.num_levels - 1)}, got {grid}")

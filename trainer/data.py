@@ -156,7 +156,7 @@ class ImageFolder:
         files: Optional explicit (path, label) list (used for held-out splits).
 
     Raises:
-        ValueError: if ``root`` has no class folders or no images.
+        ValueError: if ``root`` is not a directory or has no class folders or no images.
     """
 
     def __init__(self, root: str, *, size: int, files: Optional[List[Tuple[str, int]]] = None) -> None:
@@ -242,8 +242,9 @@ def iterate_batches(dataset, *, start_step: int, batch: int, seed: int, rank: in
                     num_workers: int = 0) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Yield (images uint8, labels) batches for steps ``start_step, start_step+1, ...``.
 
-    In-memory datasets are indexed directly; file datasets use a ``DataLoader`` with
-    ``num_workers`` processes over the same step-indexed batches.
+    In-memory datasets are indexed directly; file datasets are read in this process
+    (``num_workers`` 0) or by a ``DataLoader`` with ``num_workers`` worker processes over
+    the same step-indexed batches.
     """
 
     def index_stream():

@@ -95,7 +95,8 @@ class MultiBlockMaskGenerator:
         target_aspect: (min, max) aspect ratio of target blocks.
         context_scale: (min, max) fraction of the grid of the context block.
         min_context: Minimum context positions per image.
-        max_tries: Redraws of the target blocks for images left with too little context.
+        max_tries: Redraws (target and context blocks) of the images left with fewer
+            than ``min_context`` context positions.
     """
 
     def __init__(

@@ -272,7 +272,8 @@ class LevelOutput:
 
     Attributes:
         pred: (M, D) predicted features at the valid cells of all samples.
-        target: (M, D) target features at the same cells (no grad).
+        target: (M, D) target features at the same cells (no grad, except in the
+            ``stop_gradient=False`` ablation).
         grid_size: (Hk, Wk) of the level's grid.
     """
 
@@ -379,7 +380,8 @@ class ForwardOutput:
         loss: Scalar total loss sum_i w_i * L_i (with grad).
         level_losses: L scalar tensors L_i (with grad).
         levels: L ``LevelOutput`` records.
-        target_full: (B, N, D) layer-normed target features (no grad).
+        target_full: (B, N, D) layer-normed target features (no grad, except in the
+            ``stop_gradient=False`` ablation).
         context: (B, Nc, D) context-encoder output (with grad).
     """
 
@@ -484,7 +486,9 @@ class HJEPA(nn.Module):
             images: (B, C, H_img, W_img).
 
         Returns:
-            (B, N, D) features; computed under no_grad (targets are stop-gradient).
+            (B, N, D) features: of the EMA target encoder under no_grad (targets are
+            stop-gradient), or of the context encoder with gradients when
+            ``stop_gradient`` is False (the ablation).
         """
         if not self.stop_gradient:  # ablation: no stop-gradient, no EMA target
             h = self.context_encoder(images)  # (B, N, D), with gradients

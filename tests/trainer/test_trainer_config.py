@@ -81,7 +81,7 @@ def test_dump_round_trip(tmp_path):
     ("training.lr=0", r"'training.lr': must be > 0, got 0.0"),
     ("training.min_lr=1", r"'training.min_lr': must be <= training.lr"),
     ("training.weight_decay_end=-1", r"'training.weight_decay_end': must be >= 0, got -1.0"),
-    ("training.ema_momentum_end=2", r"'training.ema_momentum_end': must be in \[0, 1\], got 2.0"),
+    ("training.ema_momentum_end=2", r"'training.ema_momentum_end': must be >= 0 and <= 1, got 2.0"),
     ("training.ema_momentum_end=0.9", r"'training.ema_momentum_start': need 0 <= ema_momentum_start <= "),
     ("eval.knn_temperature=0", r"'eval.knn_temperature': must be > 0, got 0.0"),
     ("model.hierarchy_weights=[1, -1, 1]", r"'model.hierarchy_weights': must be >= 0 and not all 0, got \[1.0"),
