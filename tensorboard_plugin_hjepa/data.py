@@ -11,7 +11,7 @@ Which tags belong to a run:
   ``catalog.resolve`` maps onto a catalogue metric (the catalogue's own tag or an
   alias of another trainer);
 - the manifest tag ``metadata.MANIFEST_TAG`` of plugin ``hjepa``; its metadata
-  content carries the ``RunManifest``.
+  content carries the ``RunManifest`` (``metadata.parse_manifest``).
 Tags the catalogue does not know are ignored; a run with no catalogue tag is not an
 H-JEPA run and is not listed.
 
@@ -35,8 +35,8 @@ from tensorboard.data import provider as provider_lib
 
 from . import catalog
 from . import metadata
+from .metadata import RunManifest
 from .run_data import RunData, Series
-from .summary import RunManifest
 
 logger = logging.getLogger(__name__)
 
@@ -120,18 +120,6 @@ def _source_of(tags: Iterable[TagInfo]) -> catalog.Source:
     aliases = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is not None)
     exact = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is None)
     return catalog.Source.UPSTREAM if aliases > exact else catalog.Source.PLAIN
-
-
-def _parse_manifest(content: bytes):
-    """(manifest or None, future flag, error text or None) from the manifest's content."""
-    try:
-        parsed = metadata.parse_plugin_content(content)
-        if parsed.get("kind") != metadata.KIND_MANIFEST or not isinstance(
-                parsed.get("manifest"), dict):
-            return None, False, "the manifest tag carries no manifest"
-        return RunManifest.from_dict(parsed["manifest"]), bool(parsed["future"]), None
-    except (TypeError, ValueError) as e:
-        return None, False, "unreadable run manifest: %s" % e
 
 
 class ReloadTolerantProvider:
@@ -255,8 +243,8 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
             continue  # a manifest alone: nothing to judge yet
         index = RunIndex(run=run, tags=tags, source=_source_of(tags.values()))
         if run in manifest_content:
-            index.manifest, index.manifest_future, index.manifest_error = _parse_manifest(
-                manifest_content[run])
+            parsed = metadata.parse_manifest(manifest_content[run])
+            index.manifest, index.manifest_future, index.manifest_error = parsed
             if index.manifest_error:
                 logger.warning("run %r: %s", run, index.manifest_error)
         out[run] = index

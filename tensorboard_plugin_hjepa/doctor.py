@@ -2,9 +2,20 @@
 
 Usage::
 
-    hjepa-doctor LOGDIR [--run RUN] [--json] [--color auto|always|never]
-    hjepa-doctor LOGDIR --watch [--interval S] [--run RUN]
+    hjepa-doctor LOGDIR [--run RUN] [--verbose | --json] [--embed-dim D]
+                 [--color auto|always|never]
+    hjepa-doctor LOGDIR --watch [--interval S] [--run RUN] [--embed-dim D]
     hjepa-doctor catalog [--json]
+
+By default each run is summarised: its status and the reason for it, the lights that
+are not healthy (with value and explanation), the flowchart branches that fire and the
+patterns detected with their actions, and how many lights are healthy or unknown.
+``--verbose`` prints everything (every light by level, the checks behind each branch
+and pattern, the hierarchy contributions, the expected ranges); ``--json`` prints the
+complete verdicts (the ``health`` route's JSON). ``--embed-dim D`` assumes the
+embedding dimension D for runs whose manifest gives none (plain scalar logs, other
+trainers), so dimension-relative lights can be judged; the output says which D was
+assumed, and a manifest's own D always wins.
 
 The doctor reads runs through TensorBoard's own data provider, in process
 (``EventMultiplexer`` keeping every sample -> ``MultiplexerDataProvider``), with the
@@ -12,8 +23,8 @@ same adapter (``data.load_runs``) and the same engine (``diagnosis.diagnose``) a
 plugin's tab, so the terminal and the tab say the same thing.
 
 Exit status: 0 when no run is ``collapse`` or ``critical``; 1 when one is; 2 on a usage
-or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``), with one
-line on stderr.
+or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``, a bad
+``--embed-dim``), with one line on stderr.
 
 ``--watch`` follows a live logdir: it reloads the event files every ``--interval``
 seconds (incrementally, one multiplexer for the whole session) and prints only what
@@ -31,7 +42,11 @@ import time
 from typing import Dict, List, Optional, TextIO
 
 from . import catalog
+from . import metadata
 from .catalog import schema
+from .catalog.describe import rule_summary
+from .formatting import fmt
+from .unknown import unknown_health
 from .version import __version__
 
 EXIT_OK = 0
@@ -101,24 +116,6 @@ def _runs_of(multiplexer, logdir: str, run: Optional[str]) -> Dict[str, "object"
 
 
 # ------------------------------------------------------------------------- formatting
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):  # "NaN" / "Infinity" after cleansing
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e9:
-        return str(int(value))
-    return "%.5g" % value
-
-
 def _percent(value) -> str:
     return "-" if value is None else "%.1f%%" % (100.0 * value)
 
@@ -149,10 +146,10 @@ def _light_value(light: dict) -> str:
     if light["value"] is None:
         return "-"
     if statistic == "non_finite":
-        return "%s non-finite of %s" % (_fmt(light["value"]), _fmt(window.get("points")))
-    text = _fmt(light["value"])
+        return "%s non-finite of %s" % (fmt(light["value"]), fmt(window.get("points")))
+    text = fmt(light["value"])
     if light.get("normalise") not in (None, "none") and light.get("judged_value") is not None:
-        text += " (judged %s)" % _fmt(light["judged_value"])
+        text += " (judged %s)" % fmt(light["judged_value"])
     if statistic and statistic != "recent":
         text += " [%s]" % statistic
     return text
@@ -190,7 +187,7 @@ def _print_contributions(p: Printer, health: dict) -> None:
                 _percent(expected[i]) if expected else "unknown (weights unknown)"), 2)
     for check in contrib.get("checks") or []:
         p.line("%s %s = %s  %s" % (p.status(check["status"]), check["key"],
-                                   _fmt(check["value"]), check["explanation"]), 2)
+                                   fmt(check["value"]), check["explanation"]), 2)
 
 
 def _check_word(fired) -> str:
@@ -241,25 +238,37 @@ def _print_ranges(p: Printer, health: dict) -> None:
         verdict = {True: "in range", False: "OUT OF RANGE", None: "not judged"}[check["in_range"]]
         where = "" if check["level"] is None else " level %d" % check["level"]
         p.line("%-12s %s%s = %s, expected %s-%s%s" % (
-            verdict, check["key"], where, _fmt(check["value"]), _fmt(check["low"]),
-            _fmt(check["high"]), ("  (%s)" % check["note"]) if check.get("note") else ""), 2)
+            verdict, check["key"], where, fmt(check["value"]), fmt(check["low"]),
+            fmt(check["high"]), ("  (%s)" % check["note"]) if check.get("note") else ""), 2)
+
+
+def _print_header(p: Printer, health: dict) -> None:
+    """The run's first line: status, name, source, levels, D (and where it came from),
+    last step and progress."""
+    progress = health.get("progress")
+    header = "%s  %s" % (p.status(health["status"]).rstrip(), p.bold("run %r" % health["run"]))
+    dim = "D=%s" % (health["embed_dim"] if health.get("embed_dim") else "unknown")
+    if health.get("embed_dim") and health.get("embed_dim_source") == "user":
+        dim += " (assumed: --embed-dim)"
+    facts = ["source %s" % health.get("source"),
+             "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
+             dim, "last step %s" % fmt(health.get("last_step"))]
+    if health.get("total_steps"):
+        facts.append("of %s (%.0f%%)" % (fmt(health["total_steps"]), 100 * (progress or 0)))
+    p.line("=" * 78)
+    p.line(header + "   " + " · ".join(facts))
+
+
+def _notes(health: dict, skip: Optional[str] = None) -> List[str]:
+    notes = [health.get("dim_note"), health.get("reason")] + list(health.get("notes") or [])
+    return [note for note in notes if note and note != skip]
 
 
 def print_health(p: Printer, health: dict) -> None:
-    """The readable report of one run."""
-    progress = health.get("progress")
-    header = "%s  %s" % (p.status(health["status"]).rstrip(), p.bold("run %r" % health["run"]))
-    facts = ["source %s" % health.get("source"),
-             "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
-             "D=%s" % (health["embed_dim"] if health.get("embed_dim") else "unknown"),
-             "last step %s" % _fmt(health.get("last_step"))]
-    if health.get("total_steps"):
-        facts.append("of %s (%.0f%%)" % (_fmt(health["total_steps"]), 100 * (progress or 0)))
-    p.line("=" * 78)
-    p.line(header + "   " + " · ".join(facts))
-    for note in [health.get("dim_note"), health.get("reason")] + list(health.get("notes") or []):
-        if note:
-            p.line("note: %s" % note, 1)
+    """The full readable report of one run (``--verbose``)."""
+    _print_header(p, health)
+    for note in _notes(health):
+        p.line("note: %s" % note, 1)
     if health.get("lights"):
         _print_lights(p, health)
     _print_contributions(p, health)
@@ -268,25 +277,53 @@ def print_health(p: Printer, health: dict) -> None:
     _print_ranges(p, health)
 
 
-def _rule_summary(rule) -> str:
-    if rule is None:
-        return "-"
-    parts = []
-    for band in rule.bands:
-        bound = band.bound
-        if isinstance(bound, schema.DimBound):
-            text = "max(%s, %s/sqrt(D))" % (_fmt(bound.floor), _fmt(bound.per_sqrt_dim))
-        elif isinstance(bound, tuple):
-            text = "[%s, %s]" % (_fmt(bound[0]), _fmt(bound[1]))
-        else:
-            text = _fmt(bound)
-        parts.append("%s if %s %s" % (band.status, band.op, text))
-    extra = []
-    if rule.statistic != "recent":
-        extra.append(rule.statistic)
-    if rule.normalise != schema.NORMALISE_NONE:
-        extra.append(rule.normalise)
-    return "; ".join(parts) + (" (%s)" % ", ".join(extra) if extra else "")
+def _where(light: dict) -> str:
+    return "" if light.get("level") is None else " level %d" % light["level"]
+
+
+def print_summary(p: Printer, health: dict) -> None:
+    """The short report of one run (the default).
+
+    The status and its reason; the lights that are not healthy (the hierarchy
+    contributions' checks included), worst first, with value and explanation; the
+    flowchart branches that fire with their actions; the patterns detected with their
+    likely cause and fix; how many lights are healthy and how many unknown.
+    """
+    _print_header(p, health)
+    reason = health.get("status_reason") or health.get("reason")
+    if reason:
+        p.line("status: %s" % reason, 1)
+    for note in _notes(health, skip=reason):
+        p.line("note: %s" % note, 1)
+    lights = list(health.get("lights") or []) + list(
+        (health.get("contributions") or {}).get("checks") or [])
+    healthy = sum(1 for light in lights if light["status"] == schema.HEALTHY)
+    unknown = sum(1 for light in lights if light["status"] == schema.UNKNOWN)
+    alerts = [light for light in lights
+              if light["status"] not in (schema.HEALTHY, schema.UNKNOWN)]
+    alerts.sort(key=lambda light: -schema.severity(light["status"]))  # stable: catalogue order
+    if lights:
+        p.line("%s: %d not healthy, %d healthy, %d unknown" % (
+            p.bold("Lights"), len(alerts), healthy, unknown), 1)
+    width = max([len(light["key"] + _where(light)) for light in alerts] + [10])
+    for light in alerts:
+        p.line("%s %s  %-24s %s" % (p.status(light["status"]),
+                                    (light["key"] + _where(light)).ljust(width),
+                                    _light_value(light), light.get("explanation") or ""), 2)
+    fired = [b for b in health.get("flowchart") or [] if b.get("fired")]
+    if fired:
+        p.line(p.bold("Flowchart (reference §11)") + ": %s fired" % (
+            "1 branch" if len(fired) == 1 else "%d branches" % len(fired)), 1)
+    for branch in fired:
+        p.line("! %s" % branch["question"], 2)
+        p.line("actions: %s" % "; ".join(branch.get("actions") or []), 3)
+    found = [x for x in health.get("patterns") or [] if x.get("detected")]
+    if found:
+        p.line(p.bold("Patterns (reference §16)") + ": %d detected" % len(found), 1)
+    for pattern in found:
+        p.line("* %s" % pattern["name"], 2)
+        p.line("likely cause: %s" % pattern["likely_cause"], 3)
+        p.line("fix: %s" % pattern["fix"], 3)
 
 
 def print_catalog(out: TextIO) -> None:
@@ -294,7 +331,7 @@ def print_catalog(out: TextIO) -> None:
     rows = [("TAG", "CATEGORY", "UNIT", "FREQUENCY", "RULE")]
     for metric in catalog.metrics():
         rows.append((metric.tag, metric.category, metric.unit or "-", metric.frequency.text,
-                     _rule_summary(metric.rule)))
+                     rule_summary(metric.rule)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] + "\n")
@@ -331,8 +368,17 @@ def _parser() -> argparse.ArgumentParser:
                "error.")
     parser.add_argument("logdir", help="TensorBoard log directory (runs are its subdirectories)")
     parser.add_argument("--run", help="diagnose only this run (name as TensorBoard shows it)")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"runs": {run: health}} (the health route\'s JSON)')
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--verbose", "-v", action="store_true",
+                        help="print everything: every light by level, the checks behind each "
+                             "branch and pattern, contributions, expected ranges (default: a "
+                             "summary of what is not healthy and what to do)")
+    output.add_argument("--json", action="store_true",
+                        help='print {"runs": {run: health}} (the health route\'s JSON, complete)')
+    parser.add_argument("--embed-dim", dest="embed_dim", metavar="D",
+                        help="embedding dimension to assume for runs whose manifest gives none "
+                             "(plain or other trainers' logs; 1-%d); a manifest's D wins"
+                             % metadata.MAX_EMBED_DIM)
     parser.add_argument("--watch", action="store_true",
                         help="follow a live logdir: reprint only changes (new runs, status "
                              "changes, newly firing branches/patterns, new alerts) until Ctrl-C; "
@@ -372,6 +418,12 @@ def _main(argv: List[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # argparse: --help / --version exit 0, usage errors exit 2
         return int(e.code) if isinstance(e.code, int) else EXIT_ERROR
+    if args.embed_dim is not None:
+        try:
+            args.embed_dim = metadata.parse_embed_dim(args.embed_dim)
+        except ValueError as e:
+            sys.stderr.write("hjepa-doctor: error: --embed-dim %s\n" % e)
+            return EXIT_ERROR
     if args.watch:
         if args.json or args.interval <= 0:
             sys.stderr.write("hjepa-doctor: error: %s\n" % (
@@ -390,7 +442,8 @@ def _main(argv: List[str]) -> int:
         return EXIT_ERROR
     from .diagnosis import diagnose
 
-    healths = {name: _diagnose_one(diagnose, name, run_data) for name, run_data in runs.items()}
+    healths = {name: _diagnose_one(diagnose, name, run_data, args.embed_dim)
+               for name, run_data in runs.items()}
     try:
         _report(args, healths)
     except BrokenPipeError:
@@ -399,17 +452,15 @@ def _main(argv: List[str]) -> int:
     return EXIT_ALERT if alert else EXIT_OK
 
 
-def _diagnose_one(diagnose, name: str, run_data) -> dict:
-    """The run's health; a failing diagnosis is reported as ``unknown`` with the reason."""
+def _diagnose_one(diagnose, name: str, run_data, embed_dim: Optional[int] = None) -> dict:
+    """The run's health (assuming ``embed_dim`` if its manifest gives no D); a failing
+    diagnosis is reported as ``unknown`` with the reason."""
     try:
-        return diagnose(run_data)
+        return diagnose(run_data, embed_dim=embed_dim)
     except Exception as e:  # pylint: disable=broad-except  # one bad run must not hide the others
         reason = "the diagnosis failed: %s: %s" % (type(e).__name__, e)
         sys.stderr.write("hjepa-doctor: run %r: %s\n" % (name, reason))
-        return {"run": name, "source": getattr(run_data.source, "value", None),
-                "status": schema.UNKNOWN, "reason": reason, "levels": [], "embed_dim": None,
-                "last_step": None, "lights": [], "contributions": None, "flowchart": [],
-                "patterns": [], "ranges": None, "tags": []}
+        return unknown_health(name, reason, run_data=run_data)
 
 
 def _change_line(name: str, change, health: dict, new_run: bool) -> str:
@@ -457,7 +508,7 @@ def _watch(args) -> int:
             for name in sorted(runs):
                 if args.run is not None and name != args.run:
                     continue
-                health = _diagnose_one(diagnose, name, runs[name])
+                health = _diagnose_one(diagnose, name, runs[name], args.embed_dim)
                 change = changes.diff(seen.get(name), health)
                 if name not in seen or change.any:
                     print(_change_line(name, change, health, name not in seen), flush=True)
@@ -487,13 +538,16 @@ def _report(args, healths: Dict[str, dict]) -> None:
     else:
         printer = Printer(sys.stdout, _use_colour(args.color, sys.stdout))
         for health in healths.values():
-            print_health(printer, health)
+            (print_health if args.verbose else print_summary)(printer, health)
         counts: Dict[str, int] = {}
         for health in healths.values():
             counts[health["status"]] = counts.get(health["status"], 0) + 1
         printer.line("=" * 78)
         printer.line("%d run(s): %s" % (len(healths), ", ".join(
             "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)))
+        if not args.verbose:
+            printer.line("(--verbose: every light, the checks behind each branch and pattern, "
+                         "contributions and ranges; --json: all of it as JSON)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,21 +3,27 @@
 TensorBoard finds it through the entry point ``tensorboard_plugins: hjepa =
 tensorboard_plugin_hjepa.plugin:HJepaLoader`` (setup.py). The routes (under
 ``/data/plugin/hjepa/``) are specified in ``http_api.md``; their work is done by
-``routes.HealthService`` over TensorBoard's data provider, so the plugin reads the
-same data under both loading paths (``--load_fast=true|false``).
+``health_service.HealthService`` over TensorBoard's data provider, so the plugin reads
+the same data under both loading paths (``--load_fast=true|false``).
 
 Samples per tag: TensorBoard keeps only a random sample of each tag's points unless
 told otherwise (10 per tag for an unknown plugin name on the Python path, 1000 on the
-Rust path, 1000 for plain "scalars" on both). ``HJepaLoader.fix_flags`` raises the
-limit for plugin ``hjepa`` to ``DEFAULT_HJEPA_SAMPLES`` (10,000) unless the user set a
-value for ``hjepa`` themselves: every curve with up to 10,000 points (every-step
-metrics of runs up to 10,000 steps, every-100-step metrics up to 1,000,000 steps) is
-kept whole, longer ones as 10,000 uniformly sampled points including the latest.
-Keeping everything (``hjepa=0``) was measured and rejected as the default: on 10 runs
-of 100,000 steps TensorBoard used 14x the memory (3.8 GB vs 0.26 GB; 10,000 per tag:
-0.53 GB) and 3.3x the CPU to load (``benchmarks/plugin_latency``). It leaves TensorBoard's own ``scalars`` default (1000 per tag) alone,
-because that setting governs every scalar of every run in the logdir, not only H-JEPA
-runs. Answers say when a curve is sampled and which flag keeps all of it.
+Rust path, 1000 for plain "scalars" on both). ``HJepaLoader.fix_flags`` sets the limit
+for plugin ``hjepa`` to ``DEFAULT_HJEPA_SAMPLES`` (2,000) unless the user set a value
+for ``hjepa`` themselves. 2,000 is what the diagnosis's windows need: the recent window
+is the last 10% of a curve's points, at most 200, so 2,000 is the shortest curve whose
+windows are full-size, and the running-median minimum takes every point of curves up to
+2,000 points (longer ones are bucket-averaged first). Every-step metrics of runs up to
+2,000 steps (the 1,500-step tiny demo included) and every-100-step metrics of runs up
+to 200,000 steps are kept whole; longer curves come as 2,000 uniformly sampled points,
+always including the latest. The former default, 10,000, made TensorBoard spend
+several times the CPU, wall time and memory loading long runs (the Rust data server's
+reservoir work grows faster than linearly with its size); 2,000 costs little
+(``benchmarks/plugin_latency/README.md`` has the figures), and the verdicts on the
+benchmark's logdir are the same at both (``python -m benchmarks.plugin_latency.verdicts``
+compares them). ``scalars`` keeps TensorBoard's own default (1000 per tag), because
+that setting governs every scalar of every run in the logdir, not only H-JEPA runs.
+Answers say when a curve is sampled and which flag keeps all of it.
 
 Keep this module's imports light and safe: a plugin module that fails to import stops
 ``tensorboard`` from starting at all. The catalogue, the adapter and the diagnosis
@@ -38,6 +44,7 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
+from . import metadata
 from .metadata import PLUGIN_NAME
 
 logger = logging.getLogger(__name__)
@@ -55,8 +62,9 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".png": "image/png",
 }
-# Samples per "hjepa" tag TensorBoard is asked to keep (see the module docstring).
-DEFAULT_HJEPA_SAMPLES = 10_000
+# Samples per "hjepa" tag TensorBoard is asked to keep (see the module docstring): the
+# diagnosis's recent window (10% of the points, at most 200) is full-size from here on.
+DEFAULT_HJEPA_SAMPLES = 2000
 # TensorBoard's own default for plugin "scalars" on both loading paths.
 TENSORBOARD_SCALARS_SAMPLES = 1000
 
@@ -122,7 +130,7 @@ class HJepaPlugin(base_plugin.TBPlugin):
     def __init__(self, context, *, listing_ttl_s=None):
         """Args:
           context: the ``TBContext``; only ``context.data_provider`` is read.
-          listing_ttl_s: override ``routes.DEFAULT_LISTING_TTL_S`` (tests use 0).
+          listing_ttl_s: override ``health_service.DEFAULT_LISTING_TTL_S`` (tests use 0).
         """
         self._provider = context.data_provider
         load_fast = getattr(context.flags, "load_fast", None)
@@ -137,11 +145,13 @@ class HJepaPlugin(base_plugin.TBPlugin):
 
     @property
     def service(self):
-        """The ``routes.HealthService`` (created on first use: its imports are heavy)."""
+        """The ``health_service.HealthService`` (created on first use: its imports are
+        heavy)."""
         if self._service is None:
             with self._service_lock:
                 if self._service is None:
-                    from .routes import HealthService  # pylint: disable=import-outside-toplevel
+                    # pylint: disable-next=import-outside-toplevel
+                    from .health_service import HealthService
 
                     self._service = HealthService(self._provider, **self._service_kwargs)
         return self._service
@@ -192,7 +202,7 @@ class HJepaPlugin(base_plugin.TBPlugin):
     # -- routes ------------------------------------------------------------------------
     @staticmethod
     def _json(request, payload, code=200):
-        from .routes import Gzipped  # pylint: disable=import-outside-toplevel
+        from .health_service import Gzipped  # pylint: disable=import-outside-toplevel
 
         if isinstance(payload, Gzipped):  # serialised once per verdict, not per request
             return http_util.Respond(request, bytes(payload), "application/json", code=code,
@@ -231,6 +241,23 @@ class HJepaPlugin(base_plugin.TBPlugin):
                                               % (name, MAX_PARAM_LENGTH))
         return value
 
+    @classmethod
+    def _embed_dim(cls, request):
+        """The optional ``embed_dim`` parameter: a D to assume for runs whose manifest
+        gives none (None when absent).
+
+        Raises:
+          errors.InvalidArgumentError: given but empty, repeated, not an integer in
+            [1, metadata.MAX_EMBED_DIM].
+        """
+        if "embed_dim" not in request.args:
+            return None
+        text = cls._param(request, "embed_dim")
+        try:
+            return metadata.parse_embed_dim(text)
+        except ValueError as e:
+            raise errors.InvalidArgumentError("parameter 'embed_dim' %s" % e) from None
+
     @staticmethod
     def _where(request):
         return (tb_context.from_environ(request.environ),
@@ -238,7 +265,11 @@ class HJepaPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_runs(self, request):
-        return self._handle(request, lambda: self.service.runs_impl(*self._where(request)))
+        def work():
+            embed_dim = self._embed_dim(request)
+            return self.service.runs_impl(*self._where(request), embed_dim=embed_dim)
+
+        return self._handle(request, work)
 
     @wrappers.Request.application
     def _serve_catalog(self, request):
@@ -248,7 +279,9 @@ class HJepaPlugin(base_plugin.TBPlugin):
     def _serve_health(self, request):
         def work():
             run = self._param(request, "run")
-            return self.service.health_gzip_impl(*self._where(request), run)
+            embed_dim = self._embed_dim(request)
+            return self.service.health_gzip_impl(*self._where(request), run,
+                                                 embed_dim=embed_dim)
 
         return self._handle(request, work)
 
@@ -326,7 +359,8 @@ def _catalog_dict():
 
 
 class HJepaLoader(base_plugin.TBLoader):
-    """Loads ``HJepaPlugin``; asks TensorBoard to keep every sample of "hjepa" tags."""
+    """Loads ``HJepaPlugin``; asks TensorBoard to keep ``DEFAULT_HJEPA_SAMPLES`` points
+    per "hjepa" tag (what the diagnosis's windows need)."""
 
     def fix_flags(self, flags):
         """Add ``hjepa=DEFAULT_HJEPA_SAMPLES`` to ``--samples_per_plugin``.

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from .catalog import Source
-from .summary import RunManifest
+from .metadata import RunManifest
 
 SeriesKey = Tuple[str, Optional[int]]  # (catalogue metric key, level or None)
 

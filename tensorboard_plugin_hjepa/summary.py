@@ -23,14 +23,14 @@ Deliberate choices, each tested:
 - ``plain_scalars=True`` writes metrics with the standard "scalars" plugin name, so
   they also show in TensorBoard's Scalars and Time Series dashboards; the H-JEPA tab
   reads both. The manifest is always written with the "hjepa" plugin name.
+
+This module only writes. ``RunManifest`` is defined in ``metadata`` (with the rest of
+the plugin's content schema, which the reader shares) and re-exported here.
 """
 
-import dataclasses
-import json
-import math
 import numbers
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
@@ -41,95 +41,11 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from . import catalog
 from . import metadata
+# The manifest's schema and parsing are the metadata's (the reader needs them without
+# this writer); it stays importable from here, where trainers have always found it.
+from .metadata import RunManifest  # noqa: F401  (documented API)
 
-
-@dataclasses.dataclass
-class RunManifest:
-    """What the diagnosis needs to know about a run beyond its curves.
-
-    Attributes:
-      num_levels: hierarchy levels L (1 or more).
-      hierarchy_weights: the configured loss weight of each level (length L).
-      embed_dim: embedding dimension D of the features the collapse metrics use.
-      patch_grid: (height, width) of the level-0 patch grid.
-      total_steps: planned length of the run (for progress-dependent ranges).
-      collapse_rows: rows N sampled for collapse statistics (for min(N, D)).
-      gpu_memory_total_gb: the device's memory, when training on a GPU.
-      warmup_steps: steps of the LR warmup (history rules judge the run after it).
-      stop_gradient: whether the targets are stop-gradient (None = not stated).
-      mask_ratio_expected: the mask ratio the run's own mask generator gives for its
-        grid and config (median over sampled batches).
-      mask_ratio_range: (low, high) of the per-batch mask ratio over those batches.
-      trainer: name and version of the program that wrote the run.
-      config: the full resolved training config (JSON-serialisable).
-    """
-
-    num_levels: int
-    hierarchy_weights: Sequence[float]
-    embed_dim: Optional[int] = None
-    patch_grid: Optional[Sequence[int]] = None
-    total_steps: Optional[int] = None
-    collapse_rows: Optional[int] = None
-    gpu_memory_total_gb: Optional[float] = None
-    warmup_steps: Optional[int] = None
-    stop_gradient: Optional[bool] = None
-    mask_ratio_expected: Optional[float] = None
-    mask_ratio_range: Optional[Sequence[float]] = None
-    trainer: str = ""
-    config: Dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        if not isinstance(self.num_levels, int) or self.num_levels < 1:
-            raise ValueError("num_levels must be an int >= 1, got %r" % (self.num_levels,))
-        weights = [float(w) for w in self.hierarchy_weights]
-        if len(weights) != self.num_levels:
-            raise ValueError("hierarchy_weights has %d entries for %d levels"
-                             % (len(weights), self.num_levels))
-        if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError("hierarchy_weights must be finite, >= 0 and not all 0: %r"
-                             % (weights,))
-        self.hierarchy_weights = weights
-        for name in ("embed_dim", "total_steps", "collapse_rows"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError("%s must be a positive int or None, got %r" % (name, value))
-        if self.warmup_steps is not None and (not isinstance(self.warmup_steps, int)
-                                              or self.warmup_steps < 0):
-            raise ValueError("warmup_steps must be an int >= 0 or None, got %r"
-                             % (self.warmup_steps,))
-        if self.stop_gradient is not None and not isinstance(self.stop_gradient, bool):
-            raise ValueError("stop_gradient must be true, false or None, got %r"
-                             % (self.stop_gradient,))
-        if self.mask_ratio_expected is not None:
-            ratio = float(self.mask_ratio_expected)
-            if not 0.0 <= ratio <= 1.0:
-                raise ValueError("mask_ratio_expected must be in [0, 1], got %r" % (ratio,))
-            self.mask_ratio_expected = ratio
-        if self.mask_ratio_range is not None:
-            pair = [float(v) for v in self.mask_ratio_range]
-            if len(pair) != 2 or not 0.0 <= pair[0] <= pair[1] <= 1.0:
-                raise ValueError("mask_ratio_range must be (low, high) with 0 <= low <= high "
-                                 "<= 1, got %r" % (self.mask_ratio_range,))
-            self.mask_ratio_range = pair
-        if self.patch_grid is not None:
-            grid = [int(g) for g in self.patch_grid]
-            if len(grid) != 2 or min(grid) < 1:
-                raise ValueError("patch_grid must be (height, width) >= 1, got %r"
-                                 % (self.patch_grid,))
-            self.patch_grid = grid
-        try:
-            json.dumps(self.config, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise ValueError("config must be JSON-serialisable: %s" % e) from None
-
-    def to_dict(self) -> Dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "RunManifest":
-        """Build from a dict, ignoring fields a newer writer may have added."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+__all__ = ["RunManifest", "SummaryWriter", "write_plain_scalars"]
 
 
 def _scalar_value(value) -> float:

@@ -133,3 +133,21 @@ def test_max_polls_bounds_the_watch(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == doctor.EXIT_OK
     assert out.count("new run 'live'") == 1 and "stopped watching; 1 run(s): 1 healthy" in out
+
+
+def test_watch_judges_logs_without_a_manifest_at_the_given_dimension(tmp_path, capsys):
+    from tensorboard_plugin_hjepa.summary import write_plain_scalars
+
+    rows = []
+    for step in range(60):
+        rows.append(("train/loss/total", 1.0 / (1 + step), step))
+        rows.append(("train/collapse/level0_mean_std_per_dim", 0.05 / np.sqrt(DIM), step))
+        rows.append(("train/collapse/level0_mean_similarity", 0.05, step))
+    write_plain_scalars(str(tmp_path / "plain"), rows)
+    code = doctor.main([str(tmp_path), "--watch", "--interval", "0.01", "--max-polls", "1"])
+    assert code == doctor.EXIT_OK and "COLLAPSE" not in capsys.readouterr().out
+    code = doctor.main([str(tmp_path), "--watch", "--interval", "0.01", "--max-polls", "1",
+                        "--embed-dim", str(DIM)])
+    out = capsys.readouterr().out
+    assert code == doctor.EXIT_ALERT
+    assert "new run 'plain'" in out and "collapse.mean_std_per_dim level 0 COLLAPSE" in out

@@ -48,6 +48,26 @@ def test_plugin_modules_never_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_reader_never_imports_the_writer():
+    """The plugin, its routes, the adapter, the engine and the doctor read runs (and
+    their manifests) without the event-file writer of ``summary.py``."""
+    modules = ["tensorboard_plugin_hjepa.plugin", "tensorboard_plugin_hjepa.health_service",
+               "tensorboard_plugin_hjepa.data", "tensorboard_plugin_hjepa.run_data",
+               "tensorboard_plugin_hjepa.diagnosis", "tensorboard_plugin_hjepa.doctor",
+               "tensorboard.backend.event_processing.data_provider"]
+    code = ("import importlib, sys\n"
+            "for name in %r:\n"
+            "    importlib.import_module(name)\n"
+            "from tensorboard_plugin_hjepa import metadata\n"
+            "assert metadata.RunManifest(num_levels=1, hierarchy_weights=[1]).embed_dim is None\n"
+            "bad = [m for m in ('tensorboard_plugin_hjepa.summary',\n"
+            "                   'tensorboard.summary.writer.event_file_writer') if m in sys.modules]\n"
+            "assert not bad, bad\n"
+            "from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter\n"
+            "assert RunManifest is metadata.RunManifest\n" % modules)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_fresh_virtualenv_without_torch_serves_the_plugin(wheel, tmp_path):
     """A user's `pip install` in a new virtualenv: the plugin imports and TensorBoard
     lists it, with no torch anywhere in that environment."""

@@ -4,7 +4,7 @@
 the Python multiplexer; the plugin must answer the same in both. Samples per tag
 (measured): without the plugin's ``fix_flags`` TensorBoard keeps 10 samples per
 "hjepa" tag on the Python path and 1000 on the Rust path, and 1000 per plain "scalars"
-tag on both; the plugin raises "hjepa" to ``DEFAULT_HJEPA_SAMPLES`` and leaves
+tag on both; the plugin sets "hjepa" to ``DEFAULT_HJEPA_SAMPLES`` (2,000) and leaves
 "scalars" alone (see ``plugin.py``), and says when a curve is sampled.
 """
 
@@ -12,12 +12,14 @@ import time
 
 import pytest
 
+from tensorboard_plugin_hjepa.plugin import DEFAULT_HJEPA_SAMPLES
 from tests import logs
 from tests.tb_process import running_tensorboard
 
 pytestmark = pytest.mark.e2e
 
-STEPS = 3000
+STEPS = 1500  # the tiny demo's length: kept whole by the plugin's default
+LONG_STEPS = DEFAULT_HJEPA_SAMPLES + 500  # a run longer than the default keeps
 RUNS = (
     ("healthy", "healthy", "hjepa"),
     ("collapsing", "collapsing", "hjepa"),
@@ -32,6 +34,7 @@ SCALARS_DEFAULT_SAMPLES = 1000  # TensorBoard's own default for plugin "scalars"
 def e2e_logdir(tmp_path_factory):
     logdir = str(tmp_path_factory.mktemp("hjepa-e2e"))
     logs.write_logdir(logdir, RUNS, steps=STEPS)
+    logs.write_run(logdir, "long", "healthy", steps=LONG_STEPS, keys=["loss.total"])
     logs.write_unrelated_run(logdir)
     return logdir
 
@@ -42,8 +45,10 @@ def _wait_loaded(tb, timeout=60):
     deadline = time.monotonic() + timeout
     while True:
         runs = {r["run"]: r for r in tb.get_json(PREFIX + "/runs")["runs"]}
+        long_run = runs.pop("long", None)
         if set(runs) == {name for name, _, _ in RUNS} and all(
-                r["last_step"] == STEPS - 1 for r in runs.values()):
+                r["last_step"] == STEPS - 1 for r in runs.values()) and (
+                long_run is not None and long_run["last_step"] == LONG_STEPS - 1):
             return runs
         if time.monotonic() > deadline:
             raise AssertionError("runs not loaded after %ds: %r" % (timeout, runs))
@@ -87,6 +92,14 @@ def test_full_resolution_curves_without_any_flag(tb):
     assert steps == list(range(STEPS)) and body["sampled"] is False
     every_100 = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/collapse/level1_effective_rank")
     assert len(every_100["data"]) == STEPS // 100
+
+
+def test_a_run_longer_than_the_default_keeps_that_many_points_and_says_so(tb):
+    body = tb.get_json(PREFIX + "/scalars?run=long&tag=train/loss/total")
+    steps = [row[0] for row in body["data"]]
+    assert len(steps) == DEFAULT_HJEPA_SAMPLES and steps == sorted(steps)
+    assert steps[-1] == LONG_STEPS - 1  # the reservoir always keeps the latest point
+    assert body["sampled"] is True and "--samples_per_plugin=hjepa=0" in body["sampling_note"]
 
 
 def test_plain_scalars_keep_tensorboards_default_sampling(tb):

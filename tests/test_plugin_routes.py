@@ -15,7 +15,7 @@ import pytest
 
 from tensorboard_plugin_hjepa import catalog, metadata
 from tensorboard_plugin_hjepa import plugin as plugin_lib
-from tensorboard_plugin_hjepa.routes import HealthService
+from tensorboard_plugin_hjepa.health_service import DIMS_PER_RUN, HealthService
 from tests import logs
 from tests.conftest import HOSTILE_RUN, STANDARD_STEPS, app_for
 
@@ -144,6 +144,82 @@ def test_health_of_a_plain_run_says_what_is_unknown(standard_app):
     assert health["embed_dim"] is None and health["manifest"] is None
 
 
+# -------------------------------------------------------------------------- embed_dim
+def _std_light(health, level=0):
+    return next(x for x in health["lights"]
+                if x["key"] == "collapse.mean_std_per_dim" and x["level"] == level)
+
+
+def test_embed_dim_judges_a_run_without_a_manifest_at_that_dimension(standard_app):
+    client = standard_app[0]
+    plain = _json(_get(client, "/health", run="plain_healthy"))
+    assert plain["embed_dim"] is None and plain["embed_dim_source"] is None
+    health = _json(_get(client, "/health", run="plain_healthy", embed_dim=192))
+    assert health["embed_dim"] == 192 and health["embed_dim_source"] == "user"
+    assert "D=192 assumed" in health["dim_note"]
+    # The same curves as the summary-API run, judged as if its manifest said D=192.
+    reference = _json(_get(client, "/health", run="healthy"))
+    for level in range(3):
+        light, expected = _std_light(health, level), _std_light(reference, level)
+        assert light["judged_value"] == pytest.approx(expected["judged_value"], rel=0.05)
+        assert light["status"] == expected["status"] == "healthy"
+
+
+def test_a_manifest_dimension_wins_over_embed_dim(standard_app):
+    health = _json(_get(standard_app[0], "/health", run="healthy", embed_dim=64))
+    assert health["embed_dim"] == logs.DEFAULT_EMBED_DIM
+    assert health["embed_dim_source"] == "manifest"
+    assert "D=64 is ignored" in health["dim_note"]
+
+
+def test_runs_with_embed_dim_says_which_dimension_each_run_was_judged_at(standard_app):
+    client = standard_app[0]
+    before = _runs(client)
+    assert before["plain_healthy"]["embed_dim"] is None
+    assert before["plain_healthy"]["embed_dim_source"] is None
+    runs = {r["run"]: r for r in _json(_get(client, "/runs", embed_dim=192))["runs"]}
+    assert runs["plain_healthy"]["embed_dim"] == 192
+    assert runs["plain_healthy"]["embed_dim_source"] == "user"
+    assert runs["healthy"]["embed_dim"] == logs.DEFAULT_EMBED_DIM
+    assert runs["healthy"]["embed_dim_source"] == "manifest"
+    assert runs["healthy"]["status"] == before["healthy"]["status"]
+    largest = _json(_get(client, "/health", run="plain_healthy", embed_dim=65536))
+    assert largest["embed_dim"] == 65536  # the largest D the parameter takes
+
+
+@pytest.mark.parametrize("path", ["/health", "/runs"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "1e3", "+64", " 64", "65537",
+                                   "\u0663", "", "9" * 40, ["64", "64"]])
+def test_a_bad_embed_dim_is_400_json_naming_the_parameter(standard_app, path, value):
+    body = _json(_get(standard_app[0], path, run="plain_healthy", embed_dim=value), 400)
+    assert "embed_dim" in body["error"]
+
+
+def test_verdicts_are_cached_per_data_change_and_dimension(tmp_path):
+    logdir = str(tmp_path)
+    logs.write_run(logdir, "plain", "healthy", source="plain", steps=100)
+    client, plugin, multiplexer = app_for(logdir, listing_ttl_s=0)
+    calls = []
+    real = plugin.service._diagnose
+    plugin.service._diagnose = lambda rd, **kw: calls.append(kw.get("embed_dim")) or real(rd, **kw)
+    dims = {}
+    for dim in (None, 64, None, 64, 128, 64, None):
+        params = {"run": "plain"} if dim is None else {"run": "plain", "embed_dim": dim}
+        dims[dim] = _json(_get(client, "/health", **params))["embed_dim"]
+    assert calls == [None, 64, 128]  # each (data, D) judged once
+    assert dims == {None: None, 64: 64, 128: 128}
+    for dim in range(200, 200 + 2 * DIMS_PER_RUN):  # a client stepping through D values
+        _json(_get(client, "/health", run="plain", embed_dim=dim))
+    assert len(plugin.service._cache[("", "plain")]) == DIMS_PER_RUN
+    # New data: the next request at a D judges again.
+    from tensorboard_plugin_hjepa.summary import write_plain_scalars
+    write_plain_scalars(os.path.join(logdir, "plain"), [("train/loss/total", 0.1, 500)])
+    multiplexer.Reload()
+    calls.clear()
+    assert _json(_get(client, "/health", run="plain", embed_dim=64))["last_step"] == 500
+    assert calls == [64]
+
+
 # ---------------------------------------------------------------------------- scalars
 def test_scalars_returns_every_sample_in_step_order(standard_app):
     body = _json(_get(standard_app[0], "/scalars", run="healthy", tag="train/loss/total"))
@@ -251,6 +327,24 @@ def test_a_failing_diagnosis_makes_that_run_unknown_not_500(standard_logdir):
     health = _json(_get(client, "/health", run="stuck"))
     assert health["status"] == "unknown" and "ZeroDivisionError" in health["reason"]
     assert health["tags"]  # the curves can still be charted
+
+
+def test_an_unknown_answer_has_every_field_of_a_verdict(standard_logdir, standard_app):
+    judged = _json(_get(standard_app[0], "/health", run="healthy"))
+    client, plugin, _ = app_for(standard_logdir, listing_ttl_s=0)
+
+    def fail(run_data, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    plugin.service._diagnose = fail
+    unknown = _json(_get(client, "/health", run="healthy", embed_dim=64))
+    assert unknown["status"] == "unknown" and "boom" in unknown["reason"]
+    assert set(judged) <= set(unknown)  # the tab reads both kinds of answer the same way
+    assert unknown["levels"] == [0, 1, 2] and unknown["embed_dim"] == logs.DEFAULT_EMBED_DIM
+    assert unknown["embed_dim_source"] == "manifest"
+    assert [t["tag"] for t in unknown["tags"]] == [t["tag"] for t in judged["tags"]]
+    entry = _runs(client)["healthy"]
+    assert entry["status"] == "unknown" and "boom" in entry["status_reason"]
 
 
 class _BrokenReads:

@@ -205,3 +205,32 @@ def test_bad_plugin_content(content, error):
 
 def test_empty_plugin_content_reads_as_version_0():
     assert metadata.parse_plugin_content(b"")["version"] == 0
+
+
+def test_the_reader_gets_every_manifest_field_the_writer_wrote(tmp_path):
+    """Written by summary.SummaryWriter, read by data.load_runs (metadata.parse_manifest)."""
+    from tensorboard_plugin_hjepa import data
+
+    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=128,
+                           patch_grid=(14, 14), total_steps=1500, collapse_rows=4096,
+                           warmup_steps=150, stop_gradient=True, mask_ratio_expected=0.44,
+                           mask_ratio_range=(0.38, 0.52), trainer="test 1.0",
+                           config={"lr": 5e-4})
+    with SummaryWriter(str(tmp_path / "run"), manifest=manifest) as writer:
+        writer.scalar("loss.total", 1.0, 0)
+    run = data.load_runs(_provider(str(tmp_path)), context.RequestContext(), "")["run"]
+    assert run.manifest == manifest and run.embed_dim == 128
+    assert run.manifest.mask_ratio_range == [0.38, 0.52] and run.manifest.warmup_steps == 150
+
+
+@pytest.mark.parametrize("content,error", [
+    (b"not json", "unreadable run manifest"),
+    (b'{"version": 1, "kind": "metric"}', "carries no manifest"),
+    (b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 0, '
+     b'"hierarchy_weights": []}}', "num_levels"),
+    (b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 1, '
+     b'"hierarchy_weights": [1], "mask_ratio_range": [0.9, 0.1]}}', "mask_ratio_range"),
+])
+def test_a_bad_manifest_is_an_error_text_not_an_exception(content, error):
+    manifest, future, message = metadata.parse_manifest(content)
+    assert manifest is None and future is False and error in message

@@ -1,20 +1,23 @@
-"""What the plugin's JSON routes answer, without HTTP: ``HealthService``.
+"""The health service: what the plugin's JSON routes answer, without HTTP.
 
-``plugin.py`` parses parameters and turns results and ``tensorboard.errors``
+``HealthService`` holds the runs, verdicts and curves of one TensorBoard data provider.
+``plugin.py`` parses the request parameters and turns results and ``tensorboard.errors``
 exceptions into JSON responses; everything here is plain Python over a data provider,
 testable without a server. The contract is ``http_api.md``.
 
 Verdicts are computed once per data change, not per request: each run's health is
 cached under its fingerprint (every catalogue tag's max step and max wall time, as the
-provider lists them), so ``health`` on an unchanged run and ``runs`` over unchanged
-runs cost one metadata listing. The listing itself is memoised for ``listing_ttl_s``
-seconds (TensorBoard reloads data every few seconds at most; on the Python loading
-path a listing scans every event of every tag).
+provider lists them) and the embedding dimension the request assumes (``embed_dim``,
+for runs whose manifest gives none), so ``health`` on an unchanged run and ``runs`` over
+unchanged runs cost one metadata listing. The listing itself is memoised for
+``listing_ttl_s`` seconds (TensorBoard reloads data every few seconds at most; on the
+Python loading path a listing scans every event of every tag).
 
 Failures never escape as a 500: an exception while reading or diagnosing one run
 makes that run's verdict ``unknown`` with the reason (and is logged).
 """
 
+import collections
 import gzip
 import json
 import logging
@@ -29,11 +32,15 @@ from . import catalog
 from . import data
 from .catalog import UNKNOWN
 from .run_data import RunData
+from .unknown import unknown_health
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LISTING_TTL_S = 1.0
 WORST_SHOWN = 3  # lights in a `runs` entry's "worst"
+# Verdicts kept per run: one per embedding dimension asked for, the least recently
+# used forgotten first (a client stepping through D values cannot grow the cache).
+DIMS_PER_RUN = 4
 
 
 def _engine():
@@ -44,53 +51,12 @@ def _engine():
     return engine
 
 
-def _default_diagnose(run_data: RunData) -> dict:
-    return _engine().diagnose(run_data)
+def _default_diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
+    return _engine().diagnose(run_data, embed_dim=embed_dim)
 
 
 def _default_summarize(health: dict) -> dict:
     return _engine().summarize(health)
-
-
-def tag_entries(run_data: RunData):
-    """The ``tags`` list of a health answer: every catalogue curve of the run."""
-    out = []
-    for (key, level), series in sorted(run_data.series.items(),
-                                       key=lambda kv: (kv[1].tag, kv[0][0])):
-        metric = catalog.get(key)
-        out.append({"tag": series.tag, "key": key, "level": level, "category": metric.category,
-                    "points": len(series), "exact": bool(series.exact)})
-    return out
-
-
-def unknown_health(run: str, reason: str, *, index: Optional[data.RunIndex] = None,
-                   run_data: Optional[RunData] = None) -> dict:
-    """A health answer for a run that could not be read or judged (status unknown)."""
-    manifest = None
-    levels = []
-    embed_dim = None
-    last_step = None
-    source = None
-    if index is not None:
-        source = index.source.value
-        manifest = index.manifest.to_dict() if index.manifest else None
-        last_step = index.max_step
-    if run_data is not None:
-        levels = run_data.levels()
-        embed_dim = run_data.embed_dim
-        last_step = run_data.last_step
-    elif index is not None and index.manifest is not None:
-        levels = list(range(index.manifest.num_levels))
-        embed_dim = index.manifest.embed_dim
-    total = manifest.get("total_steps") if manifest else None
-    return {
-        "run": run, "source": source, "status": UNKNOWN, "reason": reason,
-        "last_step": last_step, "total_steps": total,
-        "progress": (min(1.0, last_step / total) if total and last_step is not None else None),
-        "levels": levels, "embed_dim": embed_dim, "dim_note": None, "manifest": manifest,
-        "lights": [], "contributions": None, "flowchart": [], "patterns": [],
-        "ranges": None, "tags": tag_entries(run_data) if run_data is not None else [],
-    }
 
 
 class ListingError(Exception):
@@ -130,7 +96,8 @@ class HealthService:
 
     Args:
       provider: a TensorBoard ``DataProvider``.
-      diagnose: ``RunData -> health dict`` (default: ``diagnosis.engine.diagnose``).
+      diagnose: ``RunData -> health dict`` (default: ``diagnosis.engine.diagnose``);
+        called as ``diagnose(run_data, embed_dim=D)`` when a request assumes a D.
       summarize: ``health dict -> runs entry fields`` (default: ``engine.summarize``).
       listing_ttl_s: how long a metadata listing is reused (0: never).
       clock: a monotonic clock (tests replace it).
@@ -152,7 +119,8 @@ class HealthService:
         self._clock = clock
         self._lock = threading.Lock()
         self._run_locks: Dict[Tuple[str, str], threading.Lock] = {}
-        self._cache: Dict[Tuple[str, str], _Entry] = {}
+        # (experiment, run) -> {embed_dim asked for (None: none): entry}, LRU order.
+        self._cache: Dict[Tuple[str, str], "collections.OrderedDict[Optional[int], _Entry]"] = {}
         self._listings: Dict[Tuple[str, Optional[str]], Tuple[float, dict]] = {}
         self.diagnoses = 0  # how many times a verdict was computed (tests, benchmark)
 
@@ -195,26 +163,42 @@ class HealthService:
         return index
 
     # -- verdicts ---------------------------------------------------------------------
-    def _entry(self, ctx, experiment_id: str, index: data.RunIndex) -> _Entry:
-        """The cached verdict of an indexed run, computed when its data changed."""
+    def _cached(self, key, embed_dim, fingerprint) -> Optional[_Entry]:
+        """The cached entry of (run, D) if its data is unchanged (call under the lock)."""
+        entries = self._cache.get(key)
+        entry = entries.get(embed_dim) if entries is not None else None
+        if entry is None or entry.fingerprint != fingerprint:
+            return None
+        entries.move_to_end(embed_dim)
+        return entry
+
+    def _entry(self, ctx, experiment_id: str, index: data.RunIndex,
+               embed_dim: Optional[int] = None) -> _Entry:
+        """The cached verdict of an indexed run at an assumed D, computed when its data
+        changed (the cache key is the run's fingerprint and D)."""
         key = (experiment_id, index.run)
         fingerprint = index.fingerprint
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and entry.fingerprint == fingerprint:
+            entry = self._cached(key, embed_dim, fingerprint)
+            if entry is not None:
                 return entry
             run_lock = self._run_locks.setdefault(key, threading.Lock())
         with run_lock:  # one computation per run at a time; others wait and reuse it
             with self._lock:
-                entry = self._cache.get(key)
-                if entry is not None and entry.fingerprint == fingerprint:
+                entry = self._cached(key, embed_dim, fingerprint)
+                if entry is not None:
                     return entry
-            entry = self._compute(ctx, experiment_id, index)
+            entry = self._compute(ctx, experiment_id, index, embed_dim)
             with self._lock:
-                self._cache[key] = entry
+                entries = self._cache.setdefault(key, collections.OrderedDict())
+                entries[embed_dim] = entry
+                entries.move_to_end(embed_dim)
+                while len(entries) > DIMS_PER_RUN:
+                    entries.popitem(last=False)
             return entry
 
-    def _compute(self, ctx, experiment_id: str, index: data.RunIndex) -> _Entry:
+    def _compute(self, ctx, experiment_id: str, index: data.RunIndex,
+                 embed_dim: Optional[int] = None) -> _Entry:
         run_data = None
         try:
             run_data = data.read_run(self._provider, ctx, experiment_id, index)
@@ -225,7 +209,10 @@ class HealthService:
         else:
             try:
                 self.diagnoses += 1
-                health = self._diagnose(run_data)
+                if embed_dim is None:
+                    health = self._diagnose(run_data)
+                else:
+                    health = self._diagnose(run_data, embed_dim=embed_dim)
                 if not isinstance(health, dict):
                     raise TypeError("diagnose returned %s, not a dict" % type(health).__name__)
                 if index.manifest_error and not health.get("reason"):
@@ -275,6 +262,7 @@ class HealthService:
         }
         if health.get("reason"):
             entry["reason"] = entry["status_reason"] = health["reason"]
+            entry["embed_dim_source"] = "manifest" if entry["embed_dim"] else None
             return entry
         try:
             fields = self._summarize(health)
@@ -288,11 +276,17 @@ class HealthService:
             logger.exception("hjepa: summarising run %r failed", index.run)
             entry["worst"] = []
             entry["reason"] = "summary failed: %s: %s" % (type(e).__name__, e)
+        # Where the D of the verdict came from ("user": the request's embed_dim).
+        entry["embed_dim_source"] = health.get("embed_dim_source", (
+            "manifest" if entry.get("embed_dim") else None))
         return entry
 
     # -- the routes' work -------------------------------------------------------------
-    def runs_impl(self, ctx, experiment_id: str) -> dict:
+    def runs_impl(self, ctx, experiment_id: str, embed_dim: Optional[int] = None) -> dict:
         """The ``runs`` answer: every H-JEPA run with its summary, sorted by name.
+
+        Args:
+          embed_dim: a D to assume for runs whose manifest gives none (None: none).
 
         When TensorBoard's data cannot be listed at all, the answer is
         ``{"runs": [], "error": reason}`` (still 200: no input caused it).
@@ -305,32 +299,37 @@ class HealthService:
         out = []
         for run in sorted(indexes):
             try:
-                out.append(self._entry(ctx, experiment_id, indexes[run]).summary)
+                out.append(self._entry(ctx, experiment_id, indexes[run], embed_dim).summary)
             except Exception as e:  # pylint: disable=broad-except
                 logger.exception("hjepa: run %r failed", run)
-                out.append({"run": run, "source": indexes[run].source.value, "levels": None,
-                            "embed_dim": None, "last_step": None, "status": UNKNOWN,
-                            "worst": [], "reason": "%s: %s" % (type(e).__name__, e)})
+                out.append(self._summary(indexes[run], None, unknown_health(
+                    run, "%s: %s" % (type(e).__name__, e), index=indexes[run])))
         with self._lock:  # forget runs that are gone
             for key in [k for k in self._cache if k[0] == experiment_id and k[1] not in indexes]:
                 del self._cache[key]
                 self._run_locks.pop(key, None)
         return {"runs": out}
 
-    def health_impl(self, ctx, experiment_id: str, run: str) -> dict:
+    def health_impl(self, ctx, experiment_id: str, run: str,
+                    embed_dim: Optional[int] = None) -> dict:
         """The ``health`` answer of one run.
+
+        Args:
+          embed_dim: a D to assume if the run's manifest gives none (None: none).
 
         Raises:
           errors.NotFoundError: no H-JEPA run of that name.
         """
-        return self._verdict(ctx, experiment_id, run, "health")
+        return self._verdict(ctx, experiment_id, run, "health", embed_dim)
 
-    def health_gzip_impl(self, ctx, experiment_id: str, run: str):
+    def health_gzip_impl(self, ctx, experiment_id: str, run: str,
+                         embed_dim: Optional[int] = None):
         """``health_impl``, serialised once per verdict: a ``Gzipped`` (or, when the
         verdict could not be computed, the unknown-status dict)."""
-        return self._verdict(ctx, experiment_id, run, "health_gzip")
+        return self._verdict(ctx, experiment_id, run, "health_gzip", embed_dim)
 
-    def _verdict(self, ctx, experiment_id: str, run: str, form: str):
+    def _verdict(self, ctx, experiment_id: str, run: str, form: str,
+                 embed_dim: Optional[int] = None):
         """One form ("health" or "health_gzip") of a run's cached verdict; a run that
         cannot be listed or judged gets the unknown-status dict instead."""
         try:
@@ -338,7 +337,7 @@ class HealthService:
         except ListingError as e:
             return unknown_health(run, str(e))
         try:
-            return getattr(self._entry(ctx, experiment_id, index), form)
+            return getattr(self._entry(ctx, experiment_id, index, embed_dim), form)
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: health of run %r failed", run)
             return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)

@@ -1,0 +1,75 @@
+"""The health answer of a run that could not be read or judged: ``unknown_health``.
+
+The engine (``diagnosis.diagnose``) answers for every run it judges; when reading the
+run or the engine itself fails, the plugin's routes and ``hjepa-doctor`` answer this
+instead. It has every field of the engine's answer (http_api.md ``GET health``), with
+``status: "unknown"`` and a ``reason``, and keeps what is known without a verdict (the
+manifest, the levels, D, the last step, the curves for the charts), so a client reads
+both kinds of answer the same way.
+"""
+
+from typing import List, Optional
+
+from . import catalog
+from .catalog import UNKNOWN
+
+
+def tag_entries(run_data) -> List[dict]:
+    """The ``tags`` list of a health answer: every catalogue curve of the run, by tag."""
+    out = []
+    for (key, level), series in run_data.series.items():
+        try:
+            metric = catalog.get(key)
+        except KeyError:
+            continue
+        resolved = catalog.resolve(series.tag)
+        note = resolved.alias.note if resolved is not None and resolved.alias else ""
+        out.append({"tag": series.tag, "key": key, "level": level, "category": metric.category,
+                    "points": len(series), "exact": bool(series.exact), "note": note})
+    out.sort(key=lambda entry: (entry["tag"], entry["key"]))
+    return out
+
+
+def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
+    """A health answer with status ``unknown`` and ``reason`` (why there is no verdict).
+
+    Args:
+      run: the run name.
+      reason: a sentence for the user (what failed, with the error).
+      index: the run's ``data.RunIndex``, when it could be listed (source, manifest,
+        last step without reading any sample).
+      run_data: the run's ``RunData``, when it could be read (levels, D, last step and
+        the curves are then taken from it).
+    """
+    manifest = None
+    source = None
+    levels: List[int] = []
+    embed_dim: Optional[int] = None
+    last_step = None
+    if index is not None:
+        source = index.source.value
+        manifest = index.manifest
+        last_step = index.max_step
+    if run_data is not None:
+        source = getattr(run_data.source, "value", source)
+        manifest = run_data.manifest if run_data.manifest is not None else manifest
+        levels = run_data.levels()
+        last_step = run_data.last_step
+    elif manifest is not None:
+        levels = list(range(manifest.num_levels))
+    if manifest is not None:
+        embed_dim = manifest.embed_dim
+    total = manifest.total_steps if manifest is not None else None
+    return {
+        "run": run, "source": source, "status": UNKNOWN,
+        "status_reason": reason, "reason": reason,
+        "last_step": last_step, "total_steps": total,
+        "progress": (min(1.0, last_step / total) if total and last_step is not None else None),
+        "levels": levels, "embed_dim": embed_dim,
+        "embed_dim_source": "manifest" if embed_dim else None, "dim_note": None,
+        "manifest": manifest.to_dict() if manifest is not None else None,
+        "manifest_future": bool(getattr(run_data if run_data is not None else index,
+                                        "manifest_future", False)),
+        "lights": [], "contributions": None, "flowchart": [], "patterns": [],
+        "ranges": None, "tags": tag_entries(run_data) if run_data is not None else [],
+    }
