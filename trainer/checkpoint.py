@@ -78,8 +78,14 @@ def save(path: str, state: Dict[str, Any]) -> None:
     except OSError as err:  # e.g. a full disk: the previous checkpoint is untouched
         with contextlib.suppress(OSError):
             os.remove(tmp)
-        previous = "the previous checkpoint is intact" if os.path.exists(path) else "no checkpoint was written"
-        raise CheckpointError(f"cannot write checkpoint {path!r}: {err.strerror or err}; {previous}") from err
+        previous = (
+            "the previous checkpoint is intact"
+            if os.path.exists(path)
+            else "no checkpoint was written"
+        )
+        raise CheckpointError(
+            f"cannot write checkpoint {path!r}: {err.strerror or err}; {previous}"
+        ) from err
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -111,19 +117,33 @@ def load(path: str) -> Dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # re-raised with the file named, not swallowed
         first_line = (str(err).strip().splitlines() or [""])[0]
-        raise CheckpointReadError(path, f"{path!r} is not a readable hjepa-train checkpoint (truncated or "
-                                  f"corrupt?): {type(err).__name__}: {first_line}") from err
-    if not isinstance(state, dict) or not isinstance(state.get("format"), int) or "step" not in state:
+        raise CheckpointReadError(
+            path,
+            f"{path!r} is not a readable hjepa-train checkpoint (truncated or "
+            f"corrupt?): {type(err).__name__}: {first_line}",
+        ) from err
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("format"), int)
+        or "step" not in state
+    ):
         raise CheckpointReadError(path, f"{path!r} is not an hjepa-train checkpoint")
     if state["format"] > CHECKPOINT_FORMAT:
-        raise CheckpointReadError(path, f"{path!r} has checkpoint format {state['format']!r}, newer than this "
-                                  f"trainer's {CHECKPOINT_FORMAT}; upgrade tensorboard-plugin-hjepa")
+        raise CheckpointReadError(
+            path,
+            f"{path!r} has checkpoint format {state['format']!r}, newer than this "
+            f"trainer's {CHECKPOINT_FORMAT}; upgrade tensorboard-plugin-hjepa",
+        )
     missing = [key for key in STATE_KEYS if key not in state]
     if missing:
-        raise CheckpointReadError(path, f"{path!r} is not a complete hjepa-train checkpoint: missing "
-                                  f"{', '.join(missing)}")
-    wrong = [key for key in STATE_KEYS if not isinstance(state[key], int if key == "step" else dict)]
+        raise CheckpointReadError(
+            path, f"{path!r} is not a complete hjepa-train checkpoint: missing {', '.join(missing)}"
+        )
+    wrong = [
+        key for key in STATE_KEYS if not isinstance(state[key], int if key == "step" else dict)
+    ]
     if wrong:
-        raise CheckpointReadError(path, f"{path!r} is not an hjepa-train checkpoint: {', '.join(wrong)} "
-                                  "of the wrong type")
+        raise CheckpointReadError(
+            path, f"{path!r} is not an hjepa-train checkpoint: {', '.join(wrong)} of the wrong type"
+        )
     return state

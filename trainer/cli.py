@@ -25,8 +25,10 @@ import sys
 import time
 from typing import FrozenSet, List, Optional
 
-INSTALL_HINT = ("hjepa-train needs PyTorch: install the trainer extra with\n"
-                "    pip install 'tensorboard-plugin-hjepa[train]'")
+INSTALL_HINT = (
+    "hjepa-train needs PyTorch: install the trainer extra with\n"
+    "    pip install 'tensorboard-plugin-hjepa[train]'"
+)
 
 
 def _input_checks() -> FrozenSet:
@@ -36,9 +38,17 @@ def _input_checks() -> FrozenSet:
     anywhere else (inside torch, or by a check that a validated config cannot fail) is a bug."""
     from . import data, masking, train
 
-    return frozenset(f.__code__ for f in (
-        data._load_image, data.ImageFolder.__init__, data.batch_indices, data.iterate_batches,
-        masking.MultiBlockMaskGenerator.__call__, train.Trainer._check_resumable))
+    return frozenset(
+        f.__code__
+        for f in (
+            data._load_image,
+            data.ImageFolder.__init__,
+            data.batch_indices,
+            data.iterate_batches,
+            masking.MultiBlockMaskGenerator.__call__,
+            train.Trainer._check_resumable,
+        )
+    )
 
 
 def _is_input_error(err: ValueError) -> bool:
@@ -51,20 +61,39 @@ def _is_input_error(err: ValueError) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hjepa-train", description="Train the reference H-JEPA with full "
+        prog="hjepa-train",
+        description="Train the reference H-JEPA with full "
         "TensorBoard health metrics (no arguments: the tiny CPU demo). Online health checks run "
         "the diagnosis every health.every steps and print one line on a new problem.",
-        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written), a checkpoint or events "
-        "that cannot be written, or an internal error (with its traceback); 2 bad usage, config, "
-        "image or checkpoint, or missing torch; 3 stopped by an online health check, --set health.stop_on=collapse "
-        "(or warning / critical; checkpoint written); 130 stopped by a signal (checkpoint written)")
-    parser.add_argument("--config", metavar="FILE", help="YAML config (default: the bundled tiny_cpu.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set training.lr=1e-3 (repeatable)")
-    parser.add_argument("--logdir", help="logging.log_dir (the run goes to LOGDIR/<experiment_name>)")
-    parser.add_argument("--max-steps", type=int, help="stop after N steps (schedules keep training.total_steps)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint.pt (a run killed before its first "
-                        "checkpoint restarts at step 0 without writing logged steps twice)")
+        epilog="exit status: 0 done; 1 non-finite loss (checkpoint written), a checkpoint or "
+        "events that cannot be written, or an internal error (with its traceback); 2 bad "
+        "usage, config, image or checkpoint, or missing torch; 3 stopped by an online health "
+        "check, --set health.stop_on=collapse (or warning / critical; checkpoint written); "
+        "130 stopped by a signal (checkpoint written)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML config (default: the bundled tiny_cpu.yaml)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set training.lr=1e-3 (repeatable)",
+    )
+    parser.add_argument(
+        "--logdir", help="logging.log_dir (the run goes to LOGDIR/<experiment_name>)"
+    )
+    parser.add_argument(
+        "--max-steps", type=int, help="stop after N steps (schedules keep training.total_steps)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the run's checkpoint.pt (a run killed before its first "
+        "checkpoint restarts at step 0 without writing logged steps twice)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -95,11 +124,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     start = time.time()
     try:
-        result = train(cfg, resume=args.resume, progress=not args.no_progress, max_steps=args.max_steps)
+        result = train(
+            cfg, resume=args.resume, progress=not args.no_progress, max_steps=args.max_steps
+        )
     except NonFiniteLossError as err:
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 1
-    except (CheckpointError, EventWriteError) as err:  # e.g. a full disk; the last checkpoint is intact
+    except (
+        CheckpointError,
+        EventWriteError,
+    ) as err:  # e.g. a full disk; the last checkpoint is intact
         print(f"hjepa-train: {err}", file=sys.stderr)
         return 1
     except (config_lib.ConfigError, CheckpointNotFoundError, CheckpointReadError) as err:
@@ -116,11 +150,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .health import EXIT_HEALTH_STOP
 
         return EXIT_HEALTH_STOP
-    msg = (f"hjepa-train: {result.end_step} steps in {time.time() - start:.0f}s "
-           f"({result.samples_per_second:.1f} samples/s); logs in {result.run_dir}")
+    msg = (
+        f"hjepa-train: {result.end_step} steps in {time.time() - start:.0f}s "
+        f"({result.samples_per_second:.1f} samples/s); logs in {result.run_dir}"
+    )
     if result.knn_top1 is not None:
         base = result.knn_top1_random_init
-        msg += f"\n  kNN top-1 {result.knn_top1:.3f}" + (f" (random-init encoder {base:.3f})" if base is not None else "")
+        msg += f"\n  kNN top-1 {result.knn_top1:.3f}" + (
+            f" (random-init encoder {base:.3f})" if base is not None else ""
+        )
     print(msg + f"\n  view: tensorboard --logdir {cfg.logging.log_dir}")
     return 0
 

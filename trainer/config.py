@@ -31,7 +31,7 @@ DEFAULT_CONFIG = os.path.join(CONFIG_DIR, "tiny_cpu.yaml")
 
 # Choices of the fields that take one of a few strings (the training loop acts on them).
 Device = Literal["auto", "cpu", "cuda"]
-Amp = Literal["auto", "bf16", "none"]  # "auto": bf16 on CUDA, float32 on CPU
+Amp = Literal["auto", "bf16", "none"]
 DataSource = Literal["procedural", "folder"]
 StopOn = Literal[STOP_ON]  # "warning", "collapse" or "critical": health.STOP_ON
 # Seeds are mixed into torch generator seeds (e.g. seed * 100_003 + epoch), which must
@@ -59,8 +59,13 @@ def _field(default, *, ge=None, gt=None, le=None, lt=None, check: Optional[_Rule
     bounds = [(op, b) for op, b in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if b is not None]
     rules = [check] if check is not None else []
     if bounds:
-        rules.insert(0, _Rule(lambda v: all(_COMPARE[op](v, b) for op, b in bounds),
-                              "must be " + " and ".join(f"{op} {b}" for op, b in bounds)))
+        rules.insert(
+            0,
+            _Rule(
+                lambda v: all(_COMPARE[op](v, b) for op, b in bounds),
+                "must be " + " and ".join(f"{op} {b}" for op, b in bounds),
+            ),
+        )
     metadata = {"rules": tuple(rules)}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
@@ -69,8 +74,10 @@ def _field(default, *, ge=None, gt=None, le=None, lt=None, check: Optional[_Rule
 
 def _min_max(lo: float, hi: float) -> _Rule:
     """A ``[min, max]`` pair with ``lo < min <= max <= hi``."""
-    return _Rule(lambda p: len(p) == 2 and lo < p[0] <= p[1] <= hi,
-                 f"must be [min, max] with {float(lo)} < min <= max <= {float(hi)}")
+    return _Rule(
+        lambda p: len(p) == 2 and lo < p[0] <= p[1] <= hi,
+        f"must be [min, max] with {float(lo)} < min <= max <= {float(hi)}",
+    )
 
 
 _SEED = _Rule(lambda v: -SEED_LIMIT < v < SEED_LIMIT, "must be in (-2**32, 2**32)")
@@ -95,30 +102,55 @@ class ModelConfig:
     num_levels: int = _field(3, ge=1, le=MAX_LEVELS)  # hierarchy levels L
     hierarchy_weights: List[float] = _field(  # w_i, length L
         [1.0, 0.5, 0.25],
-        check=_Rule(lambda w: all(x >= 0 for x in w) and (not w or sum(w) > 0), "must be >= 0 and not all 0"))
+        check=_Rule(
+            lambda w: all(x >= 0 for x in w) and (not w or sum(w) > 0), "must be >= 0 and not all 0"
+        ),
+    )
     loss: LossKind = "smooth_l1"  # per-level prediction loss
 
     def _relations(self) -> Relations:
-        yield ("mlp_ratio", int(self.embed_dim * self.mlp_ratio) >= 1,
-               f"gives an MLP of 0 units at embed_dim {self.embed_dim}, got {self.mlp_ratio}")
-        yield ("patch_size", self.img_size % self.patch_size == 0,
-               f"{self.patch_size} does not divide img_size {self.img_size}")
-        yield "num_heads", self.embed_dim % self.num_heads == 0, f"does not divide embed_dim {self.embed_dim}"
-        yield ("predictor_dim", self.predictor_dim % self.predictor_heads == 0,
-               f"must be divisible by predictor_heads {self.predictor_heads}")
+        yield (
+            "mlp_ratio",
+            int(self.embed_dim * self.mlp_ratio) >= 1,
+            f"gives an MLP of 0 units at embed_dim {self.embed_dim}, got {self.mlp_ratio}",
+        )
+        yield (
+            "patch_size",
+            self.img_size % self.patch_size == 0,
+            f"{self.patch_size} does not divide img_size {self.img_size}",
+        )
+        yield (
+            "num_heads",
+            self.embed_dim % self.num_heads == 0,
+            f"does not divide embed_dim {self.embed_dim}",
+        )
+        yield (
+            "predictor_dim",
+            self.predictor_dim % self.predictor_heads == 0,
+            f"must be divisible by predictor_heads {self.predictor_heads}",
+        )
         grid = self.img_size // self.patch_size
-        yield ("num_levels", 2 ** (self.num_levels - 1) <= grid,
-               f"{self.num_levels} levels need a patch grid of at least {2 ** (self.num_levels - 1)}, got {grid}")
-        yield ("hierarchy_weights", len(self.hierarchy_weights) == self.num_levels,
-               f"has {len(self.hierarchy_weights)} entries for num_levels={self.num_levels}")
+        yield (
+            "num_levels",
+            2 ** (self.num_levels - 1) <= grid,
+            f"{self.num_levels} levels need a patch grid of at least "
+            f"{2 ** (self.num_levels - 1)}, got {grid}",
+        )
+        yield (
+            "hierarchy_weights",
+            len(self.hierarchy_weights) == self.num_levels,
+            f"has {len(self.hierarchy_weights)} entries for num_levels={self.num_levels}",
+        )
 
 
 @dataclass
 class MaskingConfig:
     num_masks: int = _field(4, ge=1)  # target blocks per image
-    mask_scale: List[float] = _field([0.15, 0.2], check=_min_max(0, 1))  # target block area fraction
+    # [min, max] area fractions of the grid: mask_scale per target block, context_scale of
+    # the context block.
+    mask_scale: List[float] = _field([0.15, 0.2], check=_min_max(0, 1))
     aspect_ratio: List[float] = _field([0.75, 1.5], check=_min_max(0, math.inf))  # target block h/w
-    context_scale: List[float] = _field([0.85, 1.0], check=_min_max(0, 1))  # context block area fraction
+    context_scale: List[float] = _field([0.85, 1.0], check=_min_max(0, 1))
     min_context: int = _field(4, ge=1)  # minimum visible patches per image
 
 
@@ -135,7 +167,11 @@ class DataConfig:
     num_workers: int = _field(0, ge=0)  # folder source: DataLoader workers; 0 = in the main process
 
     def _relations(self) -> Relations:
-        yield "path", self.source != "folder" or bool(self.path), "is required when data.source is 'folder'"
+        yield (
+            "path",
+            self.source != "folder" or bool(self.path),
+            "is required when data.source is 'folder'",
+        )
 
 
 @dataclass
@@ -147,14 +183,18 @@ class TrainingConfig:
     warmup_steps: int = _field(200, ge=0)  # linear warmup from 0 at step 0; <= total_steps
     weight_decay: float = _field(0.04, ge=0)  # cosine from weight_decay ...
     weight_decay_end: float = _field(0.4, ge=0)  # ... to weight_decay_end
-    betas: List[float] = _field([0.9, 0.95], check=_Rule(lambda b: len(b) == 2 and all(0 <= x < 1 for x in b),
-                                                         "must be two values in [0, 1)"))
+    betas: List[float] = _field(
+        [0.9, 0.95],
+        check=_Rule(
+            lambda b: len(b) == 2 and all(0 <= x < 1 for x in b), "must be two values in [0, 1)"
+        ),
+    )
     ema_momentum_start: float = _field(0.996, ge=0, le=1)  # linear ...
     ema_momentum_end: float = _field(1.0, ge=0, le=1)  # ... to this at total_steps
     clip_grad: float = _field(1.0, ge=0)  # global-norm threshold; 0 disables clipping
     seed: int = _field(0, check=_SEED)
-    device: Device = "auto"
-    amp: Amp = "auto"
+    device: Device = "auto"  # "auto": CUDA when available, else the CPU
+    amp: Amp = "auto"  # "auto" and "bf16": bf16 autocast on CUDA; float32 on the CPU
     compile: bool = False  # torch.compile the model (CUDA)
     checkpoint_every: int = _field(250, ge=1)  # steps; events are committed to disk at checkpoints
     threads: int = _field(0, lt=2**31)  # torch CPU threads; <= 0 = torch default
@@ -167,13 +207,18 @@ class TrainingConfig:
     def _relations(self) -> Relations:
         yield "min_lr", self.min_lr <= self.lr, f"must be <= training.lr ({self.lr})"
         yield "warmup_steps", self.warmup_steps <= self.total_steps, "must be in [0, total_steps]"
-        yield ("ema_momentum_start", self.ema_momentum_start <= self.ema_momentum_end,
-               "need 0 <= ema_momentum_start <= ema_momentum_end <= 1")
+        yield (
+            "ema_momentum_start",
+            self.ema_momentum_start <= self.ema_momentum_end,
+            "need 0 <= ema_momentum_start <= ema_momentum_end <= 1",
+        )
 
 
 @dataclass
 class EvalConfig:
-    interval: int = _field(500, ge=0)  # steps between kNN probe + validation loss; 0 = only at the end
+    interval: int = _field(
+        500, ge=0
+    )  # steps between kNN probe + validation loss; 0 = only at the end
     knn_k: int = _field(20, ge=1)
     knn_temperature: float = _field(0.07, gt=0)
     val_batches: int = _field(4, ge=1)  # held-out batches for the validation loss
@@ -184,11 +229,14 @@ class EvalConfig:
 class MetricsConfig:
     loss_only: bool = False  # log only the every-step loss metrics (benchmark baseline)
     collapse_max_rows: int = _field(0, ge=0)  # rows sampled for collapse stats; 0 = 4 * embed_dim
-    window: int = _field(100, ge=2)  # steps in stability / clipping-percentage / convergence windows
+    window: int = _field(
+        100, ge=2
+    )  # steps in stability / clipping-percentage / convergence windows
     histogram_max_values: int = _field(16384, ge=2)  # gradient values sampled per layer group
     plain_scalars: bool = False  # also visible in TensorBoard's Scalars dashboard
     frequencies: Dict[str, int] = _field(  # catalogue key or category -> steps
-        {}, check=_Rule(lambda f: all(v >= 0 for v in f.values()), "steps must be >= 0"))
+        {}, check=_Rule(lambda f: all(v >= 0 for v in f.values()), "steps must be >= 0")
+    )
 
 
 @dataclass
@@ -196,11 +244,15 @@ class HealthConfig:
     """Online health checks (hjepa_trainer.health): the diagnosis engine every few steps."""
 
     enabled: bool = True
-    every: int = _field(0, check=_Rule(lambda v: v >= 0, "must be >= 0 (0 = the collapse metrics' interval)"))
+    every: int = _field(
+        0, check=_Rule(lambda v: v >= 0, "must be >= 0 (0 = the collapse metrics' interval)")
+    )
     # Stop (checkpoint, exit status 3) when a check's overall status is at least this
     # severe: null (never), "warning", "collapse" (collapse or critical) or "critical".
     stop_on: Optional[StopOn] = None
-    max_points: int = _field(2000, ge=20)  # values kept in memory per curve (first, thinned middle, recent)
+    max_points: int = _field(
+        2000, ge=20
+    )  # values kept in memory per curve (first, thinned middle, recent)
 
 
 @dataclass
@@ -215,9 +267,15 @@ def _plain_name(name: str) -> bool:
 @dataclass
 class LoggingConfig:
     log_dir: str = "runs"
-    log_frequency: int = _field(100, ge=1)  # base interval of the "every 100 steps" metrics (reference section 12)
+    log_frequency: int = _field(
+        100, ge=1
+    )  # base interval of the "every 100 steps" metrics (reference section 12)
     experiment_name: str = _field(  # the run's directory under log_dir
-        "hjepa_tiny", check=_Rule(_plain_name, "must be a non-empty name without path separators, not '.' or '..'"))
+        "hjepa_tiny",
+        check=_Rule(
+            _plain_name, "must be a non-empty name without path separators, not '.' or '..'"
+        ),
+    )
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
 
 
@@ -266,13 +324,17 @@ def _coerce(key: str, tp, value):
     choices = _choices(tp)
     if choices is not None:
         if not any(value == c and type(value) is type(c) for c in choices):
-            raise ConfigError(f"config key {key!r}: must be {_choice_words(choices)}, got {value!r}")
+            raise ConfigError(
+                f"config key {key!r}: must be {_choice_words(choices)}, got {value!r}"
+            )
         return value
     origin = typing.get_origin(tp)
     if origin in (list, List):
         (item,) = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config key {key!r} expects a list of {_type_name(item)}, got {value!r}")
+            raise ConfigError(
+                f"config key {key!r} expects a list of {_type_name(item)}, got {value!r}"
+            )
         return [_coerce(f"{key}[{i}]", item, v) for i, v in enumerate(value)]
     if origin in (dict, Dict):
         k_tp, v_tp = typing.get_args(tp)
@@ -308,7 +370,9 @@ def _coerce(key: str, tp, value):
 def _merge(obj, data: Dict[str, Any], prefix: str = "") -> None:
     """Merge a nested mapping into dataclass ``obj`` in place, strictly."""
     if not isinstance(data, dict):
-        raise ConfigError(f"config section {prefix.rstrip('.') or '<root>'!r} must be a mapping, got {data!r}")
+        raise ConfigError(
+            f"config section {prefix.rstrip('.') or '<root>'!r} must be a mapping, got {data!r}"
+        )
     hints = typing.get_type_hints(type(obj))
     names = [f.name for f in dataclasses.fields(obj)]
     for name, value in data.items():

@@ -155,7 +155,9 @@ class VisionTransformer(nn.Module):
         # Fixed (non-trainable) positions, as in I-JEPA: a buffer, so ``.to()`` moves it;
         # not persistent (not in the state dict): it is recomputed from the grid at init.
         self.register_buffer(
-            "pos_embed", sincos_pos_embed(embed_dim, self.grid, self.grid).unsqueeze(0), persistent=False
+            "pos_embed",
+            sincos_pos_embed(embed_dim, self.grid, self.grid).unsqueeze(0),
+            persistent=False,
         )  # (1, N, D)
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim)
@@ -165,7 +167,9 @@ class VisionTransformer(nn.Module):
             blk.attn.proj.weight.data.div_(math.sqrt(2.0 * (i + 1)))
             blk.fc2.weight.data.div_(math.sqrt(2.0 * (i + 1)))
 
-    def forward(self, images: torch.Tensor, keep_idx: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, keep_idx: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Encode images, optionally keeping only some patch tokens.
 
         Args:
@@ -214,13 +218,17 @@ class Predictor(nn.Module):
         self.register_buffer(
             "pos_embed", sincos_pos_embed(predictor_dim, grid, grid).unsqueeze(0), persistent=False
         )  # (1, N, P)
-        self.blocks = nn.ModuleList(Block(predictor_dim, num_heads, mlp_ratio) for _ in range(depth))
+        self.blocks = nn.ModuleList(
+            Block(predictor_dim, num_heads, mlp_ratio) for _ in range(depth)
+        )
         self.norm = nn.LayerNorm(predictor_dim)
         self.proj = nn.Linear(predictor_dim, embed_dim)
         self.apply(_init_weights)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
 
-    def forward(self, ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor
+    ) -> torch.Tensor:
         """Predict features at the target positions.
 
         Args:
@@ -325,7 +333,11 @@ def hierarchy_levels(
         averaged over the same predicted positions as the predictions.
     """
     b, nt, d = pred.shape
-    levels = [LevelOutput(pred.reshape(-1, d), gather_tokens(target_full, tgt_idx).reshape(-1, d), (grid, grid))]
+    levels = [
+        LevelOutput(
+            pred.reshape(-1, d), gather_tokens(target_full, tgt_idx).reshape(-1, d), (grid, grid)
+        )
+    ]
     if num_levels == 1:
         return levels
     n = grid * grid
@@ -333,7 +345,10 @@ def hierarchy_levels(
     weight.scatter_(1, tgt_idx, 1.0)  # (B, N)
     pred_grid = torch.zeros(b, n, d, device=pred.device, dtype=pred.dtype)
     pred_grid = pred_grid.scatter(1, tgt_idx.unsqueeze(-1).expand(-1, -1, d), pred)  # (B, N, D)
-    to_grid = lambda t: t.transpose(1, 2).reshape(b, d, grid, grid)  # (B, N, D) -> (B, D, H, W)
+
+    def to_grid(t: torch.Tensor) -> torch.Tensor:  # (B, N, D) -> (B, D, H, W)
+        return t.transpose(1, 2).reshape(b, d, grid, grid)
+
     weight_grid = weight.reshape(b, 1, grid, grid)
     pred_grid = to_grid(pred_grid)
     tgt_grid = to_grid(target_full.to(pred.dtype))
@@ -443,24 +458,36 @@ class HJEPA(nn.Module):
             raise ValueError(f"num_levels must be in 1..{MAX_LEVELS}, got {num_levels}")
         weights = list(hierarchy_weights) if hierarchy_weights is not None else [1.0] * num_levels
         if len(weights) != num_levels:
-            raise ValueError(f"hierarchy_weights has {len(weights)} entries for {num_levels} levels")
+            raise ValueError(
+                f"hierarchy_weights has {len(weights)} entries for {num_levels} levels"
+            )
         self.num_levels = num_levels
         self.hierarchy_weights = [float(w) for w in weights]
         self.loss_kind = loss
         self.context_encoder = VisionTransformer(
-            img_size=img_size, patch_size=patch_size, embed_dim=embed_dim,
-            depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
+            img_size=img_size,
+            patch_size=patch_size,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
         )
         self.grid = self.context_encoder.grid
         if 2 ** (num_levels - 1) > self.grid:
-            raise ValueError(f"{num_levels} levels need a patch grid of at least {2 ** (num_levels - 1)}, got {self.grid}")
+            raise ValueError(
+                f"{num_levels} levels need a patch grid of at least {2 ** (num_levels - 1)}, "
+                f"got {self.grid}"
+            )
         # The target starts as an exact copy and then only follows by EMA: no grads.
         self.target_encoder = copy.deepcopy(self.context_encoder)
         for p in self.target_encoder.parameters():
             p.requires_grad_(False)
         self.predictor = Predictor(
-            num_patches=self.context_encoder.num_patches, embed_dim=embed_dim,
-            predictor_dim=predictor_dim, depth=predictor_depth, num_heads=predictor_heads,
+            num_patches=self.context_encoder.num_patches,
+            embed_dim=embed_dim,
+            predictor_dim=predictor_dim,
+            depth=predictor_depth,
+            num_heads=predictor_heads,
             mlp_ratio=mlp_ratio,
         )
 
@@ -499,7 +526,9 @@ class HJEPA(nn.Module):
             # so the loss cannot shrink by shrinking the targets.
             return F.layer_norm(h, (h.shape[-1],))
 
-    def forward(self, images: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor) -> ForwardOutput:
+    def forward(
+        self, images: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor
+    ) -> ForwardOutput:
         """One H-JEPA forward pass.
 
         Args:
@@ -514,7 +543,9 @@ class HJEPA(nn.Module):
         context = self.context_encoder(images, ctx_idx)  # (B, Nc, D)
         pred = self.predictor(context, ctx_idx, tgt_idx)  # (B, Nt, D)
         levels = hierarchy_levels(pred, target_full, tgt_idx, self.grid, self.num_levels)
-        level_losses = [level_loss(lv.pred.float(), lv.target.float(), self.loss_kind) for lv in levels]
+        level_losses = [
+            level_loss(lv.pred.float(), lv.target.float(), self.loss_kind) for lv in levels
+        ]
         total = sum(w * l for w, l in zip(self.hierarchy_weights, level_losses))
         return ForwardOutput(total, level_losses, levels, target_full, context)
 

@@ -23,12 +23,11 @@ import subprocess
 import sys
 import time
 
-from tensorboard_plugin_hjepa import catalog
-
 from hjepa_trainer import checkpoint as ckpt
 from hjepa_trainer.train import train
-
+from tensorboard_plugin_hjepa import catalog
 from tests.tb_process import running_tensorboard
+
 from trainer_helpers import TINY, read_scalars, tiny_config
 
 TOTAL = 45
@@ -42,7 +41,8 @@ _RUNNER = r"""
 import io, os, sys, time
 import torch
 from hjepa_trainer import checkpoint
-hook, nth, marker = os.environ.get("HOOK"), int(os.environ.get("NTH", "0")), os.environ.get("MARKER")
+hook, marker = os.environ.get("HOOK"), os.environ.get("MARKER")
+nth = int(os.environ.get("NTH", "0"))
 calls = {"n": 0}
 real_torch_save, real_save = torch.save, checkpoint.save
 def hang():
@@ -72,17 +72,28 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _args(logdir, resume):
-    sets = [a for item in TINY + [f"training.total_steps={TOTAL}",
-                                  f"training.checkpoint_every={EVERY}", "health.enabled=false",
-                                  "data.train_size=64"]
-            for a in ("--set", item)]
+    sets = [
+        a
+        for item in TINY
+        + [
+            f"training.total_steps={TOTAL}",
+            f"training.checkpoint_every={EVERY}",
+            "health.enabled=false",
+            "data.train_size=64",
+        ]
+        for a in ("--set", item)
+    ]
     return sets + ["--logdir", str(logdir), "--no-progress"] + (["--resume"] if resume else [])
 
 
 def _start(logdir, resume, **env):
     full_env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)), **env)
-    return subprocess.Popen([sys.executable, "-c", _RUNNER, *_args(logdir, resume)],
-                            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, *_args(logdir, resume)],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill(proc):
@@ -120,8 +131,14 @@ def test_kill_9_at_random_points_and_during_checkpoints_then_resume(tmp_path):
     rng = random.Random(8)
     logdir, run_dir = tmp_path / "crashed", str(tmp_path / "crashed" / "run")
     checkpoint_path = os.path.join(run_dir, ckpt.CHECKPOINT_NAME)
-    plan = ["random", "during_checkpoint_write", "random", "after_commit_before_checkpoint",
-            "during_checkpoint_write", "random"]
+    plan = [
+        "random",
+        "during_checkpoint_write",
+        "random",
+        "after_commit_before_checkpoint",
+        "during_checkpoint_write",
+        "random",
+    ]
     steps_seen = []
     for i, point in enumerate(plan):
         resume = os.path.exists(checkpoint_path)
@@ -150,9 +167,16 @@ def test_kill_9_at_random_points_and_during_checkpoints_then_resume(tmp_path):
     assert _check_invariants(run_dir) == TOTAL
     assert glob.glob(checkpoint_path + ".tmp.*") == [], "a killed save's temp file was left"
     # Same steps, tag by tag, as an uninterrupted run of the same config.
-    reference = train(tiny_config(tmp_path / "reference", f"training.total_steps={TOTAL}",
-                                  f"training.checkpoint_every={EVERY}", "health.enabled=false",
-                                  "data.train_size=64"), progress=False)
+    reference = train(
+        tiny_config(
+            tmp_path / "reference",
+            f"training.total_steps={TOTAL}",
+            f"training.checkpoint_every={EVERY}",
+            "health.enabled=false",
+            "data.train_size=64",
+        ),
+        progress=False,
+    )
     expected = read_scalars(reference.run_dir)
     crashed = read_scalars(run_dir)
     assert set(crashed) == set(expected)

@@ -25,9 +25,27 @@ from hjepa_trainer import config as C
 
 from trainer_helpers import TINY, read_scalars
 
-HOSTILE_VALUES = ("0", "-1", ".nan", ".inf", "-.inf", "1e400", "''", "x", "[]", "{}", "null",
-                  "true", "[0, 0]", "[.nan, 1]", "[0.5, .inf]", "[-1, 2]", "'..'", "'.'",
-                  "99999999999999999999999999999999999999999999")
+HOSTILE_VALUES = (
+    "0",
+    "-1",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1e400",
+    "''",
+    "x",
+    "[]",
+    "{}",
+    "null",
+    "true",
+    "[0, 0]",
+    "[.nan, 1]",
+    "[0.5, .inf]",
+    "[-1, 2]",
+    "'..'",
+    "'.'",
+    "99999999999999999999999999999999999999999999",
+)
 
 
 def _sets(*overrides):
@@ -38,8 +56,9 @@ def _cli(capsys, *args):
     """(exit status, stdout, stderr without the online health checks' alert lines)."""
     code = cli.main(list(args))
     out, err = capsys.readouterr()
-    err = "".join(line for line in err.splitlines(keepends=True)
-                  if not line.startswith("hjepa-health:"))
+    err = "".join(
+        line for line in err.splitlines(keepends=True) if not line.startswith("hjepa-health:")
+    )
     return code, out, err
 
 
@@ -72,39 +91,43 @@ def test_every_key_with_hostile_values_fails_only_with_a_config_error():
     assert tried > 1000
 
 
-@pytest.mark.parametrize("override,names", [
-    ("model.num_heads=0", "model.num_heads"),
-    ("model.predictor_heads=0", "model.predictor_heads"),
-    ("model.embed_dim=0", "model.embed_dim"),
-    ("model.predictor_dim=0", "model.predictor_dim"),
-    ("model.mlp_ratio=0", "model.mlp_ratio"),
-    ("model.mlp_ratio=-1", "model.mlp_ratio"),
-    ("model.mlp_ratio=.nan", "model.mlp_ratio"),
-    ("training.lr=.inf", "training.lr"),
-    ("training.clip_grad=.inf", "training.clip_grad"),
-    ("training.weight_decay=-1", "training.weight_decay"),
-    ("training.weight_decay_end=.nan", "training.weight_decay_end"),
-    ("masking.aspect_ratio=[0.5, .inf]", "masking.aspect_ratio"),
-    ("eval.knn_temperature=1e400", "eval.knn_temperature"),
-    ("logging.experiment_name='..'", "logging.experiment_name"),
-    ("logging.experiment_name='.'", "logging.experiment_name"),
-    # More levels than the patch grid allows (24 px / 6 px patches: a 4x4 grid, 3 levels).
-    ("model.num_levels=4", "model.num_levels"),
-    # Mask scales outside (0, 1).
-    ("masking.mask_scale=[0.5, 1.5]", "masking.mask_scale"),
-    ("masking.mask_scale=[0, 0.2]", "masking.mask_scale"),
-    ("masking.mask_scale=[-0.1, 0.2]", "masking.mask_scale"),
-    ("masking.context_scale=[0.85, 1.2]", "masking.context_scale"),
-    # Wrong types and unknown keys, through the CLI.
-    ("model.depth=four", "model.depth"),
-    ("training.total_steps=[1]", "training.total_steps"),
-    ("masking.mask_scale=0.2", "masking.mask_scale"),
-    ("training.nonsense=1", "training.nonsense"),
-])
+@pytest.mark.parametrize(
+    "override,names",
+    [
+        ("model.num_heads=0", "model.num_heads"),
+        ("model.predictor_heads=0", "model.predictor_heads"),
+        ("model.embed_dim=0", "model.embed_dim"),
+        ("model.predictor_dim=0", "model.predictor_dim"),
+        ("model.mlp_ratio=0", "model.mlp_ratio"),
+        ("model.mlp_ratio=-1", "model.mlp_ratio"),
+        ("model.mlp_ratio=.nan", "model.mlp_ratio"),
+        ("training.lr=.inf", "training.lr"),
+        ("training.clip_grad=.inf", "training.clip_grad"),
+        ("training.weight_decay=-1", "training.weight_decay"),
+        ("training.weight_decay_end=.nan", "training.weight_decay_end"),
+        ("masking.aspect_ratio=[0.5, .inf]", "masking.aspect_ratio"),
+        ("eval.knn_temperature=1e400", "eval.knn_temperature"),
+        ("logging.experiment_name='..'", "logging.experiment_name"),
+        ("logging.experiment_name='.'", "logging.experiment_name"),
+        # More levels than the patch grid allows (24 px / 6 px patches: a 4x4 grid, 3 levels).
+        ("model.num_levels=4", "model.num_levels"),
+        # Mask scales outside (0, 1).
+        ("masking.mask_scale=[0.5, 1.5]", "masking.mask_scale"),
+        ("masking.mask_scale=[0, 0.2]", "masking.mask_scale"),
+        ("masking.mask_scale=[-0.1, 0.2]", "masking.mask_scale"),
+        ("masking.context_scale=[0.85, 1.2]", "masking.context_scale"),
+        # Wrong types and unknown keys, through the CLI.
+        ("model.depth=four", "model.depth"),
+        ("training.total_steps=[1]", "training.total_steps"),
+        ("masking.mask_scale=0.2", "masking.mask_scale"),
+        ("training.nonsense=1", "training.nonsense"),
+    ],
+)
 def test_impossible_values_exit_2_with_one_line_naming_the_key(tmp_path, capsys, override, names):
     extra = ["model.hierarchy_weights=[1, 1, 1, 1]"] if "num_levels=4" in override else []
-    code, _, err = _cli(capsys, *_sets(*extra, override), "--logdir", str(tmp_path),
-                        "--no-progress")
+    code, _, err = _cli(
+        capsys, *_sets(*extra, override), "--logdir", str(tmp_path), "--no-progress"
+    )
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("hjepa-train: "), err
     assert names in err and "Traceback" not in err
@@ -112,11 +135,13 @@ def test_impossible_values_exit_2_with_one_line_naming_the_key(tmp_path, capsys,
 
 
 def test_a_config_file_with_wrong_types_and_unknown_keys(tmp_path, capsys):
-    for text, names in (("model:\n  depth: four\n", "model.depth"),
-                        ("model:\n  depht: 2\n", "model.depht"),
-                        ("masking:\n  mask_scale: [0.1, 2.0]\n", "masking.mask_scale"),
-                        ("training: 5\n", "training"),
-                        ("- a list\n", "<root>")):
+    for text, names in (
+        ("model:\n  depth: four\n", "model.depth"),
+        ("model:\n  depht: 2\n", "model.depht"),
+        ("masking:\n  mask_scale: [0.1, 2.0]\n", "masking.mask_scale"),
+        ("training: 5\n", "training"),
+        ("- a list\n", "<root>"),
+    ):
         path = tmp_path / "bad.yaml"
         path.write_text(text)
         code, _, err = _cli(capsys, "--config", str(path), "--logdir", str(tmp_path))
@@ -129,25 +154,46 @@ def _image_folder(root, bad):
         for i in range(12):
             Image.new("RGB", (30 + i, 30), colour).save(root / cls / f"{i}.png")
     good = (root / "a" / "0.png").read_bytes()
-    faults = {"garbage": lambda p: p.write_bytes(b"not an image at all"),
-              "zero_length": lambda p: p.write_bytes(b""),
-              "truncated": lambda p: p.write_bytes(good[:len(good) // 2]),
-              "directory": lambda p: p.mkdir()}
+    faults = {
+        "garbage": lambda p: p.write_bytes(b"not an image at all"),
+        "zero_length": lambda p: p.write_bytes(b""),
+        "truncated": lambda p: p.write_bytes(good[: len(good) // 2]),
+        "directory": lambda p: p.mkdir(),
+    }
     path = root / "b" / ("bad_%s.png" % bad)
     faults[bad](path)
     return path
 
 
-@pytest.mark.parametrize("bad,workers", [("garbage", 0), ("zero_length", 0), ("truncated", 0),
-                                         ("directory", 0), ("garbage", 2), ("truncated", 2)])
+@pytest.mark.parametrize(
+    "bad,workers",
+    [
+        ("garbage", 0),
+        ("zero_length", 0),
+        ("truncated", 0),
+        ("directory", 0),
+        ("garbage", 2),
+        ("truncated", 2),
+    ],
+)
 def test_unreadable_images_exit_2_naming_the_file(tmp_path, capsys, bad, workers):
     """Read in the main process (workers=0) or in DataLoader workers (the probe bank is
     kept small and the random-init probe off, so the training batches meet it first)."""
     path = _image_folder(tmp_path / "images", bad)
-    code, _, err = _cli(capsys, *_sets(
-        "data.source=folder", f"data.path={tmp_path / 'images'}", f"data.num_workers={workers}",
-        "data.probe_size=4", "eval.random_init_baseline=false", "training.total_steps=6"),
-        "--logdir", str(tmp_path / "logs"), "--no-progress")
+    code, _, err = _cli(
+        capsys,
+        *_sets(
+            "data.source=folder",
+            f"data.path={tmp_path / 'images'}",
+            f"data.num_workers={workers}",
+            "data.probe_size=4",
+            "eval.random_init_baseline=false",
+            "training.total_steps=6",
+        ),
+        "--logdir",
+        str(tmp_path / "logs"),
+        "--no-progress",
+    )
     if bad == "directory":  # not a file: not listed as an image at all, training works
         assert code == 0, err
         return
@@ -192,7 +238,8 @@ def test_disk_full_while_writing_a_checkpoint(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "empty"])
 def test_resume_from_a_missing_or_damaged_checkpoint_exits_2_naming_the_file(
-        tmp_path, capsys, damage):
+    tmp_path, capsys, damage
+):
     """``checkpoint.save`` never leaves a damaged file, but a disk or a user can: a
     truncated checkpoint was a RuntimeError traceback from torch.load."""
     args = _sets("training.total_steps=2") + ["--logdir", str(tmp_path), "--no-progress"]
@@ -200,14 +247,18 @@ def test_resume_from_a_missing_or_damaged_checkpoint_exits_2_naming_the_file(
     if damage != "missing":
         assert _cli(capsys, *args)[0] == 0
         data = path.read_bytes()
-        path.write_bytes({"truncated": data[:len(data) // 2], "garbage": b"garbage\n",
-                          "empty": b""}[damage])
+        path.write_bytes(
+            {"truncated": data[: len(data) // 2], "garbage": b"garbage\n", "empty": b""}[damage]
+        )
     code, _, err = _cli(capsys, *args, "--resume")
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert str(path) in err
-    assert ("no checkpoint to resume from" if damage == "missing"
-            else "not a readable hjepa-train checkpoint") in err, err
+    assert (
+        "no checkpoint to resume from"
+        if damage == "missing"
+        else "not a readable hjepa-train checkpoint"
+    ) in err, err
 
 
 def test_disk_full_while_writing_events(tmp_path, capsys, monkeypatch):
@@ -249,7 +300,8 @@ def test_disk_full_while_writing_events(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["missing_keys", "not_a_dict", "newer_format", "wrong_type"])
 def test_resume_from_an_incomplete_or_newer_checkpoint_exits_2_naming_the_file(
-        tmp_path, capsys, damage):
+    tmp_path, capsys, damage
+):
     """A file that unpickles but is not a checkpoint this trainer wrote: keys missing (it
     was a KeyError traceback), not a mapping, a newer format, a value of the wrong type."""
     args = _sets("training.total_steps=2") + ["--logdir", str(tmp_path), "--no-progress"]
@@ -272,8 +324,12 @@ def test_resume_from_an_incomplete_or_newer_checkpoint_exits_2_naming_the_file(
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("hjepa-train: ") and str(path) in err, err
-    expected = {"missing_keys": "missing model, optimizer", "not_a_dict": "is not an hjepa-train checkpoint",
-                "newer_format": "upgrade tensorboard-plugin-hjepa", "wrong_type": "config of the wrong type"}
+    expected = {
+        "missing_keys": "missing model, optimizer",
+        "not_a_dict": "is not an hjepa-train checkpoint",
+        "newer_format": "upgrade tensorboard-plugin-hjepa",
+        "wrong_type": "config of the wrong type",
+    }
     assert expected[damage] in err, err
 
 
@@ -285,12 +341,18 @@ def test_resume_with_another_model_config_exits_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "checkpoint's model config differs" in err, err
 
 
-@pytest.mark.parametrize("overrides,names", [
-    # Masks that leave no context patch on the 4x4 grid, found when the first batch is masked.
-    (["masking.mask_scale=[0.9, 1.0]"], "masking.min_context"),
-    (["data.train_size=4"], "fewer than one global batch of 8"),
-    (["data.source=folder", "data.path={tmp}/no_such_folder"], "no_such_folder' is not a directory"),
-])
+@pytest.mark.parametrize(
+    "overrides,names",
+    [
+        # Masks that leave no context patch on the 4x4 grid, found when the first batch is masked.
+        (["masking.mask_scale=[0.9, 1.0]"], "masking.min_context"),
+        (["data.train_size=4"], "fewer than one global batch of 8"),
+        (
+            ["data.source=folder", "data.path={tmp}/no_such_folder"],
+            "no_such_folder' is not a directory",
+        ),
+    ],
+)
 def test_bad_input_found_after_start_up_exits_2_with_one_line(tmp_path, capsys, overrides, names):
     overrides = [o.replace("{tmp}", str(tmp_path)) for o in overrides]
     code, _, err = _cli(capsys, *_sets(*overrides), "--logdir", str(tmp_path), "--no-progress")
@@ -328,8 +390,12 @@ sys.exit(main(sys.argv[1:]))
 
 def test_a_value_error_from_a_bug_is_not_reported_as_bad_input(tmp_path):
     """Real process: exit status 1 with the traceback, not 2 and one line of bad usage."""
-    proc = subprocess.run([sys.executable, "-c", _BUG_RUNNER, *_sets(), "--logdir", str(tmp_path),
-                           "--no-progress"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUG_RUNNER, *_sets(), "--logdir", str(tmp_path), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback (most recent call last)" in proc.stderr, proc.stderr
     assert proc.stderr.rstrip().endswith("ValueError: math domain error"), proc.stderr

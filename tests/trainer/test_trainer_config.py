@@ -17,14 +17,25 @@ def test_bundled_configs_validate():
 
 def test_section_14_keys(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({
-        "logging": {"log_dir": "results/logs", "log_frequency": 100, "experiment_name": "hjepa_run_1",
-                    "tensorboard": {"enabled": True}},
-        "wandb": {"enabled": False},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "logging": {
+                    "log_dir": "results/logs",
+                    "log_frequency": 100,
+                    "experiment_name": "hjepa_run_1",
+                    "tensorboard": {"enabled": True},
+                },
+                "wandb": {"enabled": False},
+            }
+        )
+    )
     cfg = C.load_config(str(path))
     assert (cfg.logging.log_dir, cfg.logging.log_frequency, cfg.logging.experiment_name) == (
-        "results/logs", 100, "hjepa_run_1")
+        "results/logs",
+        100,
+        "hjepa_run_1",
+    )
 
 
 def test_precedence_defaults_file_overrides(tmp_path):
@@ -36,21 +47,27 @@ def test_precedence_defaults_file_overrides(tmp_path):
     assert cfg.training.total_steps == C.TrainingConfig().total_steps
 
 
-@pytest.mark.parametrize("override,match", [
-    ("model.embed_dimm=3", r"unknown config key 'model.embed_dimm' \(did you mean 'model.embed_dim'\?\)"),
-    ("modle.depth=3", r"unknown config key 'modle'"),
-    ("training.lr=abc", r"'training.lr' expects float"),
-    ("training.batch_size=1.5", r"'training.batch_size' expects an integer"),
-    ("logging.tensorboard.enabled=maybe", r"'logging.tensorboard.enabled' expects true/false"),
-    ("model.num_levels=5", r"'model.num_levels'"),
-    ("model.hierarchy_weights=[1, 2]", r"'model.hierarchy_weights'"),
-    ("model.patch_size=5", r"'model.patch_size'"),
-    ("masking.mask_scale=[0.5, 0.1]", r"'masking.mask_scale'"),
-    ("model.loss=l3", r"'model.loss'"),
-    ("data.source=folder", r"'data.path'"),
-    ("training.warmup_steps=-1", r"'training.warmup_steps'"),
-    ("training.lr", r"key=value"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        (
+            "model.embed_dimm=3",
+            r"unknown config key 'model.embed_dimm' \(did you mean 'model.embed_dim'\?\)",
+        ),
+        ("modle.depth=3", r"unknown config key 'modle'"),
+        ("training.lr=abc", r"'training.lr' expects float"),
+        ("training.batch_size=1.5", r"'training.batch_size' expects an integer"),
+        ("logging.tensorboard.enabled=maybe", r"'logging.tensorboard.enabled' expects true/false"),
+        ("model.num_levels=5", r"'model.num_levels'"),
+        ("model.hierarchy_weights=[1, 2]", r"'model.hierarchy_weights'"),
+        ("model.patch_size=5", r"'model.patch_size'"),
+        ("masking.mask_scale=[0.5, 0.1]", r"'masking.mask_scale'"),
+        ("model.loss=l3", r"'model.loss'"),
+        ("data.source=folder", r"'data.path'"),
+        ("training.warmup_steps=-1", r"'training.warmup_steps'"),
+        ("training.lr", r"key=value"),
+    ],
+)
 def test_errors_name_the_key(override, match):
     with pytest.raises(C.ConfigError, match=match):
         C.load_config(None, [override])
@@ -74,24 +91,42 @@ def test_dump_round_trip(tmp_path):
     assert C.from_dict(C.to_dict(cfg)) == cfg
 
 
-@pytest.mark.parametrize("override,match", [
-    # Each limit names its own field (these named a neighbour before).
-    ("model.img_size=0", r"'model.img_size': must be > 0, got 0"),
-    ("model.predictor_depth=0", r"'model.predictor_depth': must be >= 1, got 0"),
-    ("training.lr=0", r"'training.lr': must be > 0, got 0.0"),
-    ("training.min_lr=1", r"'training.min_lr': must be <= training.lr"),
-    ("training.weight_decay_end=-1", r"'training.weight_decay_end': must be >= 0, got -1.0"),
-    ("training.ema_momentum_end=2", r"'training.ema_momentum_end': must be >= 0 and <= 1, got 2.0"),
-    ("training.ema_momentum_end=0.9", r"'training.ema_momentum_start': need 0 <= ema_momentum_start <= "),
-    ("eval.knn_temperature=0", r"'eval.knn_temperature': must be > 0, got 0.0"),
-    ("model.hierarchy_weights=[1, -1, 1]", r"'model.hierarchy_weights': must be >= 0 and not all 0, got \[1.0"),
-    ("model.hierarchy_weights=[]", r"'model.hierarchy_weights': has 0 entries for num_levels=3"),
-    # Values the trainer cannot use (torch refused them mid-run).
-    ("data.num_workers=-1", r"'data.num_workers': must be >= 0, got -1"),
-    ("data.seed=99999999999999999999999", r"'data.seed': must be in \(-2\*\*32, 2\*\*32\)"),
-    ("training.seed=-99999999999999999999999", r"'training.seed': must be in \(-2\*\*32, 2\*\*32\)"),
-    ("training.threads=99999999999999999999999", r"'training.threads': must be < 2147483648"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        # Each limit names its own field (these named a neighbour before).
+        ("model.img_size=0", r"'model.img_size': must be > 0, got 0"),
+        ("model.predictor_depth=0", r"'model.predictor_depth': must be >= 1, got 0"),
+        ("training.lr=0", r"'training.lr': must be > 0, got 0.0"),
+        ("training.min_lr=1", r"'training.min_lr': must be <= training.lr"),
+        ("training.weight_decay_end=-1", r"'training.weight_decay_end': must be >= 0, got -1.0"),
+        (
+            "training.ema_momentum_end=2",
+            r"'training.ema_momentum_end': must be >= 0 and <= 1, got 2.0",
+        ),
+        (
+            "training.ema_momentum_end=0.9",
+            r"'training.ema_momentum_start': need 0 <= ema_momentum_start <= ",
+        ),
+        ("eval.knn_temperature=0", r"'eval.knn_temperature': must be > 0, got 0.0"),
+        (
+            "model.hierarchy_weights=[1, -1, 1]",
+            r"'model.hierarchy_weights': must be >= 0 and not all 0, got \[1.0",
+        ),
+        (
+            "model.hierarchy_weights=[]",
+            r"'model.hierarchy_weights': has 0 entries for num_levels=3",
+        ),
+        # Values the trainer cannot use (torch refused them mid-run).
+        ("data.num_workers=-1", r"'data.num_workers': must be >= 0, got -1"),
+        ("data.seed=99999999999999999999999", r"'data.seed': must be in \(-2\*\*32, 2\*\*32\)"),
+        (
+            "training.seed=-99999999999999999999999",
+            r"'training.seed': must be in \(-2\*\*32, 2\*\*32\)",
+        ),
+        ("training.threads=99999999999999999999999", r"'training.threads': must be < 2147483648"),
+    ],
+)
 def test_each_limit_names_its_own_key_and_the_value(override, match):
     with pytest.raises(C.ConfigError, match=match):
         C.load_config(None, [override])
@@ -102,9 +137,13 @@ def _choice_keys():
     from hjepa_trainer.model import LOSS_KINDS
 
     # The modules that act on a choice own its values; the config lists them from there.
-    return [("model.loss", LOSS_KINDS), ("training.device", ("auto", "cpu", "cuda")),
-            ("training.amp", ("auto", "bf16", "none")), ("data.source", ("procedural", "folder")),
-            ("health.stop_on", (None,) + tuple(STOP_ON))]
+    return [
+        ("model.loss", LOSS_KINDS),
+        ("training.device", ("auto", "cpu", "cuda")),
+        ("training.amp", ("auto", "bf16", "none")),
+        ("data.source", ("procedural", "folder")),
+        ("health.stop_on", (None,) + tuple(STOP_ON)),
+    ]
 
 
 @pytest.mark.parametrize("key,choices", _choice_keys())
@@ -117,7 +156,9 @@ def test_every_choice_is_accepted_and_another_value_lists_them(key, choices):
     with pytest.raises(C.ConfigError) as err:
         C.load_config(None, [f"{key}=nonsense"])
     message = str(err.value)
-    assert message.startswith(f"config key {key!r}: must be ") and message.endswith("got 'nonsense'")
+    assert message.startswith(f"config key {key!r}: must be ") and message.endswith(
+        "got 'nonsense'"
+    )
     for choice in choices:
         assert ("null" if choice is None else repr(choice)) in message
 
@@ -126,7 +167,9 @@ def test_validate_checks_a_config_changed_in_code():
     """Limits and choices hold for a ``Config`` built in Python, not only for YAML and --set."""
     cfg = C.Config()
     cfg.training.device = "tpu"
-    with pytest.raises(C.ConfigError, match=r"'training.device': must be 'auto', 'cpu' or 'cuda', got 'tpu'"):
+    with pytest.raises(
+        C.ConfigError, match=r"'training.device': must be 'auto', 'cpu' or 'cuda', got 'tpu'"
+    ):
         C.validate(cfg)
     cfg = C.Config()
     cfg.masking.num_masks = 0

@@ -10,8 +10,18 @@ from hjepa_trainer.optim import param_groups
 
 
 def tiny(**kw):
-    args = dict(img_size=24, patch_size=4, embed_dim=32, depth=2, num_heads=2, predictor_dim=16,
-                predictor_depth=1, predictor_heads=2, num_levels=3, hierarchy_weights=[1.0, 0.5, 0.25])
+    args = dict(
+        img_size=24,
+        patch_size=4,
+        embed_dim=32,
+        depth=2,
+        num_heads=2,
+        predictor_dim=16,
+        predictor_depth=1,
+        predictor_heads=2,
+        num_levels=3,
+        hierarchy_weights=[1.0, 0.5, 0.25],
+    )
     args.update(kw)
     return HJEPA(**args)
 
@@ -59,7 +69,9 @@ def test_context_encoder_never_sees_dropped_patches():
     pix = visible.reshape(2, grid, 1, grid, 1).expand(2, grid, 4, grid, 4).reshape(2, 1, 24, 24)
     y = torch.where(pix, x, torch.randn_like(x) * 10)  # change every masked pixel
     with torch.no_grad():
-        assert torch.allclose(model.context_encoder(x, keep), model.context_encoder(y, keep), atol=1e-5)
+        assert torch.allclose(
+            model.context_encoder(x, keep), model.context_encoder(y, keep), atol=1e-5
+        )
 
 
 def test_target_layer_norm_is_parameter_free():
@@ -84,12 +96,17 @@ def test_hierarchy_pooling_is_masked_average_over_target_positions():
         for s in range(b):
             for cr in range(cells):
                 for cc in range(cells):
-                    members = [j for j, i in enumerate(tgt_idx[s].tolist())
-                               if (i // grid) // k == cr and (i % grid) // k == cc]
+                    members = [
+                        j
+                        for j, i in enumerate(tgt_idx[s].tolist())
+                        if (i // grid) // k == cr and (i % grid) // k == cc
+                    ]
                     if members:
                         preds.append(pred[s, members].mean(0).numpy())
                         tgts.append(full[s, tgt_idx[s, members]].mean(0).numpy())
-        np.testing.assert_allclose(levels[lvl].pred.detach().numpy(), np.stack(preds), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            levels[lvl].pred.detach().numpy(), np.stack(preds), rtol=1e-5, atol=1e-6
+        )
         np.testing.assert_allclose(levels[lvl].target.numpy(), np.stack(tgts), rtol=1e-5, atol=1e-6)
         assert levels[lvl].grid_size == (cells, cells)
 
@@ -116,7 +133,9 @@ def test_no_weight_decay_on_biases_and_norms():
     names = {id(p): n for n, p in model.named_parameters()}
     assert all(p.ndim < 2 or names[id(p)].endswith("bias") for p in no_decay["params"])
     assert no_decay["weight_decay"] == 0.0
-    assert len(decay["params"]) + len(no_decay["params"]) == sum(p.requires_grad for p in model.parameters())
+    assert len(decay["params"]) + len(no_decay["params"]) == sum(
+        p.requires_grad for p in model.parameters()
+    )
 
 
 @pytest.mark.parametrize("levels", [1, 4])
@@ -136,15 +155,37 @@ def test_from_config_builds_the_model_a_config_describes():
 
     from hjepa_trainer import config as C
 
-    cfg = C.load_config(None, ["model.img_size=24", "model.patch_size=4", "model.embed_dim=48",
-                               "model.depth=2", "model.num_heads=3", "model.mlp_ratio=2",
-                               "model.predictor_dim=24", "model.predictor_depth=1", "model.predictor_heads=2",
-                               "model.num_levels=2", "model.hierarchy_weights=[1, 0.5]", "model.loss=mse"])
+    cfg = C.load_config(
+        None,
+        [
+            "model.img_size=24",
+            "model.patch_size=4",
+            "model.embed_dim=48",
+            "model.depth=2",
+            "model.num_heads=3",
+            "model.mlp_ratio=2",
+            "model.predictor_dim=24",
+            "model.predictor_depth=1",
+            "model.predictor_heads=2",
+            "model.num_levels=2",
+            "model.hierarchy_weights=[1, 0.5]",
+            "model.loss=mse",
+        ],
+    )
     model = HJEPA.from_config(cfg.model, stop_gradient=False)
-    assert model.grid == 6 and len(model.context_encoder.blocks) == 2 and len(model.predictor.blocks) == 1
-    assert model.context_encoder.embed_dim == 48 and model.context_encoder.blocks[0].attn.num_heads == 3
+    assert (
+        model.grid == 6
+        and len(model.context_encoder.blocks) == 2
+        and len(model.predictor.blocks) == 1
+    )
+    assert (
+        model.context_encoder.embed_dim == 48
+        and model.context_encoder.blocks[0].attn.num_heads == 3
+    )
     assert model.context_encoder.blocks[0].fc1.out_features == 96  # mlp_ratio 2
-    assert model.predictor.embed.out_features == 24 and model.predictor.blocks[0].attn.num_heads == 2
+    assert (
+        model.predictor.embed.out_features == 24 and model.predictor.blocks[0].attn.num_heads == 2
+    )
     assert (model.num_levels, model.hierarchy_weights, model.loss_kind) == (2, [1.0, 0.5], "mse")
     assert model.stop_gradient is False
     params = inspect.signature(HJEPA.__init__).parameters
@@ -153,7 +194,10 @@ def test_from_config_builds_the_model_a_config_describes():
     by_hand = HJEPA(**dataclasses.asdict(cfg.model))
     torch.manual_seed(0)
     built = HJEPA.from_config(cfg.model)
-    assert all(torch.equal(a, b) for a, b in zip(by_hand.state_dict().values(), built.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(by_hand.state_dict().values(), built.state_dict().values())
+    )
 
 
 def test_an_unknown_loss_fails_at_construction_naming_the_choices():
