@@ -216,14 +216,14 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
                 v = (0.3 / sqrt_d) * (1 - 0.99 * collapse_t)
             elif key == "collapse.effective_rank":
                 v = 0.8 * rank_cap * (1 - 0.9 * collapse_t) * noise(n, 0.01)
-            elif key == "collapse.mean_similarity":
-                v = 0.05 + 0.85 * collapse_t
+            elif key == "collapse.mean_similarity":  # raw: a shared mean direction, then one point
+                v = 0.35 + 0.64 * collapse_t
             elif key == "collapse.max_similarity":
-                v = 0.4 + 0.59 * collapse_t
+                v = 0.8 + 0.19 * collapse_t
             elif key == "collapse.std_similarity":
-                v = 0.1 * (1 - 0.9 * collapse_t)
-            elif key == "collapse.mean_similarity_raw":
-                v = 0.35 + 0.6 * collapse_t
+                v = 0.2 * (1 - 0.9 * collapse_t)
+            elif key == "collapse.mean_similarity_centred":  # pinned near -1/(N-1)
+                v = np.full(n, -1.0 / (DEFAULT_ROWS - 1))
             elif key == "collapse.feature_mean_norm":
                 v = 0.3 + 0.6 * collapse_t
             elif key == "collapse.num_rows":
@@ -240,6 +240,8 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
                 v = (rng.random(n) < 0.02).astype(np.float64)
             elif key == "gradient.clipping_percentage":
                 v = np.full(n, 2.0) if kind != "diverging" else _ramp(t, 2.0, 95.0, 0.66, 0.8)
+            elif key == "gradient_flow.target_features_grad_norm":
+                v = np.zeros(n)
             elif key.startswith("gradient_flow.") and key.endswith("_mean"):
                 v = np.zeros(n) if key == "gradient_flow.target_encoder_mean" else \
                     0.01 * np.exp(-t) * noise(n, 0.05)
@@ -291,6 +293,8 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
                 v = 0.1 + 0.5 * t * (1 - 0.8 * collapse_t)
             elif key == "eval.knn_top1_random_init":
                 v = np.full(n, 0.05)
+            elif key == "eval.num_classes":
+                v = np.full(n, 10.0)
             elif key == "eval.val_loss":
                 v = sum(weights[j] * level_loss(t, j) for j in range(levels)) * 1.03
             else:  # a metric added to the catalogue later: a plausible flat curve

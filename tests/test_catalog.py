@@ -156,17 +156,17 @@ def test_dimension_relative_bounds_reduce_to_reference_at_768():
     assert min_std["collapse"] / sqrt768 == pytest.approx(0.00043, rel=0.02)
     assert min_std["warning"] / sqrt768 == pytest.approx(0.00087, rel=0.02)
     rank = {b.status: b.bound for b in rules["collapse.effective_rank"].bands}
-    assert rank["collapse"] * 768 == pytest.approx(15.4, rel=0.01)
-    assert rank["warning"] * 768 == pytest.approx(23, rel=0.01)
-    assert rank["collapse"] * 768 < 200 and rank["warning"] * 768 < 500
-    sim_warning = [b for b in rules["collapse.mean_similarity"].bands if b.status == "warning"]
-    assert sim_warning[0].bound.resolve(768) == 0.3
-    assert sim_warning[0].bound.resolve(64) == 0.5
-    assert sim_warning[0].bound.resolve(None) == 0.3
+    assert rank["collapse"].resolve(768) * 768 == pytest.approx(15.4, rel=0.01)
+    assert rank["warning"].resolve(768) * 768 == pytest.approx(23, rel=0.01)
+    assert rank["collapse"].resolve(768) * 768 < 200 and rank["warning"].resolve(768) * 768 < 500
+    # ... and a floor in directions that holds at small widths: 2 (3) of 64.
+    assert rank["collapse"].resolve(64) * 64 == pytest.approx(2.0)
+    assert rank["warning"].resolve(64) * 64 == pytest.approx(3.0)
 
 
 def test_every_corrected_rule_says_why():
     corrected = [m for m in catalog.metrics() if m.rule and m.rule.correction]
+    corrected += [d for d in catalog.derived() if d.rule and d.rule.correction]
     corrected += [b for b in catalog.branches() if b.correction]
     corrected += [p for p in catalog.patterns() if p.correction]
     assert len(corrected) >= 8
@@ -191,7 +191,9 @@ def test_flowchart_has_every_reference_branch_with_data_checks():
 
 def test_patterns_cover_section_16():
     ids = {p.id for p in catalog.patterns()}
-    assert ids == {"loss_stuck", "divergence", "collapse", "noisy", "early_plateau"}
+    # Section 16's five, plus the partial collapse that DESIGN's corrections describe.
+    assert ids == {"loss_stuck", "divergence", "collapse", "noisy", "early_plateau",
+                   "partial_collapse"}
     known = {m.key for m in catalog.metrics()} | {d.key for d in catalog.derived()}
     for pattern in catalog.patterns():
         assert pattern.symptoms or pattern.any_symptoms
@@ -203,10 +205,14 @@ def test_to_dict_is_plain_json():
     data = json.loads(catalog.to_json())
     assert data["version"] == catalog.CATALOG_VERSION
     assert len(data["metrics"]) == len(list(catalog.metrics()))
-    sim = next(m for m in data["metrics"] if m["key"] == "collapse.mean_similarity")
-    assert sim["per_level"] is True
-    assert any(b["bound"].get("kind") == "dim_bound" for b in sim["rule"]["bands"]
-               if isinstance(b["bound"], dict))
+    rank = next(m for m in data["metrics"] if m["key"] == "collapse.effective_rank")
+    assert rank["per_level"] is True
+    assert all(b["bound"].get("kind") == "rank_bound" for b in rank["rule"]["bands"])
+    cosine = next(m for m in data["metrics"] if m["key"] == "prediction.cosine_sim_mean")
+    assert cosine["rule"]["bands"][0]["bound"]["kind"] == "progress_bound"
+    derived = {d["key"]: d for d in data["derived"]}
+    assert derived["derived.rank_fall_from_peak"]["per_level"] is True
+    assert derived["derived.knn_vs_random_init"]["of_metric"] == "eval.knn_top1"
 
 
 def test_catalog_never_imports_torch():

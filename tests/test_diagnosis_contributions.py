@@ -34,9 +34,10 @@ def test_shares_from_level_losses_times_manifest_weights():
     assert contrib["source"] == "loss.level"
     assert contrib["recent"] == pytest.approx(EXPECTED)
     assert contrib["weights_source"] == "the run manifest"
-    deviation = next(c for c in contrib["checks"]
-                     if c["key"] == "derived.contribution_deviation")
-    assert deviation["value"] == pytest.approx(1.0)
+    vs_config = next(c for c in contrib["checks"]
+                     if c["key"] == "derived.contribution_vs_config")
+    assert vs_config["value"] == pytest.approx(1.0)  # every level exactly as configured
+    assert contrib["ratios"] == pytest.approx([1.0, 1.0, 1.0])
     assert len(contrib["steps"]) == 100 and len(contrib["shares"]) == 3
 
 
@@ -52,9 +53,9 @@ def test_plain_logs_without_weights_say_the_expected_shares_are_unknown():
     contrib = health["contributions"]
     assert contrib["expected"] is None and contrib["weights"] is None
     assert "weights unknown" in contrib["note"]
-    deviation = light(health, "derived.contribution_deviation")
-    assert deviation["status"] == "unknown"
-    assert light(health, "derived.contribution_min_share")["status"] == "healthy"
+    # Without configured weights a small share may be what the run asked for: unknown.
+    vs_config = light(health, "derived.contribution_vs_config")
+    assert vs_config["status"] == "unknown" and "weights unknown" in vs_config["explanation"]
 
 
 def test_weights_are_recovered_when_the_total_is_an_exact_weighted_sum():
@@ -81,26 +82,41 @@ def test_no_weights_and_no_exact_total_means_no_shares():
     assert health["status"] == "warning" and "loss_stuck" in health["status_reason"]
 
 
-def test_a_starved_level_is_critical_and_makes_the_run_critical():
-    health = diagnose(make_run(_contrib_curves([0.995, 0.004, 0.001]), levels=3, weights=W))
-    assert light(health, "derived.contribution_min_share")["status"] == "critical"
-    assert light(health, "derived.contribution_max_share")["status"] == "critical"
+def test_a_level_far_below_its_configured_share_is_critical_and_makes_the_run_critical():
+    # Configured 14% for level 2; it contributes 0.1%: under a tenth of its share.
+    health = diagnose(make_run(_contrib_curves([0.895, 0.104, 0.001]), levels=3, weights=W))
+    vs_config = light(health, "derived.contribution_vs_config")
+    assert vs_config["value"] == pytest.approx(0.001 / EXPECTED[2])
+    assert vs_config["status"] == "critical"
     assert health["contributions"]["status"] == "critical"
     assert health["status"] == "critical"
 
 
-def test_a_share_far_from_its_configured_share_is_a_warning():
-    health = diagnose(make_run(_contrib_curves([0.3, 0.1, 0.6]), levels=3, weights=W))
-    deviation = light(health, "derived.contribution_deviation")
-    assert deviation["value"] == pytest.approx(0.6 / EXPECTED[2])
-    assert deviation["status"] == "warning"
+def test_a_level_under_a_quarter_of_its_configured_share_is_a_warning():
+    health = diagnose(make_run(_contrib_curves([0.74, 0.23, 0.03]), levels=3, weights=W))
+    vs_config = light(health, "derived.contribution_vs_config")
+    assert vs_config["value"] == pytest.approx(0.03 / EXPECTED[2])
+    assert vs_config["status"] == "warning"
     assert health["contributions"]["status"] == "warning"
 
 
-def test_a_zero_weight_level_is_left_out_of_the_smallest_share():
+@pytest.mark.parametrize("weights", [[1.0, 0.002, 0.002], [1.0, 0.0, 0.0], [1.0, 0.01, 0.0]])
+def test_tiny_or_zero_weights_that_behave_as_configured_raise_no_alert(weights):
+    # Equal level losses: every level contributes exactly its configured share.
+    curves = {("loss.level", i): np.full(100, 0.4) for i in range(3)}
+    health = diagnose(make_run(curves, levels=3, weights=weights))
+    contrib = health["contributions"]
+    assert contrib["status"] == "healthy"
+    assert light(health, "derived.contribution_vs_config")["value"] == pytest.approx(1.0)
+    if 0.0 in weights:
+        assert "weight 0: not trained, as configured" in contrib["note"]
+
+
+def test_a_zero_weight_level_is_left_out_of_the_comparison():
     curves = {("loss.level", i): np.full(50, 0.5) for i in range(3)}
     contrib = diagnose(make_run(curves, levels=3, weights=[1.0, 1.0, 0.0]))["contributions"]
     assert contrib["recent"] == pytest.approx([0.5, 0.5, 0.0])
+    assert contrib["ratios"] == [pytest.approx(1.0), pytest.approx(1.0), None]
     assert contrib["status"] == "healthy"
     assert "weight 0" in contrib["note"]
 

@@ -103,9 +103,9 @@ def test_unknown_collapse_lights_never_read_as_healthy():
 
 
 def test_summarize_lists_the_worst_lights_worst_first():
-    curves = {("collapse.mean_similarity", 0): const(0.9), "masking.mask_ratio": const(0.8),
+    curves = {("collapse.mean_similarity", 0): const(0.99), "masking.mask_ratio": const(0.8),
               "gradient.clipping_percentage": const(60.0),
-              ("collapse.mean_similarity", 1): const(0.9), "loss.total": np.ones(30)}
+              ("collapse.mean_similarity", 1): const(0.99), "loss.total": np.ones(30)}
     health = diagnose(make_run(curves, levels=2))
     summary = summarize(health)
     assert summary["status"] == "critical"

@@ -16,7 +16,7 @@ HEALTHY = {
     "stability.loss_smoothness": const(0.1, 100),
     ("collapse.mean_std_per_dim", 0): const(0.03, 10, every=100),
     ("collapse.effective_rank", 0): const(600.0, 10, every=100),
-    ("collapse.mean_similarity", 0): const(0.1, 10, every=100),
+    ("collapse.mean_similarity", 0): const(0.4, 10, every=100),  # raw: a shared mean direction
     ("collapse.num_rows", 0): const(4096, 10, every=100),
     ("prediction.cosine_sim_mean", 0): const(0.8, 10, every=100),
     "gradient.clipping_percentage": const(3.0, 100),
@@ -36,7 +36,7 @@ def _health(**changes):
             curves.pop(key, None)
         else:
             curves[key] = value
-    return diagnose(make_run(curves, dim=768, gpu_total=80.0))
+    return diagnose(make_run(curves, dim=768, gpu_total=80.0, total_steps=1000))
 
 
 def _fired(health):
@@ -71,7 +71,7 @@ def test_loss_not_decreasing():
 @pytest.mark.parametrize("change", [
     {"collapse.mean_std_per_dim@0": const(0.002, 10, every=100)},  # r = 0.055 < 0.1
     {"collapse.effective_rank@0": const(10.0, 10, every=100)},  # 10 of 768 < 0.02
-    {"collapse.mean_similarity@0": const(0.9, 10, every=100)},
+    {"collapse.mean_similarity@0": const(0.99, 10, every=100)},  # raw cosine: one direction
 ], ids=["std", "rank", "similarity"])
 def test_collapse_fires_on_any_collapse_indicator(change):
     health = _health(**change)
@@ -84,7 +84,7 @@ def test_collapse_triggers_without_data_are_unknown_and_do_not_fire():
                         "collapse.mean_similarity@0": None})
     result = branch(health, "collapse")
     assert not result["fired"]
-    assert [t["fired"] for t in result["triggers"]] == [None, None, None]
+    assert [t["fired"] for t in result["triggers"]] == [None] * len(result["triggers"])
 
 
 def test_poor_prediction():
@@ -135,13 +135,13 @@ def test_slow_training_applies_only_on_a_gpu():
 
 def test_per_level_checks_report_every_level_and_fire_on_any():
     curves = dict(HEALTHY)
-    curves[("collapse.mean_similarity", 1)] = const(0.9, 10, every=100)
-    curves[("collapse.mean_similarity", 2)] = const(0.1, 10, every=100)
+    curves[("collapse.mean_similarity", 1)] = const(0.99, 10, every=100)
+    curves[("collapse.mean_similarity", 2)] = const(0.4, 10, every=100)
     health = diagnose(make_run(curves, dim=768, levels=3))
     item = check(branch(health, "collapse"), "similarity_collapsed")
     assert item["fired"] is True and item["level"] == 1 and item["level_mode"] == "any"
     assert [lv["fired"] for lv in item["levels"]] == [False, True, False]
-    assert "level 1: 0.9 > 0.7" in item["detail"]
+    assert "level 1: collapse: features point the same way" in item["detail"]
 
 
 def test_level_all_fires_only_when_every_level_with_data_fires():
@@ -158,8 +158,24 @@ def test_level_all_fires_only_when_every_level_with_data_fires():
     assert result["fired"] is None and result["level"] == 2
 
 
-def test_normalised_check_without_d_is_unknown():
-    health = diagnose(make_run({("collapse.mean_std_per_dim", 0): const(0.0001)}, dim=None))
+def test_normalised_check_without_d_is_unknown_where_d_decides():
+    health = diagnose(make_run({("collapse.mean_std_per_dim", 0): const(0.003)}, dim=None))
     item = check(branch(health, "collapse"), "std_collapsed")
     assert item["fired"] is None
     assert "embedding dim unknown" in item["detail"]
+
+
+def test_normalised_check_without_d_fires_where_every_plausible_d_agrees():
+    health = diagnose(make_run({("collapse.mean_std_per_dim", 0): const(0.0001)}, dim=None))
+    item = check(branch(health, "collapse"), "std_collapsed")
+    assert item["fired"] is True  # std * sqrt(D) < 0.001 at every D in 64-8192
+
+
+def test_a_check_that_names_a_band_agrees_with_the_light_beside_it():
+    # The collapse branch's similarity trigger and the similarity light read one verdict.
+    for value, fired in ((0.95, False), (0.99, True)):
+        health = _health(**{"collapse.mean_similarity@0": const(value, 10, every=100)})
+        item = check(branch(health, "collapse"), "similarity_collapsed")
+        status = next(x["status"] for x in health["lights"]
+                      if x["key"] == "collapse.mean_similarity" and x["level"] == 0)
+        assert item["fired"] is fired and (status == "collapse") is fired

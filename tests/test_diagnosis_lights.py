@@ -10,6 +10,7 @@ from tensorboard_plugin_hjepa.run_data import RunData
 from tests.diagnosis_util import const, light, make_run, series
 
 RULED = [m for m in catalog.metrics() if m.rule is not None and m.kind == "scalar"]
+RULED += [d for d in catalog.derived() if d.rule is not None and d.category != "contribution"]
 
 
 def test_one_light_per_ruled_metric_and_level_even_with_no_data():

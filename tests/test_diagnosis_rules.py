@@ -30,6 +30,10 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
 def _oracle_bound(bound, dim):
     if isinstance(bound, schema.DimBound):
         return max(bound.floor, bound.per_sqrt_dim / math.sqrt(dim))
+    if isinstance(bound, schema.RankBound):  # the rank's span here is min(ROWS, D)
+        return max(bound.fraction, bound.directions / min(ROWS, dim))
+    if isinstance(bound, schema.ProgressBound):  # these runs state no planned length
+        return bound.when_unknown
     return bound
 
 
@@ -213,29 +217,55 @@ def test_effective_rank_with_rows_unknown_uses_d_and_says_so():
 
 
 @pytest.mark.parametrize("value, dim, status", [
-    (0.29, 768, "healthy"),   # bound max(0.3, 4/27.7) = 0.3
-    (0.31, 768, "warning"),
-    (0.31, 192, "warning"),   # 4/13.9 = 0.289 < 0.3: the floor
-    (0.45, 64, "healthy"),    # 4/8 = 0.5: small models need the dimension floor
-    (0.55, 64, "warning"),
-    (0.71, 64, "collapse"),
-    (0.45, None, "warning"),  # D unknown: the floor 0.3, said in the notes
+    (0.60, 768, "healthy"),   # a shared mean direction: healthy at any width
+    (0.89, 64, "healthy"),
+    (0.91, 768, "warning"),
+    (0.96, 192, "warning"),
+    (0.98, 64, "collapse"),   # every feature points one way
+    (0.999, None, "collapse"),  # the raw cosine needs no D
 ])
-def test_similarity_bound_depends_on_d(value, dim, status):
+def test_similarity_is_judged_on_the_raw_cosine_at_any_width(value, dim, status):
     result = _status("collapse.mean_similarity", value, dim=dim)
     assert result["status"] == status
-    if dim is None:
-        assert any("embedding dim unknown" in note for note in result["notes"])
 
 
-@pytest.mark.parametrize("key", ["collapse.mean_std_per_dim", "collapse.min_std_per_dim",
-                                 "collapse.effective_rank"])
-def test_dimension_relative_rule_without_d_is_unknown_and_says_why(key):
-    result = _status(key, 0.0001, dim=None)
+@pytest.mark.parametrize("key, raw, status", [
+    ("collapse.mean_std_per_dim", 1e-5, "collapse"),  # std*sqrt(D) <= 0.0009 at every D
+    ("collapse.min_std_per_dim", 1e-6, "collapse"),
+    ("collapse.effective_rank", 1.3, "collapse"),     # under 2 directions at every width
+    ("collapse.mean_std_per_dim", 0.03, "healthy"),   # 0.24 at D=64 ... 1 at D=1111 (its cap)
+])
+def test_dimension_relative_rule_without_d_is_judged_where_every_plausible_d_agrees(
+        key, raw, status):
+    result = _status(key, raw, dim=None)
+    assert result["status"] == status, result["explanation"]
+    assert any("every plausible D" in note for note in result["notes"])
+    assert result["judged_value"] is None  # no single D to normalise with
+
+
+@pytest.mark.parametrize("key, raw", [("collapse.mean_std_per_dim", 0.003),
+                                      ("collapse.min_std_per_dim", 0.001),
+                                      ("collapse.effective_rank", 5.0)])
+def test_dimension_relative_rule_without_d_is_unknown_where_d_decides(key, raw):
+    result = _status(key, raw, dim=None)
     assert result["status"] == "unknown"
     assert "embedding dim unknown" in result["explanation"]
-    assert result["value"] == pytest.approx(0.0001)
+    assert "--embed-dim" in result["explanation"]
+    assert result["value"] == pytest.approx(raw)
     assert result["judged_value"] is None
+
+
+def test_a_given_d_judges_a_run_without_one_and_says_so():
+    run = make_run({("collapse.mean_std_per_dim", 0): np.full(20, 0.005)}, dim=None, levels=1)
+    assert light(diagnose(run), "collapse.mean_std_per_dim", 0)["status"] == "unknown"
+    health = diagnose(run, embed_dim=768)
+    assert light(health, "collapse.mean_std_per_dim", 0)["status"] == "warning"  # 0.139
+    assert health["embed_dim"] == 768 and health["embed_dim_source"] == "user"
+    assert "D=768 assumed" in health["dim_note"]
+    with_manifest = diagnose(make_run({("collapse.mean_std_per_dim", 0): np.full(20, 0.003)},
+                                      dim=128, levels=1), embed_dim=768)
+    assert with_manifest["embed_dim"] == 128 and with_manifest["embed_dim_source"] == "manifest"
+    assert "ignored" in with_manifest["dim_note"]
 
 
 # ----------------------------------------------------------------- rules.py itself

@@ -156,8 +156,8 @@ def test_degenerate_curves_never_crash_and_never_invent_a_value(name, values):
         assert stat.value == len(finite)
     elif name == "non_finite":
         assert stat.value == (len(values) - len(finite) if values else None)
-    elif name in ("at_start", "recent_max") and finite:
-        assert stat.value == finite[0]  # one point is a first value and a maximum
+    elif name in ("at_start", "recent_max", "last", "last_after_warmup") and finite:
+        assert stat.value == finite[0]  # one point is a first value, a maximum and a last
     else:
         assert stat.value is None, (name, values, stat.value)
         assert stat.reason

@@ -16,7 +16,8 @@ import json
 import re
 from typing import Dict, Iterator, Optional
 
-from .flowchart import BRANCHES, DERIVED, PATTERNS
+from .derived_metrics import DERIVED
+from .flowchart import BRANCHES, PATTERNS
 from .metrics import METRICS, UNMAPPED_UPSTREAM_TAGS
 from .schema import (  # noqa: F401  (re-exported)
     ALERTS,
@@ -30,6 +31,8 @@ from .schema import (  # noqa: F401  (re-exported)
     Alias,
     DimBound,
     Metric,
+    ProgressBound,
+    RankBound,
 )
 
 CATALOG_VERSION = 1
@@ -173,11 +176,15 @@ def derived():
     return DERIVED
 
 
+_BOUND_KINDS = {DimBound: "dim_bound", RankBound: "rank_bound", ProgressBound: "progress_bound"}
+
+
 def _jsonable(value):
     if dataclasses.is_dataclass(value):
         out = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, DimBound):
-            out["kind"] = "dim_bound"
+        kind = _BOUND_KINDS.get(type(value))
+        if kind:
+            out["kind"] = kind
         return out
     if isinstance(value, (tuple, list)):
         return [_jsonable(v) for v in value]

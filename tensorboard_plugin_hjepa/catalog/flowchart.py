@@ -1,58 +1,50 @@
 """Reference §11 (diagnostic flowchart) and §16 (common patterns) as data.
 
 Each check is metric + statistic + comparison + bound; the diagnosis engine evaluates
-them and reports every value, so the user sees why a branch fired or not.
+them and reports every value, so the user sees why a branch fired or not. A check on a
+judged quantity names that quantity's band (``band_check``) instead of retyping its
+bound: it fires when the light is in that band or a worse one, so a recalibration is
+one edit and a check cannot disagree with the light beside it.
 """
 
+from typing import Union
+
+from . import derived_metrics as derived_records
+from .metrics import GRAD_NORM_HIGH, METRICS, TYPICAL_MASK_RATIO
 from .schema import (
     COLLAPSE,
     CRITICAL,
-    NORMALISE_RANK_FRACTION,
-    NORMALISE_SQRT_DIM,
     WARNING,
-    Band,
     Branch,
     Check,
     Correction,
-    Derived,
     Pattern,
     VerdictRule,
 )
 
-# ------------------------------------------------------------------ derived quantities
-CONTRIBUTION_MIN_SHARE = Derived(
-    "derived.contribution_min_share",
-    "Smallest level share of the weighted loss, w_i*L_i / sum_j w_j*L_j (recent window).",
-    "fraction",
-    VerdictRule(
-        bands=(Band(CRITICAL, "<", 0.01, "a level contributes under 1% of the loss: it is "
-                    "effectively not trained", "project"),
-               Band(WARNING, "<", 0.05, "a level contributes under 5% of the loss", "project")),
-        healthy_text="every level contributes at least 5%"))
-CONTRIBUTION_MAX_SHARE = Derived(
-    "derived.contribution_max_share",
-    "Largest level share of the weighted loss (with 2 or more levels).",
-    "fraction",
-    VerdictRule(
-        bands=(Band(CRITICAL, ">", 0.97, "one level makes more than 97% of the loss: the "
-                    "hierarchy is not trained", "project"),
-               Band(WARNING, ">", 0.85, "one level makes more than 85% of the loss", "project")),
-        healthy_text="no level makes more than 85% of the loss"))
-CONTRIBUTION_DEVIATION = Derived(
-    "derived.contribution_deviation",
-    "Largest factor between a level's observed share and its expected share "
-    "w_i / sum_j w_j from the configured hierarchy weights (1 = as configured).",
-    "factor",
-    VerdictRule(
-        bands=(Band(WARNING, ">", 3.0, "a level's share is more than 3x off its configured "
-                    "share: level losses differ a lot, adjust hierarchy_weights", "reference §1"),),
-        healthy_text="every share within 3x of its configured share"))
-GPU_MEMORY_FRACTION = Derived(
-    "derived.gpu_memory_fraction",
-    "Reserved GPU memory / the device's total memory (from the run manifest).",
-    "fraction")
-DERIVED = (CONTRIBUTION_MIN_SHARE, CONTRIBUTION_MAX_SHARE, CONTRIBUTION_DEVIATION,
-           GPU_MEMORY_FRACTION)
+_RULES = {m.key: m.rule for m in METRICS if m.rule is not None}
+_RULES.update({d.key: d.rule for d in derived_records.DERIVED if d.rule is not None})
+
+
+def band_check(check_id: str, key: str, status: str, text: str,
+               level: Union[str, int, None] = "any") -> Check:
+    """A check that fires when ``key``'s light is in its ``status`` band or a worse one.
+
+    Raises:
+      KeyError: ``key`` has no rule, or its rule no band of that status.
+    """
+    rule: VerdictRule = _RULES[key]
+    band = next((b for b in rule.bands if b.status == status), None)
+    if band is None:
+        raise KeyError("%s has no %s band" % (key, status))
+    return Check(check_id, key, band.op, band.bound, text, statistic=rule.statistic,
+                 level=level, normalise=rule.normalise, band=status)
+
+
+# Bounds two checks share, named once.
+LOSS_RISE = 1.5  # recent loss / the minimum of its running median
+RANK_FALL_FRACTION = -0.3  # relative change of the effective rank, first vs recent window
+LOSS_SUDDEN_DROP = 0.5  # the loss fell by half within two windows of 5% of the run
 
 # Checks shared by branches and patterns.
 _LOSS_NOT_DECREASING = Check(
@@ -63,37 +55,48 @@ _LR_TOO_LOW = Check("lr_too_low", "learning_rate.base_lr", "<=", 1e-5,
                     "learning_rate/base_lr should be > 1e-5", level=None)
 _GRAD_ZERO = Check("grad_zero", "gradient_flow.global_norm", "<", 1e-8,
                    "gradient_flow/global_norm should be non-zero", level=None)
-_SMOOTHNESS_HIGH = Check("smoothness_high", "stability.loss_smoothness", ">=", 1.0,
-                         "stability/loss_smoothness should be < 1.0", level=None)
-_STD_COLLAPSED = Check("std_collapsed", "collapse.mean_std_per_dim", "<", 0.1,
-                       "mean_std collapsed (judged as std * sqrt(D) < 0.1, the catalogue's "
-                       "calibrated collapse bound; the reference: 0.01 at D=768)",
-                       normalise=NORMALISE_SQRT_DIM)
-_RANK_COLLAPSED = Check("rank_collapsed", "collapse.effective_rank", "<", 0.02,
-                        "effective rank collapsed (judged as erank / min(N, D) < 0.02, the "
-                        "catalogue's calibrated collapse bound; the reference: 200 of 768)",
-                        normalise=NORMALISE_RANK_FRACTION)
-_SIMILARITY_COLLAPSED = Check("similarity_collapsed", "collapse.mean_similarity", ">", 0.7,
-                              "mean pairwise cosine > 0.7")
-_COSINE_LOW = Check("cosine_low", "prediction.cosine_sim_mean", "<", 0.5,
-                    "prediction/levelX_cosine_sim_mean < 0.5")
-_CLIPPING_HIGH = Check("clipping_high", "gradient.clipping_percentage", ">", 50.0,
-                       "gradient/clipping_percentage > 50%", level=None)
-_DIVERGENCE_LARGE = Check("ema_divergence_large", "ema.avg_parameter_divergence", ">", 10.0,
-                          "ema/parameter_divergence more than 10x its first value",
-                          statistic="recent_over_first", level=None)
-_TARGET_GETS_GRADIENT = Check("target_gets_gradient", "gradient_flow.target_encoder_mean", ">",
-                              0.0, "gradient_flow/target_encoder_mean must be 0 (stop-gradient)",
-                              level=None)
-_GRAD_EXPLODING = Check("grad_exploding", "gradient_flow.global_norm", ">", 10.0,
+_SMOOTHNESS_HIGH = band_check("smoothness_high", "stability.loss_smoothness", WARNING,
+                              "stability/loss_smoothness should be < 1.0", level=None)
+_STD_COLLAPSED = band_check("std_collapsed", "collapse.mean_std_per_dim", COLLAPSE,
+                            "mean_std collapsed (judged as std * sqrt(D), the catalogue's "
+                            "calibrated collapse bound; the reference: 0.01 at D=768)")
+_RANK_COLLAPSED = band_check("rank_collapsed", "collapse.effective_rank", COLLAPSE,
+                             "effective rank collapsed (judged as erank / min(N, D), the "
+                             "catalogue's calibrated collapse bound; the reference: 200 of 768)")
+_SIMILARITY_COLLAPSED = band_check("similarity_collapsed", "collapse.mean_similarity", COLLAPSE,
+                                   "features point the same way (mean pairwise cosine)")
+_RANK_FELL_FAR = band_check("rank_fell_far", derived_records.RANK_FALL_FROM_PEAK.key, COLLAPSE,
+                            "effective rank fell to a tenth of its peak after early training")
+_PROBE_AT_CHANCE = band_check("probe_at_chance", derived_records.KNN_VS_CHANCE.key, COLLAPSE,
+                              "the kNN probe is at chance", level=None)
+_COSINE_LOW = band_check("cosine_low", "prediction.cosine_sim_mean", WARNING,
+                         "prediction/levelX_cosine_sim_mean low (< 0.5 once training is under "
+                         "way; the bound follows progress)")
+_CLIPPING_HIGH = band_check("clipping_high", "gradient.clipping_percentage", CRITICAL,
+                            "gradient/clipping_percentage > 50%", level=None)
+_DIVERGENCE_LARGE = band_check("ema_divergence_large", "ema.avg_parameter_divergence", CRITICAL,
+                               "ema/parameter_divergence more than 10x its first value",
+                               level=None)
+_TARGET_GETS_GRADIENT = band_check("target_gets_gradient", "gradient_flow.target_encoder_mean",
+                                   CRITICAL, "gradient_flow/target_encoder_mean must be 0 "
+                                   "(stop-gradient)", level=None)
+_TARGETS_GET_GRADIENT = band_check("targets_get_gradient",
+                                   "gradient_flow.target_features_grad_norm", CRITICAL,
+                                   "no gradient may reach the target features (stop-gradient)",
+                                   level=None)
+_GRAD_EXPLODING = Check("grad_exploding", "gradient_flow.global_norm", ">", GRAD_NORM_HIGH,
                         "gradient_flow/global_norm > 10 (exploding?)", level=None)
 _GRAD_SPIKE = Check("grad_spike", "gradient_flow.global_norm", ">", 6.0,
                     "a gradient-norm spike: z-score > 6 against the preceding points",
                     statistic="max_zscore", level=None)
-_GRAD_NON_FINITE = Check("grad_non_finite", "gradient_flow.global_norm", ">", 0,
-                         "gradient norm is NaN or infinite", statistic="non_finite", level=None)
-_MASK_AGGRESSIVE = Check("mask_aggressive", "masking.mask_ratio", ">", 0.7,
-                         "masking/mask_ratio > 0.7 (too aggressive?)", level=None)
+_GRAD_NON_FINITE = band_check("grad_non_finite", "gradient_flow.global_norm", CRITICAL,
+                              "gradient norm is NaN or infinite", level=None)
+_MASK_AGGRESSIVE = Check("mask_aggressive", "masking.mask_ratio", ">", TYPICAL_MASK_RATIO[1],
+                         "masking/mask_ratio above the typical 0.7 (too aggressive?)", level=None)
+_RANK_FALLING = Check("rank_falling", "collapse.effective_rank", "<", RANK_FALL_FRACTION,
+                      "effective rank fell more than 30%", statistic="relative_change")
+_THROUGHPUT_LOW = Check("throughput_low", "performance.samples_per_second", "<", 100.0,
+                        "performance/samples_per_second < 100", level=None)
 
 BRANCHES = (
     Branch(
@@ -105,28 +108,34 @@ BRANCHES = (
     Branch(
         id="collapse",
         question="Collapse detected? (mean_std < 0.01)",
-        triggers=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED),
-        checks=(_COSINE_LOW, _CLIPPING_HIGH, _DIVERGENCE_LARGE, _TARGET_GETS_GRADIENT),
+        triggers=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED, _RANK_FELL_FAR,
+                  _PROBE_AT_CHANCE),
+        checks=(_TARGETS_GET_GRADIENT, _COSINE_LOW, _CLIPPING_HIGH, _DIVERGENCE_LARGE,
+                _TARGET_GETS_GRADIENT),
         actions=("Reduce the learning rate", "Increase the EMA momentum",
                  "Use stronger augmentation",
-                 "Make sure no gradient reaches the target encoder (stop-gradient)"),
+                 "Make sure no gradient reaches the targets (stop-gradient)"),
         correction=Correction(
             reference_says="collapse is mean_std < 0.01",
-            rule="the branch also fires on an effective-rank or similarity collapse light",
+            rule="the branch also fires on an effective-rank, similarity, rank-fall or "
+                 "probe-at-chance collapse light; the stop-gradient check reads the gradient "
+                 "at the target features",
             why="the reference asks to watch all three indicators; any of them in collapse is "
                 "the symptom this branch explains, and the std bound alone is "
-                "dimension-dependent")),
+                "dimension-dependent. The target encoder's own parameters never get a "
+                "gradient, even when the targets do, so target_encoder_mean alone cannot show "
+                "a missing stop-gradient")),
     Branch(
         id="poor_prediction",
         question="Poor prediction quality?",
         triggers=(_COSINE_LOW,),
         checks=(
-            Check("contribution_starved", "derived.contribution_min_share", "<", 0.05,
-                  "loss/contribution_hX imbalanced? (a level under 5%)", level=None),
-            Check("contribution_off_config", "derived.contribution_deviation", ">", 3.0,
-                  "loss/contribution_hX imbalanced? (3x off the configured share)", level=None),
-            Check("feat_std_low", "hierarchy.feat_std", "<", 0.1,
-                  "hierarchy/levelX_feat_std low variance? (< 0.1)"),
+            band_check("contribution_off_config", derived_records.CONTRIBUTION_VS_CONFIG.key,
+                       WARNING, "loss/contribution_hX imbalanced? (a level under a quarter of "
+                       "its configured share)", level=None),
+            band_check("feat_std_low", "collapse.mean_std_per_dim", WARNING,
+                       "hierarchy/levelX_feat_std low variance? (read as the collapse std "
+                       "light: std * sqrt(D) across samples)"),
             _MASK_AGGRESSIVE),
         actions=("Adjust hierarchy_weights", "Check the masking config")),
     Branch(
@@ -146,16 +155,14 @@ BRANCHES = (
         applies_when=(Check("on_gpu", "performance.gpu_memory_reserved_gb", ">", 0,
                             "the run logged GPU memory (ran on a GPU)", statistic="count",
                             level=None),),
-        triggers=(Check("throughput_low", "performance.samples_per_second", "<", 100.0,
-                        "performance/samples_per_second < 100", level=None),),
+        triggers=(_THROUGHPUT_LOW,),
         checks=(
             Check("forward_dominates", "performance.forward_time_ms", ">", 0.6,
                   "performance/forward_time_ms most of the step? (GPU limited?)",
                   divide_by="performance.total_time_ms", level=None),
-            Check("memory_near_capacity", "derived.gpu_memory_fraction", ">", 0.9,
+            Check("memory_near_capacity", derived_records.GPU_MEMORY_FRACTION.key, ">", 0.9,
                   "performance/gpu_memory_reserved_gb near capacity? (> 90%)", level=None),
-            Check("throughput_low", "performance.samples_per_second", "<", 100.0,
-                  "performance/samples_per_second < 100", level=None)),
+            _THROUGHPUT_LOW),
         actions=("Reduce the batch size", "Profile the code", "Check data loading"),
         correction=Correction(
             reference_says="samples_per_second < 100 means slow training",
@@ -171,7 +178,7 @@ PATTERNS = (
         likely_cause="Learning rate too low, or a data issue",
         fix="Increase the LR by 2x or check data loading",
         symptoms=(_LOSS_NOT_DECREASING,
-                  Check("loss_not_rising", "loss.total", "<=", 1.5,
+                  Check("loss_not_rising", "loss.total", "<=", LOSS_RISE,
                         "and not rising: recent loss within 50% of its minimum (a rising loss "
                         "is the divergence pattern)", statistic="rise_from_min", level=None)),
         evidence=(_LR_TOO_LOW, _GRAD_ZERO)),
@@ -180,14 +187,13 @@ PATTERNS = (
         name="Loss decreases then increases (divergence)",
         likely_cause="Learning rate too high, or EMA momentum too low",
         fix="Reduce the LR, increase the EMA momentum",
-        symptoms=(Check("loss_rises", "loss.total", ">", 1.5,
+        symptoms=(Check("loss_rises", "loss.total", ">", LOSS_RISE,
                         "recent loss more than 50% above its minimum",
                         statistic="rise_from_min", level=None),),
         evidence=(_CLIPPING_HIGH, _GRAD_SPIKE, _GRAD_NON_FINITE, _GRAD_EXPLODING,
                   Check("ema_low", "ema.momentum_current", "<", 0.99,
                         "ema/momentum below 0.99", level=None),
-                  Check("rank_falling", "collapse.effective_rank", "<", -0.3,
-                        "effective rank fell more than 30%", statistic="relative_change")),
+                  _RANK_FALLING),
         min_evidence=1,
         correction=Correction(
             reference_says="loss decreases then increases = divergence",
@@ -204,13 +210,36 @@ PATTERNS = (
         likely_cause="The model collapsed to a low-rank (or constant) solution",
         fix="Restart with better augmentation or different masking",
         symptoms=(),
-        any_symptoms=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED),
+        any_symptoms=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED, _RANK_FELL_FAR),
         evidence=(Check("loss_fast_drop", "loss.total", "<", -0.5,
                         "loss fell by more than half (a fast drop with falling rank is collapse)",
                         statistic="relative_change", level=None),
-                  Check("rank_falling", "collapse.effective_rank", "<", -0.3,
-                        "effective rank fell more than 30%", statistic="relative_change"),
-                  _TARGET_GETS_GRADIENT)),
+                  _RANK_FALLING, _TARGETS_GET_GRADIENT, _TARGET_GETS_GRADIENT)),
+    Pattern(
+        id="partial_collapse",
+        name="Sudden loss drop with a falling rank (partial collapse)",
+        likely_cause="The model found a shortcut: the loss drops because the representation "
+                     "lost directions, not because predictions got better",
+        fix="Reduce the LR, increase the EMA momentum, or use stronger augmentation; check "
+            "the probe (eval/knn_top1)",
+        symptoms=(Check("loss_sudden_drop", "loss.total", ">", LOSS_SUDDEN_DROP,
+                        "the loss fell by more than half within two windows (5% of the run "
+                        "each) after early training", statistic="sudden_drop", level=None),
+                  band_check("rank_fell", derived_records.RANK_FALL_FROM_PEAK.key, WARNING,
+                             "effective rank fell to a quarter of its peak after early "
+                             "training")),
+        evidence=(_PROBE_AT_CHANCE,
+                  band_check("probe_below_random_init", derived_records.KNN_VS_RANDOM_INIT.key,
+                             WARNING, "the probe is below the random-init encoder's",
+                             level=None)),
+        correction=Correction(
+            reference_says="a collapse is the collapse metrics at their alert thresholds",
+            rule="a sudden loss drop (by half within two windows of 5% of the run) together "
+                 "with an effective rank fallen 4x from its peak is a pattern of its own, "
+                 "detected before any fixed bound is reached",
+            why="JEPA losses are a proxy: a partial collapse makes the loss drop fast (the "
+                "targets got easier, not the predictions better) while the rank falls; at ViT "
+                "widths the fixed collapse bounds are reached only much later, if ever")),
     Pattern(
         id="noisy",
         name="Loss very noisy / high variance",

@@ -8,7 +8,7 @@ README and the catalogue disagree.
 import re
 import sys
 
-from . import branches, metrics, patterns
+from . import branches, derived, metrics, patterns
 from .describe import rule_summary
 
 BLOCKS = ("metric-table", "corrections")
@@ -34,6 +34,9 @@ def corrections() -> str:
         for correction in (metric.correction, metric.rule.correction if metric.rule else None):
             if correction:
                 items.append(("`%s`" % metric.tag, correction))
+    for record in derived():
+        if record.rule is not None and record.rule.correction:
+            items.append(("`%s`" % record.key, record.rule.correction))
     for branch in branches():
         if branch.correction:
             items.append(("flowchart: %s" % branch.question, branch.correction))

@@ -50,7 +50,21 @@ STATISTICS = {
     "non_finite": "number of NaN or infinite values in the whole curve",
     "recent_max": "maximum of the recent window",
     "count": "number of finite values logged",
+    "last": "last finite value logged",
+    "last_after_warmup": "last finite value after early training (a probe logged a few times "
+                         "a run)",
+    "fall_from_peak": "peak of the 5-point running median after early training / recent (1 = "
+                      "at its peak)",
+    "sudden_drop": "largest fall, as a fraction, from one window's median to the next window's "
+                   "after early training (windows of 5% of the points, at least 3)",
+    "steady_fall": "(peak - last) / peak after early training when the last 3 values each "
+                   "fell, else 0",
 }
+
+# Statistics that judge a curve after early training (the LR warmup or the first quarter
+# of the planned run, whichever is longer): the fall of a rank from its random-init value
+# and the first fast drop of the loss are normal there.
+AFTER_WARMUP = ("last_after_warmup", "fall_from_peak", "sudden_drop", "steady_fall")
 
 Number = Union[int, float]
 
@@ -72,7 +86,51 @@ class DimBound:
         return max(self.floor, self.per_sqrt_dim / math.sqrt(dim))
 
 
-Bound = Union[Number, DimBound, Tuple[Number, Number]]
+@dataclasses.dataclass(frozen=True)
+class RankBound:
+    """A rank-fraction bound with a floor in directions: max(fraction, directions / min(N, D)).
+
+    ``erank / min(N, D) < RankBound(0.02, 2)`` holds when the rank is under 2% of what
+    the matrix could span, or under 2 directions whatever the width: a rank of 1.3 is
+    collapse at D = 64 as much as at D = 8192.
+    """
+
+    fraction: float
+    directions: float
+
+    def resolve(self, span: Optional[float]) -> float:
+        if not span:
+            return self.fraction
+        return max(self.fraction, self.directions / span)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressBound:
+    """A bound that follows training progress (0 = start, 1 = end of the planned run).
+
+    ``points`` are (progress, bound) pairs, linearly interpolated and held flat beyond
+    the first and last; ``when_unknown`` applies when progress is unknown (logs without
+    a planned length): the earliest, most lenient value, so that a run is not alarmed
+    for being early.
+    """
+
+    points: Tuple[Tuple[float, float], ...]
+    when_unknown: float
+
+    def resolve(self, progress: Optional[float]) -> float:
+        if progress is None or not math.isfinite(progress):
+            return self.when_unknown
+        xs = [p for p, _ in self.points]
+        ys = [b for _, b in self.points]
+        if progress <= xs[0]:
+            return ys[0]
+        for (x0, y0), (x1, y1) in zip(self.points, self.points[1:]):
+            if progress <= x1:
+                return y0 + (y1 - y0) * (progress - x0) / (x1 - x0)
+        return ys[-1]
+
+
+Bound = Union[Number, DimBound, RankBound, ProgressBound, Tuple[Number, Number]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,6 +282,9 @@ class Check:
       normalise: applied to the value before comparing (see NORMALISATIONS).
       divide_by: another metric key; the value is metric / divide_by (same statistic).
       text: the reference's wording of the check.
+      band: the status of the metric's band this check takes its comparison from (built
+        with ``band_check``), so that the number is written once; None for a check with
+        a bound of its own.
     """
 
     id: str
@@ -235,6 +296,7 @@ class Check:
     level: Union[str, int, None] = "any"
     normalise: str = NORMALISE_NONE
     divide_by: Optional[str] = None
+    band: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,9 +339,26 @@ class Pattern:
 
 @dataclasses.dataclass(frozen=True)
 class Derived:
-    """A quantity the diagnosis engine computes from several metrics (not logged)."""
+    """A quantity the diagnosis engine computes (not logged), judged like a metric.
+
+    Attributes:
+      key: "derived.*".
+      meaning, unit: what the value is.
+      rule: its verdict rule (None: computed for checks only).
+      category: the catalogue category its light belongs to.
+      per_level: one value per hierarchy level.
+      of_metric: computed from this metric's curve with the rule's statistic (None: a
+        diagnosis module computes it, e.g. the contribution shares).
+      divide_by, multiply_by: another metric whose same statistic divides / multiplies
+        the value (the probe over its random-init baseline; times the number of classes).
+    """
 
     key: str
     meaning: str
     unit: str
     rule: Optional[VerdictRule] = None
+    category: str = "contribution"
+    per_level: bool = False
+    of_metric: Optional[str] = None
+    divide_by: Optional[str] = None
+    multiply_by: Optional[str] = None

@@ -7,31 +7,27 @@ one level fires; ``"all"``: when every level with data fires) or at one level.
 ``fired`` is True, False, or None when no value could be computed.
 """
 
+import dataclasses
 from typing import List, Optional
 
 from .. import catalog
 from ..catalog import schema
-from . import rules
+from . import derived, lights, rules
 from .context import Context
 from .rules import fmt
 
 
 def _is_per_level(key: str) -> bool:
     if key.startswith("derived."):
-        return False
+        return derived.by_key(key).per_level
     return catalog.get(key).per_level
 
 
 def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
     """(value, window, reason, notes) of the check's quantity at one level."""
     if check.metric.startswith("derived."):
-        derived = ctx.derived.get(check.metric)
-        if derived is None:
-            return None, None, "derived quantity %s was not computed" % check.metric, []
-        if check.statistic != "recent":
-            return None, derived.stat.window(), ("derived quantities have only a recent "
-                                                 "value"), []
-        return derived.value, derived.stat.window(), derived.reason, []
+        result = derived.value(ctx, check.metric, level)
+        return result.value, result.stat.window(), result.reason, []
     stat = ctx.stat(check.metric, level, check.statistic)
     value, reason, notes = stat.value, stat.reason, []
     if value is not None and check.divide_by:
@@ -52,32 +48,52 @@ def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
         normalised = rules.normalise(value, check.normalise, dim=ctx.dim, rows=rows,
                                      rows_source=rows_source)
         value, reason, notes = normalised.value, normalised.reason, normalised.notes
+        return value, stat.window(), reason, notes, normalised.span
     return value, stat.window(), reason, notes
 
 
-def _one(ctx: Context, check: schema.Check, level: Optional[int], bound) -> dict:
-    value, window, reason, notes = _value_at(ctx, check, level)
+def _band_one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
+    """A check that names a band: it fires when the light's verdict is in that band or a
+    more severe one (the same verdict the light shows, judged at every plausible D)."""
+    light, verdict = lights.light_of(ctx, check.metric, level)
+    if verdict.status == schema.UNKNOWN:
+        fired, detail = None, "unknown: %s" % (verdict.explanation or "no data")
+    else:
+        fired = (verdict.band is not None
+                 and schema.severity(verdict.band.status) >= schema.severity(check.band))
+        detail = "%s: %s" % (verdict.status, verdict.explanation)
+    value = verdict.judged if verdict.judged is not None else light["value"]
+    return {"level": level, "value": value, "fired": fired, "detail": detail,
+            "window": light["window"], "notes": list(verdict.notes), "env": verdict.env}
+
+
+def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
+    if check.band is not None:
+        return _band_one(ctx, check, level)
+    value, window, reason, notes, *span = _value_at(ctx, check, level)
+    env = dataclasses.replace(ctx.env(), span=span[0] if span else None)
+    bound = rules.resolve_bound(check.bound, env)
     fired = None if value is None else rules.compare(value, check.op, bound)
     if value is None:
         detail = "unknown: %s" % (reason or "no data")
     elif fired:
-        detail = "%s %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, ctx.dim))
+        detail = "%s %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, env))
     else:
-        detail = "%s, not %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, ctx.dim))
+        detail = "%s, not %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, env))
+    note = rules.bound_note(check.bound, env)
     return {"level": level, "value": value, "fired": fired, "detail": detail,
-            "window": window, "notes": notes}
+            "window": window, "notes": notes + ([note] if note else []), "env": env}
 
 
 def evaluate(ctx: Context, check: schema.Check) -> dict:
     """A check result as http_api.md documents it (plus ``levels`` for per-level checks)."""
-    bound = rules.resolve_bound(check.bound, ctx.dim)
     per_level = _is_per_level(check.metric)
     if per_level:
         levels: List[Optional[int]] = ([check.level] if isinstance(check.level, int)
                                        else list(ctx.levels))
     else:
         levels = [None]
-    results = [_one(ctx, check, lvl, bound) for lvl in levels]
+    results = [_one(ctx, check, lvl) for lvl in levels]
     fired_values = [r["fired"] for r in results]
     mode = check.level if per_level and not isinstance(check.level, int) else None
     if mode == "all":
@@ -92,16 +108,14 @@ def evaluate(ctx: Context, check: schema.Check) -> dict:
         detail = "; ".join("level %d: %s" % (r["level"], r["detail"]) for r in results)
     else:
         detail = decisive["detail"]
-    note = rules.dim_bound_note(check.bound, ctx.dim)
-    notes = list(decisive["notes"]) + ([note] if note else [])
     return {
         "id": check.id, "metric": check.metric, "text": check.text,
         "statistic": check.statistic, "op": check.op,
-        "bound": rules.bound_json(check.bound, ctx.dim), "normalise": check.normalise,
-        "divide_by": check.divide_by,
+        "bound": rules.bound_json(check.bound, decisive["env"]), "normalise": check.normalise,
+        "divide_by": check.divide_by, "band": check.band,
         "level": decisive["level"], "level_mode": mode if per_level else None,
         "value": decisive["value"], "fired": fired, "detail": detail,
-        "window": decisive["window"], "notes": notes,
+        "window": decisive["window"], "notes": list(decisive["notes"]),
         "levels": ([{"level": r["level"], "value": r["value"], "fired": r["fired"]}
                     for r in results] if per_level else None),
     }

@@ -10,9 +10,18 @@ import math
 from typing import Dict, List, Optional, Tuple
 
 from .. import catalog
+from ..catalog import schema
 from ..run_data import RunData, Series
 from . import statistics
+from .rules import BoundEnv
 from .statistics import Curve, Stat
+
+# Early training, which the after-warmup statistics leave out: the LR warmup or the
+# first quarter of the planned run, whichever is longer (the rank falls from its
+# random-init value and the loss makes its first fast drop there in healthy runs;
+# the healthy tiny demo's rank halves between the end of its warmup, 10% of the run,
+# and 30%). Without a planned length, the first quarter of the curve's steps.
+EARLY_FRACTION = 0.25
 
 
 @dataclasses.dataclass
@@ -22,6 +31,7 @@ class DerivedValue:
     value: Optional[float]
     stat: Stat
     reason: str = ""
+    source: str = ""  # what the value was compared with, when that varies by run
 
 
 class Context:
@@ -35,7 +45,8 @@ class Context:
       levels: hierarchy levels to judge per-level metrics at (manifest, else data,
         else [0] so that missing per-level metrics still show as unknown).
       levels_known: False when ``levels`` is the [0] fallback.
-      derived: derived quantities by key (filled by the contributions step).
+      derived: derived quantities by (key, level) (the contributions step fills its own;
+        ``derived.value`` computes and caches the others).
     """
 
     def __init__(self, data: RunData, *, embed_dim: Optional[int] = None):
@@ -47,7 +58,8 @@ class Context:
         known = data.levels()
         self.levels_known = bool(known)
         self.levels: List[int] = known or [0]
-        self.derived: Dict[str, DerivedValue] = {}
+        self.derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {}
+        self.lights: Dict[Tuple[str, Optional[int]], tuple] = {}  # (light, Verdict), lights.light_of
         self._curves: Dict[Tuple[str, Optional[int]], Optional[Curve]] = {}
         self._stats: Dict[Tuple[str, Optional[int], str], Stat] = {}
 
@@ -63,11 +75,38 @@ class Context:
         return self._curves[slot]
 
     def stat(self, key: str, level: Optional[int], statistic: str) -> Stat:
-        """A statistic of a metric's curve (cached)."""
+        """A statistic of a metric's curve (cached); after-warmup statistics start after it."""
         slot = (key, level, statistic)
         if slot not in self._stats:
-            self._stats[slot] = statistics.compute(statistic, self.curve(key, level))
+            curve = self.curve(key, level)
+            after = self.warmup_end(curve) if statistic in schema.AFTER_WARMUP else None
+            self._stats[slot] = statistics.compute(statistic, curve, after_step=after)
         return self._stats[slot]
+
+    def warmup_end(self, curve: Optional[Curve]) -> Optional[int]:
+        """The first step after early training: the manifest's warmup or the first quarter
+        of its planned steps, whichever is longer; without them, the first quarter of the
+        curve's steps."""
+        warmup = self.manifest.warmup_steps if self.manifest is not None else None
+        total = self.total_steps
+        if total:
+            return max(warmup or 0, int(math.ceil(EARLY_FRACTION * total)))
+        if curve is None or curve.n == 0:
+            return warmup
+        first, last = int(curve.steps[0]), int(curve.steps[-1])
+        return max(warmup or 0, first + int(math.ceil(EARLY_FRACTION * (last - first))))
+
+    @property
+    def progress(self) -> Optional[float]:
+        """Last step / planned steps (None without a planned length)."""
+        total, last = self.total_steps, self.data.last_step
+        if not total or last is None:
+            return None
+        return min(1.0, last / total)
+
+    def env(self) -> BoundEnv:
+        """What bounds may depend on (D and progress; min(N, D) is added per light)."""
+        return BoundEnv(dim=self.dim, progress=self.progress)
 
     def alias_note(self, key: str, level: Optional[int]) -> str:
         """The note of the alias a curve was read through ("" for the catalogue's own tag)."""

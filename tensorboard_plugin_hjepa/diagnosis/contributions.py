@@ -8,9 +8,11 @@ Sources, in order of preference:
   3. for logs without a manifest, weights recovered from ``loss.total = sum_i w_i L_i``
      when that fit is exact (the upstream implementation logs both), else unknown.
 Expected shares are w_i / sum_j w_j (None when the weights are unknown: said so).
-The derived quantities (smallest share, largest share, largest factor off the
-configured share) are judged with their catalogue rules; the imbalance status is the
-worst of them. Only runs with two or more levels have a hierarchy to balance.
+Each level's share is judged against its configured share: the derived quantity is
+the smallest observed / configured ratio over the levels with a weight, judged with its
+catalogue rule. A level with weight 0 is not trained, as configured: a note, never an
+alert, and so is a tiny weight whose level contributes what the weight asks. Only runs
+with two or more levels have a hierarchy to balance.
 """
 
 import math
@@ -18,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import catalog
+from ..catalog import derived_metrics as derived_records
 from ..catalog import schema
 from . import lights, statistics
 from .context import Context, DerivedValue
@@ -29,10 +31,8 @@ SHARE_POINTS = 200  # shares over steps are downsampled to at most this many ste
 FIT_ROWS = 2000  # rows used to recover weights from loss.total
 FIT_TOLERANCE = 1e-3  # relative RMS residual under which the recovered weights are trusted
 
-MIN_SHARE = "derived.contribution_min_share"
-MAX_SHARE = "derived.contribution_max_share"
-DEVIATION = "derived.contribution_deviation"
-GPU_FRACTION = "derived.gpu_memory_fraction"
+VS_CONFIG = derived_records.CONTRIBUTION_VS_CONFIG.key
+GPU_FRACTION = derived_records.GPU_MEMORY_FRACTION.key
 
 
 def _aligned(curves) -> Tuple[np.ndarray, List[np.ndarray]]:
@@ -127,13 +127,6 @@ def _recent(steps: np.ndarray, parts: List[np.ndarray]) -> Tuple[np.ndarray, Sta
     return medians, stat
 
 
-def _derived_light(ctx: Context, derived: schema.Derived, value: DerivedValue) -> dict:
-    verdict = lights.judge(derived.rule, value.value, dim=ctx.dim, reason=value.reason)
-    return lights.light_dict(key=derived.key, tag=None, category="contribution", level=None,
-                             rule=derived.rule, value=value.value, verdict=verdict,
-                             stat=value.stat, dim=ctx.dim, spark=[])
-
-
 def _gpu_fraction(ctx: Context) -> DerivedValue:
     stat = ctx.stat("performance.gpu_memory_reserved_gb", None, "recent")
     total = ctx.manifest.gpu_memory_total_gb if ctx.manifest is not None else None
@@ -145,10 +138,11 @@ def _gpu_fraction(ctx: Context) -> DerivedValue:
     return DerivedValue(stat.value / total, stat)
 
 
-def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
+def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], DerivedValue]]:
     """The ``contributions`` object of ``health`` and the derived values it computed."""
     levels = list(ctx.levels)
-    derived: Dict[str, DerivedValue] = {GPU_FRACTION: _gpu_fraction(ctx)}
+    derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {(GPU_FRACTION, None): _gpu_fraction(ctx)}
+    ctx.derived.update(derived)
     weights, weights_source = None, None
     if ctx.manifest is not None and len(ctx.manifest.hierarchy_weights) == len(levels):
         weights, weights_source = list(ctx.manifest.hierarchy_weights), "the run manifest"
@@ -158,7 +152,7 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
     expected = None
     if weights is not None and sum(weights) > 0:
         expected = [w / sum(weights) for w in weights]
-    out = {"levels": levels, "steps": [], "shares": [], "recent": None,
+    out = {"levels": levels, "steps": [], "shares": [], "recent": None, "ratios": None,
            "weights": weights, "weights_source": weights_source, "expected": expected,
            "source": None, "status": schema.UNKNOWN, "checks": [], "note": None}
     empty = Stat(None, "recent")
@@ -168,13 +162,12 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
         return out, derived
     notes = []
     if weights is None:
-        notes.append("hierarchy weights unknown (no run manifest): expected shares cannot be "
-                     "given")
+        notes.append("hierarchy weights unknown (no run manifest): the shares cannot be compared "
+                     "with configured ones")
     elif weights_source != "the run manifest":
         notes.append("weights " + weights_source)
     steps, parts, source, text = _parts(ctx, levels, weights)
-    unknown = DerivedValue(None, empty, text)
-    values = {MIN_SHARE: unknown, MAX_SHARE: unknown, DEVIATION: unknown}
+    value = DerivedValue(None, empty, text)
     if steps is not None and steps.size:
         out["source"] = source
         notes.insert(0, text)
@@ -185,35 +178,28 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[str, DerivedValue]]:
         out["shares"] = [[to_json_number(v) for v in row] for row in spark.tolist()]
         recent, stat = _recent(steps, parts)
         out["recent"] = [to_json_number(v) for v in recent.tolist()]
-        judged = [i for i in range(len(levels)) if weights is None or weights[i] > 0]
-        if len(judged) < len(levels):
-            notes.append("level(s) %s have weight 0 and are left out of the smallest share"
-                         % ", ".join(str(levels[i]) for i in range(len(levels)) if i not in judged))
-        if np.all(np.isfinite(recent)):
-            values[MIN_SHARE] = DerivedValue(float(np.min(recent[judged])), stat)
-            values[MAX_SHARE] = DerivedValue(float(np.max(recent)), stat)
-            if expected is not None:
-                factors = []
-                for i in judged:
-                    observed, wanted = float(recent[i]), expected[i]
-                    factors.append(math.inf if observed <= 0 else
-                                   max(observed / wanted, wanted / observed))
-                values[DEVIATION] = DerivedValue(max(factors), stat)
-            else:
-                values[DEVIATION] = DerivedValue(None, stat, "hierarchy weights unknown: no "
-                                                             "configured share to compare with")
+        unweighted = [levels[i] for i in range(len(levels)) if weights is not None and weights[i] == 0]
+        if unweighted:
+            notes.append("level(s) %s have weight 0: not trained, as configured"
+                         % ", ".join(map(str, unweighted)))
+        if expected is None:
+            value = DerivedValue(None, stat, "hierarchy weights unknown: no configured share to "
+                                             "compare with")
+        elif np.all(np.isfinite(recent)):
+            ratios = [float(recent[i]) / expected[i] if weights[i] > 0 else None
+                      for i in range(len(levels))]
+            out["ratios"] = [None if r is None else to_json_number(r) for r in ratios]
+            value = DerivedValue(min(r for r in ratios if r is not None), stat)
         else:
-            reason = "too few finite shares in the recent window"
-            values = {k: DerivedValue(None, stat, reason) for k in values}
+            value = DerivedValue(None, stat, "too few finite shares in the recent window")
     elif steps is not None:
         notes.insert(0, "the level curves share no step")
-        values = {k: DerivedValue(None, empty, "the level curves share no step") for k in values}
+        value = DerivedValue(None, empty, "the level curves share no step")
     else:
         notes = [text] + [n for n in notes if not n.startswith("hierarchy weights unknown")]
-    derived.update(values)
-    by_key = {d.key: d for d in catalog.derived()}
-    out["checks"] = [_derived_light(ctx, by_key[k], values[k])
-                     for k in (MIN_SHARE, MAX_SHARE, DEVIATION)]
+    derived[(VS_CONFIG, None)] = value
+    ctx.derived.update(derived)
+    out["checks"] = [lights.light_of(ctx, VS_CONFIG, None)[0]]
     statuses = [c["status"] for c in out["checks"] if c["status"] != schema.UNKNOWN]
     if statuses:
         out["status"] = max(statuses, key=schema.severity)

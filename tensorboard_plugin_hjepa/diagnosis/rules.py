@@ -16,38 +16,71 @@ RANK_ROWS_FACTOR = 4  # the rank fraction is trusted from N >= 4 * D rows
 Resolved = Union[float, Tuple[float, float]]
 
 
-def resolve_bound(bound, dim: Optional[int]) -> Resolved:
-    """A number, or a (low, high) pair, for a catalogue bound at dimension ``dim``."""
+@dataclasses.dataclass(frozen=True)
+class BoundEnv:
+    """What a catalogue bound may depend on: D, min(N, D) and training progress."""
+
+    dim: Optional[int] = None
+    span: Optional[float] = None  # min(N, D): what a rank can reach
+    progress: Optional[float] = None
+
+    @classmethod
+    def of(cls, env) -> "BoundEnv":
+        """A BoundEnv from a BoundEnv, or from a bare D (int or None)."""
+        return env if isinstance(env, BoundEnv) else cls(dim=env)
+
+
+def resolve_bound(bound, env=None) -> Resolved:
+    """A number, or a (low, high) pair, for a catalogue bound in ``env`` (a BoundEnv or D)."""
+    env = BoundEnv.of(env)
     if isinstance(bound, schema.DimBound):
-        return float(bound.resolve(dim))
+        return float(bound.resolve(env.dim))
+    if isinstance(bound, schema.RankBound):
+        return float(bound.resolve(env.span))
+    if isinstance(bound, schema.ProgressBound):
+        return float(bound.resolve(env.progress))
     if isinstance(bound, (tuple, list)):
         low, high = bound
         return (float(low), float(high))
     return float(bound)
 
 
-def bound_json(bound, dim: Optional[int]):
+def bound_json(bound, env=None):
     """The resolved bound as JSON data: a number or [low, high]."""
-    resolved = resolve_bound(bound, dim)
+    resolved = resolve_bound(bound, env)
     return list(resolved) if isinstance(resolved, tuple) else resolved
 
 
-def bound_text(bound, dim: Optional[int]) -> str:
-    resolved = resolve_bound(bound, dim)
+def bound_text(bound, env=None) -> str:
+    resolved = resolve_bound(bound, env)
     if isinstance(resolved, tuple):
         return "[%s, %s]" % (fmt(resolved[0]), fmt(resolved[1]))
     return fmt(resolved)
 
 
-def dim_bound_note(bound, dim: Optional[int]) -> Optional[str]:
-    """Why a DimBound resolved to what it did, or None for a plain bound."""
-    if not isinstance(bound, schema.DimBound):
-        return None
-    if not dim:
-        return ("embedding dim unknown: the bound is its floor %s (max(%s, %s/sqrt(D)) with D "
-                "known)" % (fmt(bound.floor), fmt(bound.floor), fmt(bound.per_sqrt_dim)))
-    return "bound max(%s, %s/sqrt(D)) = %s at D=%d" % (
-        fmt(bound.floor), fmt(bound.per_sqrt_dim), fmt(bound.resolve(dim)), dim)
+def bound_note(bound, env=None) -> Optional[str]:
+    """Why a bound that depends on D, min(N, D) or progress resolved as it did; None otherwise."""
+    env = BoundEnv.of(env)
+    if isinstance(bound, schema.DimBound):
+        if not env.dim:
+            return ("embedding dim unknown: the bound is its floor %s (max(%s, %s/sqrt(D)) with "
+                    "D known)" % (fmt(bound.floor), fmt(bound.floor), fmt(bound.per_sqrt_dim)))
+        return "bound max(%s, %s/sqrt(D)) = %s at D=%d" % (
+            fmt(bound.floor), fmt(bound.per_sqrt_dim), fmt(bound.resolve(env.dim)), env.dim)
+    if isinstance(bound, schema.RankBound):
+        if not env.span:
+            return None
+        return "bound max(%s, %s directions / min(N, D)) = %s at min(N, D)=%s" % (
+            fmt(bound.fraction), fmt(bound.directions), fmt(bound.resolve(env.span)),
+            fmt(env.span))
+    if isinstance(bound, schema.ProgressBound):
+        if env.progress is None:
+            return ("training progress unknown (no planned length in a manifest): the bound is "
+                    "its earliest value %s" % fmt(bound.when_unknown))
+        return "bound %s at %.0f%% of training (it follows progress: %s)" % (
+            fmt(bound.resolve(env.progress)), 100 * env.progress,
+            ", ".join("%s at %.0f%%" % (fmt(b), 100 * p) for p, b in bound.points))
+    return None
 
 
 def compare(value: float, op: str, bound: Resolved) -> bool:
@@ -90,6 +123,7 @@ class Normalised:
     value: Optional[float]
     reason: str = ""
     notes: List[str] = dataclasses.field(default_factory=list)
+    span: Optional[float] = None  # min(N, D) a rank fraction was taken of
 
 
 def normalise(value: Optional[float], how: str, *, dim: Optional[int],
@@ -133,28 +167,27 @@ def normalise(value: Optional[float], how: str, *, dim: Optional[int],
             notes.append("uncertain: N=%s rows < 4D=%d, so the effective rank is biased low; "
                          "sample more rows for a trustworthy value"
                          % (fmt(rows), RANK_ROWS_FACTOR * dim))
-    return Normalised(value / denominator, notes=notes)
+    return Normalised(value / denominator, notes=notes, span=denominator)
 
 
-def match_band(rule: schema.VerdictRule, judged: float, dim: Optional[int]):
+def match_band(rule: schema.VerdictRule, judged: float, env=None):
     """The first band of the rule the judged value falls in, or None (healthy)."""
     for band in rule.bands:
-        if compare(judged, band.op, resolve_bound(band.bound, dim)):
+        if compare(judged, band.op, resolve_bound(band.bound, env)):
             return band
     return None
 
 
-def matching_notes(rule: schema.VerdictRule, value: Optional[float],
-                   dim: Optional[int]) -> List[str]:
+def matching_notes(rule: schema.VerdictRule, value: Optional[float], env=None) -> List[str]:
     """Texts of the rule's notes whose condition holds for ``value``."""
     if value is None:
         return []
     return [note.text for note in rule.notes
-            if compare(value, note.op, resolve_bound(note.bound, dim))]
+            if compare(value, note.op, resolve_bound(note.bound, env))]
 
 
-def band_json(band, dim: Optional[int]) -> dict:
-    return {"status": band.status, "op": band.op, "bound": bound_json(band.bound, dim),
+def band_json(band, env=None) -> dict:
+    return {"status": band.status, "op": band.op, "bound": bound_json(band.bound, env),
             "text": band.text, "source": band.source}
 
 

@@ -19,6 +19,8 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from ..catalog.schema import AFTER_WARMUP
+
 WINDOW_FRACTION = 0.1
 WINDOW_MIN = 5
 WINDOW_MAX = 200
@@ -288,7 +290,7 @@ def noise_cv(curve: Curve) -> Stat:
 
 
 def max_zscore(curve: Curve) -> Stat:
-    """Largest upward z-score of a point against the 20 finite points before it."""
+    """Largest upward z-score of a point against the ZSCORE_HISTORY finite points before it."""
     values = curve.finite_values
     stat = Stat(None, "max_zscore", int(curve.steps[0]) if curve.n else None,
                 int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
@@ -368,6 +370,101 @@ def count(curve: Curve) -> Stat:
     return stat
 
 
+# ------------------------------------------------------------- after-warmup history
+HISTORY_MIN_POINTS = 8  # points after warmup a peak or a drop needs
+DROP_WINDOW_FRACTION = 0.05
+DROP_WINDOW_MIN = 3
+STEADY_FALL_POINTS = 3
+
+
+def _stat_of(curve: Curve, statistic: str) -> Stat:
+    return Stat(None, statistic, int(curve.steps[0]) if curve.n else None,
+                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+
+
+def _too_few(stat: Stat, curve: Curve, need: int) -> Stat:
+    stat.reason = ("no data after warmup" if curve.n == 0 else
+                   "too few points after warmup: %d finite, need %d"
+                   % (curve.finite_values.size, need))
+    return stat
+
+
+def last(curve: Curve, statistic: str = "last") -> Stat:
+    """The last finite value of the curve."""
+    stat = _stat_of(curve, statistic)
+    values = curve.finite_values
+    if values.size == 0:
+        stat.reason = (("no data" if statistic == "last" else "no value after warmup")
+                       if curve.n == 0 else "all %d points are NaN/Inf" % curve.n)
+        return stat
+    index = int(np.flatnonzero(curve.finite)[-1])
+    stat.start_step = stat.end_step = int(curve.steps[index])
+    stat.points = 1
+    stat.value = float(values[-1])
+    return stat
+
+
+def fall_from_peak(curve: Curve) -> Stat:
+    """Peak of the 5-point running median (after warmup) / the recent median.
+
+    1 when the curve is at its peak; 6 when it fell to a sixth of it. Judging against
+    the run's own peak works at any width and for any dataset, where a fixed fraction
+    of D cannot (a healthy ViT-B rank is in the hundreds, a healthy tiny model's in
+    the tens). Curves longer than 2,000 points are reduced to 1,000 bucket means first.
+    """
+    stat = _stat_of(curve, "fall_from_peak")
+    values = curve.finite_values
+    if values.size < HISTORY_MIN_POINTS:
+        return _too_few(stat, curve, HISTORY_MIN_POINTS)
+    tail = recent(curve)
+    if values.size > RUNNING_MEDIAN_MAX_INPUT:
+        values = _bucket_means(values, RUNNING_MEDIAN_BUCKETS)
+    peak = float(np.max(running_median(values)))
+    if tail.value is None or peak <= 0:
+        stat.reason = tail.reason or "the curve's peak is %g (<= 0)" % peak
+        return stat
+    stat.value = peak / tail.value if tail.value > 0 else math.inf
+    return stat
+
+
+def sudden_drop(curve: Curve) -> Stat:
+    """Largest fall, as a fraction, from one window's median to the next window's.
+
+    Windows are 5% of the points after warmup (at least 3), compared at every offset;
+    0.6 means the curve fell by 60% within two windows. Curves longer than 2,000
+    points are reduced to 1,000 bucket means first.
+    """
+    stat = _stat_of(curve, "sudden_drop")
+    values = curve.finite_values
+    if values.size > RUNNING_MEDIAN_MAX_INPUT:
+        values = _bucket_means(values, RUNNING_MEDIAN_BUCKETS)
+    width = max(DROP_WINDOW_MIN, int(math.ceil(DROP_WINDOW_FRACTION * values.size)))
+    if values.size < max(HISTORY_MIN_POINTS, 2 * width):
+        return _too_few(stat, curve, max(HISTORY_MIN_POINTS, 2 * width))
+    medians = np.median(np.lib.stride_tricks.sliding_window_view(values, width), axis=1)
+    before, after = medians[:-width], medians[width:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drops = np.where(before > 0, 1.0 - after / before, 0.0)
+    stat.value = float(max(0.0, np.max(drops)))
+    return stat
+
+
+def steady_fall(curve: Curve) -> Stat:
+    """(peak - last) / peak of the values after warmup, when the last 3 each fell; else 0."""
+    stat = _stat_of(curve, "steady_fall")
+    values = curve.finite_values
+    if values.size < STEADY_FALL_POINTS:
+        return _too_few(stat, curve, STEADY_FALL_POINTS)
+    peak = float(np.max(values))
+    tail = values[-STEADY_FALL_POINTS:]
+    falling = bool(np.all(np.diff(tail) < 0))
+    if peak <= 0:
+        stat.reason = "the curve's peak is %g (<= 0)" % peak
+        return stat
+    stat.value = (peak - float(values[-1])) / peak if falling else 0.0
+    return stat
+
+
 STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "recent": recent,
     "first": first,
@@ -381,13 +478,32 @@ STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "non_finite": non_finite,
     "recent_max": recent_max,
     "count": count,
+    "last": last,
+    "last_after_warmup": lambda curve: last(curve, "last_after_warmup"),
+    "fall_from_peak": fall_from_peak,
+    "sudden_drop": sudden_drop,
+    "steady_fall": steady_fall,
 }
 
 EMPTY = Curve(np.zeros(0, np.int64), np.zeros(0))
 
 
-def compute(statistic: str, curve: Optional[Curve]) -> Stat:
+def after(curve: Curve, step: Optional[int]) -> Curve:
+    """The part of a curve at steps >= ``step`` (the whole curve for None)."""
+    if step is None or curve.n == 0 or curve.steps[0] >= step:
+        return curve
+    start = int(np.searchsorted(curve.steps, step, side="left"))
+    return Curve(curve.steps[start:], curve.values[start:])
+
+
+def compute(statistic: str, curve: Optional[Curve], *, after_step: Optional[int] = None) -> Stat:
     """The named statistic of a curve; a missing curve (None) is treated as empty.
+
+    Args:
+      statistic: a catalogue STATISTICS name.
+      curve: the curve, or None.
+      after_step: for the after-warmup statistics (``schema.AFTER_WARMUP``), where
+        warmup ends; other statistics ignore it.
 
     Raises:
       KeyError: an unknown statistic name.
@@ -397,6 +513,8 @@ def compute(statistic: str, curve: Optional[Curve]) -> Stat:
     except KeyError:
         raise KeyError("unknown statistic %r; known: %s"
                        % (statistic, ", ".join(sorted(STATISTIC_FUNCTIONS)))) from None
+    if curve is not None and statistic in AFTER_WARMUP:
+        curve = after(curve, after_step)
     stat = function(EMPTY if curve is None else curve)
     if curve is None and statistic != "count":
         stat.reason = "no data"
