@@ -36,9 +36,18 @@ export async function fetchJSON(path, signal) {
   return {data: body, error: null, status: response.status};
 }
 
-/** GET ./runs */
-export function getRuns(signal) {
-  return fetchJSON('./runs', signal);
+/** `&embed_dim=D` (or `?` first) when the user typed a D, else "". */
+function dimParam(dim, first) {
+  return dim ? `${first ? '?' : '&'}embed_dim=${encodeURIComponent(String(dim))}` : '';
+}
+
+/**
+ * GET ./runs (?embed_dim=D: the D assumed for runs without a manifest D)
+ * @param {number|null} [dim]
+ * @param {AbortSignal} [signal]
+ */
+export function getRuns(dim = null, signal) {
+  return fetchJSON(`./runs${dimParam(dim, true)}`, signal);
 }
 
 /** GET ./catalog (cached: the catalogue does not change while the server runs). */
@@ -53,9 +62,14 @@ export function getCatalog() {
   return catalogPromise;
 }
 
-/** GET ./health?run=R */
-export function getHealth(run, signal) {
-  return fetchJSON(`./health?run=${encodeURIComponent(run)}`, signal);
+/**
+ * GET ./health?run=R (&embed_dim=D: the D assumed when the run has no manifest D)
+ * @param {string} run
+ * @param {number|null} [dim]
+ * @param {AbortSignal} [signal]
+ */
+export function getHealth(run, dim = null, signal) {
+  return fetchJSON(`./health?run=${encodeURIComponent(run)}${dimParam(dim, false)}`, signal);
 }
 
 /** GET ./scalars?run=R&tag=T */

@@ -1,5 +1,6 @@
-// Pure helpers of the H-JEPA Health tab: numbers, smoothing, ticks, CSV.
-// No DOM here, so `node --test` can exercise every function.
+// Pure helpers of the H-JEPA Health tab: numbers, bounds and labels as text, ticks,
+// CSV. No DOM here, so `node --test` can exercise every function. (Smoothing and
+// thinning of curves: series.js; threshold bands: bands.js.)
 
 /**
  * A number from the backend JSON. TensorBoard's http_util writes NaN and infinities
@@ -110,29 +111,6 @@ export function normaliseText(normalise, dim = null) {
   return '';
 }
 
-/**
- * TensorBoard's scalar smoothing: a debiased exponential moving average.
- * Non-finite values pass through unsmoothed and do not poison the average.
- * @param {number[]} values
- * @param {number} weight 0 (none) .. <1
- * @returns {number[]}
- */
-export function smooth(values, weight) {
-  const w = Math.min(Math.max(Number(weight) || 0, 0), 0.999);
-  if (w === 0) return values.slice();
-  let last = 0;
-  let n = 0;
-  const allSame = values.every((v) => v === values[0]);
-  return values.map((v) => {
-    if (!Number.isFinite(v)) return v;
-    if (allSame) return v;
-    last = last * w + (1 - w) * v;
-    n += 1;
-    const debias = 1 - Math.pow(w, n);
-    return last / debias;
-  });
-}
-
 /** True when the positive finite values span at least `decades` powers of ten. */
 export function spansDecades(values, decades = 2) {
   let lo = Infinity;
@@ -225,4 +203,37 @@ export function statusRank(status, order = DEFAULT_STATUS_ORDER) {
 export function categoryLabel(cat) {
   const s = String(cat).replace(/_/g, ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The short name of a catalogue key ("collapse.effective_rank" -> "effective rank"). */
+export function keyLabel(key, {withCategory = false} = {}) {
+  const s = String(key || '');
+  if (withCategory) return s.replace(/[._]/g, ' ');
+  const tail = s.includes('.') ? s.slice(s.indexOf('.') + 1) : s;
+  return tail.replace(/_/g, ' ');
+}
+
+/** "level 1", or "" for a run-wide quantity. */
+export function levelText(level) {
+  return level === null || level === undefined ? '' : `level ${level}`;
+}
+
+const SOURCE_LABELS = {hjepa: 'H-JEPA summary API', plain: 'plain scalars', upstream: 'upstream H-JEPA tags'};
+
+/** Who wrote a run's logs, in words (the `source` field of the routes). */
+export function sourceLabel(source) {
+  return SOURCE_LABELS[source] || String(source || 'unknown');
+}
+
+/**
+ * Which embedding dimension D a verdict assumed, in words, from the health answer's
+ * `embed_dim` and `embed_dim_source` ("manifest", "user" or null).
+ * @param {*} dim
+ * @param {*} source
+ */
+export function dimText(dim, source) {
+  if (!dim) return 'D unknown';
+  if (source === 'user') return `D=${dim} (assumed: typed in this tab)`;
+  if (source === 'manifest') return `D=${dim} (run manifest)`;
+  return `D=${dim}`;
 }

@@ -1,11 +1,11 @@
-// Unit tests of the tab's pure helpers (frontend/format.js and the band arithmetic of
-// views.js is DOM-free too, but views.js imports DOM builders, so only format.js here).
+// Unit tests of the tab's number and text formatting (frontend/format.js).
 // Run: node --test tests/browser/js/
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  num, formatValue, formatStep, smooth, spansDecades, niceTicks, logTicks, toCsv, csvField,
-  boundText, resolveBound, comparisonText, safeFileName, statusRank,
+  num, formatValue, formatStep, spansDecades, niceTicks, logTicks, toCsv, csvField,
+  boundText, resolveBound, comparisonText, safeFileName, statusRank, keyLabel, levelText, dimText,
+  sourceLabel, categoryLabel, formatPercent, normaliseText,
 } from '../../../frontend/format.js';
 
 test('num reads the non-finite strings of TensorBoard JSON', () => {
@@ -27,15 +27,6 @@ test('formatValue', () => {
   assert.equal(formatValue(2000), '2000');
   assert.equal(formatValue(0.5), '0.5');
   assert.equal(formatStep(12000), '12,000');
-});
-
-test('smooth is TensorBoard\'s debiased EMA and passes non-finite values through', () => {
-  assert.deepEqual(smooth([1, 2, 3], 0), [1, 2, 3]);
-  const s = smooth([1, 2, NaN, 4], 0.6);
-  assert.equal(s[0], 1); // debiased: the first point is itself
-  assert.ok(Math.abs(s[1] - (0.6 * 0.4 * 1 + 0.4 * 2) / (1 - 0.36)) < 1e-12);
-  assert.ok(Number.isNaN(s[2]));
-  assert.deepEqual(smooth([3, 3, 3], 0.9), [3, 3, 3]);
 });
 
 test('spansDecades decides the default log axis', () => {
@@ -77,4 +68,34 @@ test('status order', () => {
 
 test('log ticks over less than two decades use 1-2-5 steps', () => {
   assert.deepEqual(logTicks(0.15, 9), [0.2, 0.5, 1, 2, 5]);
+});
+
+test('labels of keys, levels, sources and categories', () => {
+  assert.equal(keyLabel('collapse.effective_rank'), 'effective rank');
+  assert.equal(keyLabel('derived.contribution_min_share', {withCategory: true}), 'derived contribution min share');
+  assert.equal(levelText(2), 'level 2');
+  assert.equal(levelText(null), '');
+  assert.equal(sourceLabel('plain'), 'plain scalars');
+  assert.equal(sourceLabel('someone_else'), 'someone_else');
+  assert.equal(categoryLabel('learning_rate'), 'Learning rate');
+  assert.equal(formatPercent(0.4712, 1), '47.1%');
+  assert.equal(formatPercent(null), '—');
+});
+
+test('which D a verdict assumed, in words', () => {
+  assert.equal(dimText(null, null), 'D unknown');
+  assert.equal(dimText(768, 'manifest'), 'D=768 (run manifest)');
+  assert.match(dimText(512, 'user'), /^D=512 \(assumed/);
+  assert.equal(dimText(192, undefined), 'D=192');
+  assert.equal(normaliseText('sqrt_dim', 64), 'judged as value × √D (D=64)');
+  assert.equal(normaliseText('none', 64), '');
+});
+
+test('formatValue of large, negative and integer-valued numbers', () => {
+  assert.equal(formatValue(123456), '1.23e5');
+  assert.equal(formatValue(-0.25), '-0.25');
+  assert.equal(formatValue('-Infinity'), '−∞');
+  assert.equal(formatValue(3.0), '3');
+  assert.equal(formatStep(99999.6), '100,000');
+  assert.equal(formatStep('NaN'), '—');
 });
