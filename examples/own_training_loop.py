@@ -29,7 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hjepa_trainer.health import EXIT_HEALTH_STOP, HealthMonitor
-from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, Record, StepTimer
+from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, Record, StepTimer, global_grad_norm
+from hjepa_trainer.probe import knn_top1
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 
 IMG, PATCH, DIM, PDIM = 32, 4, 64, 32  # 8x8 patch grid; level 1 pools it 2x2 -> 4x4 cells
@@ -72,15 +73,29 @@ class Predictor(nn.Module):
         return self.out(self.blocks(tokens)[:, ctx.shape[1]:])
 
 
-def images(batch, gen):
-    """Procedural images: a few random colour gratings each, (B, 3, IMG, IMG)."""
+CLASSES = 4  # probe labels: the orientation of an image's strongest grating, in 4 bins
+
+
+def images(batch, gen, *, labels=False):
+    """Procedural images: a few random colour gratings each, (B, 3, IMG, IMG); with
+    ``labels``, also the orientation bin of the first (strongest) grating, (B,)."""
     v, u = torch.meshgrid(torch.linspace(0, 1, IMG), torch.linspace(0, 1, IMG), indexing="ij")
     out = torch.zeros(batch, 3, IMG, IMG)
-    for _ in range(3):
+    for k in range(3):
         theta, freq, phase = (torch.rand(batch, 1, 1, generator=gen) * s for s in (math.pi, 8.0, 6.3))
         wave = torch.sin(2 * math.pi * (freq + 1) * (u * theta.cos() + v * theta.sin()) + phase)
-        out += torch.rand(batch, 3, 1, 1, generator=gen) * wave[:, None]
-    return out
+        out += (1.0 if k == 0 else 0.4) * torch.rand(batch, 3, 1, 1, generator=gen) * wave[:, None]
+        if k == 0:
+            y = (theta.flatten() / math.pi * CLASSES).long().clamp(max=CLASSES - 1)
+    return (out, y) if labels else out
+
+
+@torch.no_grad()
+def probe(encoder, bank, queries):
+    """kNN top-1 of mean-pooled, L2-normalised features (hjepa_trainer.probe.knn_top1)."""
+    encode = lambda x: F.normalize(encoder(x).mean(1), dim=1)  # (M, D)
+    return knn_top1(encode(bank[0]), bank[1], encode(queries[0]), queries[1], k=20, temperature=0.07,
+                    num_classes=CLASSES)
 
 
 def masks(batch, gen):
@@ -135,6 +150,8 @@ def main(argv=None):
     params = list(context_encoder.parameters()) + list(predictor.parameters())
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.05)
     val_x = images(64, torch.Generator().manual_seed(1))  # fixed held-out batch
+    # The kNN probe: a labelled bank and held-out queries (chance = 1 / CLASSES).
+    bank, queries = (images(256, torch.Generator().manual_seed(s), labels=True) for s in (3, 4))
 
     manifest = RunManifest(num_levels=2, hierarchy_weights=WEIGHTS, embed_dim=DIM, patch_grid=[GRID, GRID],
                            total_steps=args.steps, collapse_rows=4 * DIM, trainer="examples/own_training_loop.py")
@@ -147,6 +164,8 @@ def main(argv=None):
     timer, device = StepTimer(torch.device("cpu")), torch.device("cpu")
     parts = {"context_encoder": context_encoder, "predictor": predictor, "target_encoder": target_encoder}
     status = 0
+    writer.scalar("eval.num_classes", CLASSES, 0)
+    writer.scalar("eval.knn_top1_random_init", probe(target_encoder, bank, queries), 0)  # the baseline
     for step in range(args.steps):
         last = step == args.steps - 1
         lr = 1e-3 * min(1.0, (step + 1) / 20)  # short warmup
@@ -163,10 +182,11 @@ def main(argv=None):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         timer.mark()
-        pre = float(torch.nn.utils.clip_grad_norm_(params, 5.0))
+        pre = global_grad_norm(params)
         metrics.log_losses(step, [l.item() for l in losses])
+        metrics.log_gradients(step, parts=parts, global_norm=pre, last_step=last)  # before clipping
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
         metrics.log_clipping(step, pre, min(pre, 5.0))
-        metrics.log_gradients(step, parts=parts, global_norm=pre, last_step=last)
         metrics.log_schedule(step, opt, last_step=last)
         metrics.begin_update(step, params, last_step=last)
         opt.step()
@@ -192,7 +212,7 @@ def main(argv=None):
             with torch.no_grad():
                 val = sum(w * l for w, l in zip(WEIGHTS, forward(
                     context_encoder, target_encoder, predictor, val_x, torch.Generator().manual_seed(2))[0]))
-            metrics.log_eval(step, val_loss=float(val))
+            metrics.log_eval(step, val_loss=float(val), knn_top1=probe(target_encoder, bank, queries))
         alert = monitor.maybe_check(step)  # the online check, after this step's metrics
         if alert is not None and alert.stop:
             torch.save({"step": step + 1, "context_encoder": context_encoder.state_dict(),
