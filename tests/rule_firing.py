@@ -10,23 +10,23 @@ from the same cases::
     python -m tests.rule_firing README.md
 """
 
-import collections
 import dataclasses
 import re
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from hjepa_trainer import metrics as M
+from hjepa_trainer.health import MetricHistory
 from hjepa_trainer.masking import MultiBlockMaskGenerator, mask_ratio_profile, step_generator
 from hjepa_trainer.model import HJEPA
 from hjepa_trainer.probe import knn_top1
 from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.catalog import Source, schema
-from tensorboard_plugin_hjepa.run_data import RunData, Series
+from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.run_data import RunData
 from tensorboard_plugin_hjepa.summary import RunManifest
 
 D = 128  # embedding dimension of the constructed features
@@ -34,35 +34,18 @@ N = 512  # rows of the collapse statistics (4 * D)
 TOTAL = 1000  # planned steps of every case's run
 
 
-class Recorder:
+class Recorder(MetricHistory):
     """Stands where the trainer's event sink stands: keeps what the metric code writes."""
 
     def __init__(self):
-        self.points: Dict[Tuple[str, Optional[int]], List[Tuple[int, float]]] = \
-            collections.defaultdict(list)
-
-    def scalar(self, key, value, step, *, level=None, group=None):
-        if group is None:  # per-param-group curves are not judged
-            self.points[(key, level)].append((int(step), float(value)))
-
-    def histogram(self, *args, **kwargs):
-        pass
-
-    def add(self, records, step):
-        for record in records:
-            self.scalar(record.key, record.value, step, level=record.level, group=record.group)
+        super().__init__(max_points=100_000)
 
     def run(self, *, levels=1, weights=None, **manifest) -> RunData:
         manifest.setdefault("embed_dim", D)
         manifest.setdefault("total_steps", TOTAL)
         manifest.setdefault("collapse_rows", N)
-        man = RunManifest(num_levels=levels, hierarchy_weights=weights or [1.0] * levels,
-                          **manifest)
-        series = {}
-        for (key, level), points in self.points.items():
-            tag = catalog.tag(key, level=level)
-            series[(key, level)] = Series.from_points(tag, [(s, 1e9 + s, v) for s, v in points])
-        return RunData(run="case", source=Source.HJEPA, manifest=man, series=series)
+        return self.run_data("case", RunManifest(
+            num_levels=levels, hierarchy_weights=weights or [1.0] * levels, **manifest))
 
 
 def _gen(seed):
@@ -88,7 +71,7 @@ def _rank(k, g, n=N, d=D):
 def _collapse_run(make, steps=range(900, 1000, 10), **manifest) -> RunData:
     rec = Recorder()
     for i, step in enumerate(steps):
-        rec.add(M.collapse_records(make(_gen(i)), 0, max_rows=N), step)
+        rec.add_records(M.collapse_records(make(_gen(i)), 0, max_rows=N), step)
     return rec.run(**manifest)
 
 
@@ -104,7 +87,7 @@ def _prediction_run(make_pair) -> RunData:
     rec = Recorder()
     for i, step in enumerate(range(900, 1000, 10)):
         pred, target = make_pair(_gen(i))
-        rec.add(M.prediction_records(pred, target, 0), step)
+        rec.add_records(M.prediction_records(pred, target, 0), step)
     return rec.run()
 
 
@@ -133,7 +116,7 @@ def _ema_run(momentum=0.996, target_scale=1.0, drift=0.0) -> RunData:
         with torch.no_grad():
             for c, t in zip(ctx.parameters(), tgt.parameters()):
                 t.copy_(target_scale * c + drift * (i + 1) ** 2 * torch.ones_like(c))
-        rec.add(M.ema_records(ctx, tgt, momentum=momentum, momentum_target=1.0), step)
+        rec.add_records(M.ema_records(ctx, tgt, momentum=momentum, momentum_target=1.0), step)
     return rec.run()
 
 
@@ -154,7 +137,7 @@ def _gradient_run(**kwargs) -> RunData:
     rec = Recorder()
     for i, step in enumerate(range(0, 1000, 100)):
         ctx, tgt = _grad_modules(i, **kwargs)
-        rec.add(M.gradient_flow_records(context_encoder=ctx, predictor=ctx, target_encoder=tgt,
+        rec.add_records(M.gradient_flow_records(context_encoder=ctx, predictor=ctx, target_encoder=tgt,
                                         global_norm=M.global_grad_norm(list(ctx.parameters()))),
                 step)
     return rec.run()
@@ -172,7 +155,7 @@ def _no_stop_gradient_run() -> RunData:
         out = model(torch.randn(4, 3, 16, 16, generator=_gen(i)), m.context, m.target)
         out.target_full.retain_grad()
         out.loss.backward()
-        rec.add(M.gradient_flow_records(
+        rec.add_records(M.gradient_flow_records(
             context_encoder=model.context_encoder, predictor=model.predictor,
             target_encoder=model.target_encoder, global_norm=M.global_grad_norm(model.parameters()),
             target_features_grad=out.target_full.grad), step)
@@ -202,7 +185,7 @@ def _val_run(ratio) -> RunData:
 def _timing_run(forward_ms, backward_ms) -> RunData:
     rec = Recorder()
     for step in range(0, 1000, 100):
-        rec.add(M.performance_records(forward_ms=forward_ms, backward_ms=backward_ms,
+        rec.add_records(M.performance_records(forward_ms=forward_ms, backward_ms=backward_ms,
                                       samples_per_second=50.0, device=torch.device("cpu")), step)
     return rec.run()
 
@@ -219,7 +202,7 @@ def _gpu_memory_run(allocated_gb) -> RunData:
     torch.cuda.memory_reserved = lambda device=None: (allocated_gb + 2) * 1e9
     try:
         for step in range(0, 1000, 100):
-            rec.add(M.performance_records(forward_ms=30.0, backward_ms=60.0, samples_per_second=900.0,
+            rec.add_records(M.performance_records(forward_ms=30.0, backward_ms=60.0, samples_per_second=900.0,
                                           device=torch.device("cuda", 0)), step)
     finally:
         torch.cuda.memory_allocated, torch.cuda.memory_reserved = saved
@@ -232,7 +215,7 @@ def _mask_run(expected_generator, logged_generator, batch) -> RunData:
     n = logged_generator.grid ** 2
     for i, step in enumerate(range(0, 1000, 20)):
         m = logged_generator(batch, step_generator(1, i))
-        rec.add(M.mask_records(num_context=m.context.shape[1], num_target=m.target.shape[1],
+        rec.add_records(M.mask_records(num_context=m.context.shape[1], num_target=m.target.shape[1],
                                num_patches=n), step)
     return rec.run(mask_ratio_expected=profile.median,
                    mask_ratio_range=[profile.low, profile.high])
@@ -243,7 +226,7 @@ def _history_run(healthy, pathology, *, switch=500) -> RunData:
     rec = Recorder()
     for i, step in enumerate(range(0, 1000, 20)):
         make = healthy if step < switch else pathology
-        rec.add(M.collapse_records(make(_gen(i)), 0, max_rows=N), step)
+        rec.add_records(M.collapse_records(make(_gen(i)), 0, max_rows=N), step)
     return rec.run(warmup_steps=50)
 
 

@@ -8,11 +8,13 @@ reference section 12, and writing through ``tensorboard_plugin_hjepa.summary``
 (or anything with the same ``scalar``/``histogram`` methods)::
 
     metrics = HJepaMetrics(writer, hierarchy_weights=[1, .5, .25], embed_dim=192)
-    # every step, after backward and clipping:
+    # every step, after backward and before clipping (clipping rescales the gradients):
     metrics.log_losses(step, [l.item() for l in level_losses])
-    metrics.log_clipping(step, pre_norm, post_norm)
+    pre_norm = global_grad_norm(params)
     metrics.log_gradients(step, parts={"context_encoder": ctx, "predictor": pred,
                                        "target_encoder": tgt}, global_norm=pre_norm)
+    # ... clip, then:
+    metrics.log_clipping(step, pre_norm, post_norm)
     # after optimizer.step() and the EMA update:
     if metrics.levels_due(step):
         metrics.log_levels(step, preds=preds, targets=targets, features=features, cells=cells)
@@ -20,12 +22,13 @@ reference section 12, and writing through ``tensorboard_plugin_hjepa.summary``
 
 ``hjepa_trainer.train.Trainer.train_step`` is the complete example.
 
-Formulas follow the "Corrections" of the project's DESIGN.md: contributions are
-w_i L_i / sum_j w_j L_j; collapse statistics use L2-normalised target features on a
-bounded random sample of rows; effective rank is exp(entropy) of the normalised
-singular values of the uncentred matrix (RankMe); pairwise cosine statistics are
-taken on centred features, with the raw mean and the mean's norm beside them; the
-global gradient norm is sqrt(sum of squared per-tensor norms).
+Formulas follow the catalogue's Corrections (README, "Corrections to the reference"):
+contributions are w_i L_i / sum_j w_j L_j; collapse statistics use L2-normalised
+target features on a bounded random sample of rows; effective rank is exp(entropy) of
+the normalised singular values of the uncentred matrix (RankMe); pairwise cosine
+statistics are taken on the uncentred rows (the centred mean is logged beside them,
+with the mean's norm); the global gradient norm is sqrt(sum of squared per-tensor
+norms); gradient statistics are taken before clipping.
 
 Buffers hold Python floats only, never tensors (no autograd history kept alive).
 """

@@ -176,15 +176,18 @@ def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tm
     alerts = [line for line in proc.stderr.splitlines() if line.startswith("hjepa-health:")]
     stop_line = alerts[-1]
     assert "health.stop_on=collapse reached: stopping" in stop_line
-    assert "COLLAPSE" in stop_line and "Collapse detected?" in stop_line
-    assert "Make sure no gradient reaches the target encoder" in stop_line
+    # The cause is named at the first check: gradients reach the targets (CRITICAL),
+    # before (or with) the collapse lights it leads to.
+    assert "CRITICAL" in stop_line or "COLLAPSE" in stop_line
+    assert "gradient_flow.target_features_grad_norm" in stop_line
+    assert "the stop-gradient is missing" in stop_line
     step = int(stop_line.split("step ")[1].split(":")[0])
     assert step < RUN_STEPS - 1  # stopped early
     state = ckpt.load(os.path.join(tmp_path, "run", ckpt.CHECKPOINT_NAME))
     assert state["step"] == step + 1  # the checkpoint holds the state after the checked step
     texts = _texts(tmp_path / "run")
     assert texts and texts[-1][0] == step
-    assert "Collapse detected?" in texts[-1][1] and "The run stops here" in texts[-1][1]
+    assert "stop-gradient is missing" in texts[-1][1] and "The run stops here" in texts[-1][1]
     assert "exit status: 0 done" in subprocess.run(
         [sys.executable, "-m", "hjepa_trainer", "--help"], capture_output=True, text=True).stdout.replace("\n", " ")
 
