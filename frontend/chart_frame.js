@@ -2,7 +2,9 @@
 // hover cursor with a tooltip, driven by the mouse or the arrow keys. The cursor's
 // elements (line, one dot and one tooltip row per curve) are built once per draw and
 // only moved on hover: a mouse move costs two binary searches per curve, no sorting and
-// no new elements. destroy() removes every listener and observer it added.
+// no new elements. The cursor lives in its own SVG layered over the plot, so moving it
+// repaints that layer only, never the curves. destroy() removes every listener and
+// observer it added.
 
 import {C} from './classes.js';
 import {svg} from './dom.js';
@@ -46,17 +48,19 @@ export function createFrame(container, {height, label, draw, steps, describe}) {
   wrap.setAttribute('aria-label', label || 'chart');
   const root = svg('svg', {class: C.chartSvg, height});
   const plot = svg('g', {class: C.chartPlot});
+  root.appendChild(plot);
+  const overlay = svg('svg', {class: C.chartOverlay, height, 'aria-hidden': 'true'});
   const cursor = svg('g', {class: C.cursor, visibility: 'hidden'});
   const cursorLine = svg('line', {y1: MARGIN.top, y2: height - MARGIN.bottom, class: C.cursorLine});
   cursor.appendChild(cursorLine);
-  root.append(plot, cursor);
+  overlay.appendChild(cursor);
   const tooltip = document.createElement('div');
   tooltip.className = C.tooltip;
   tooltip.hidden = true;
   const tipHead = document.createElement('div');
   tipHead.className = C.tooltipHead;
   tooltip.appendChild(tipHead);
-  wrap.append(root, tooltip);
+  wrap.append(root, overlay, tooltip);
   container.appendChild(wrap);
 
   let width = Math.max(200, Math.floor(container.clientWidth || 400));
@@ -68,8 +72,10 @@ export function createFrame(container, {height, label, draw, steps, describe}) {
   let rect = null; // the SVG's client rect, read once per hover session
 
   function render() {
-    root.setAttribute('width', width);
-    root.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    for (const el of [root, overlay]) {
+      el.setAttribute('width', width);
+      el.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    }
     plot.textContent = '';
     geometry = draw(plot, width, height);
     for (const d of dots) d.remove();

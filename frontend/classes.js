@@ -90,6 +90,7 @@ export const C = {
   chartNoData: 'hj-chart-nodata',
   chartNote: 'hj-chart-note',
   chartPlot: 'hj-chart-plot',
+  chartOverlay: 'hj-chart-overlay',
   chartTitle: 'hj-chart-title',
   checkGroup: 'hj-check-group',
   checkLabel: 'hj-check-label',

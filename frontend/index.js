@@ -91,8 +91,8 @@ class App {
   }
 
   onState(state, changed) {
-    this.shell.setSmoothing(state.smoothing);
-    this.shell.setDim(state.dim);
+    if (changed.includes('smoothing')) this.shell.setSmoothing(state.smoothing);
+    if (changed.includes('dim')) this.shell.setDim(state.dim);
     if (changed.includes('dim')) {
       this.refresh();
       return;

@@ -2,10 +2,13 @@
 // curve drawn faintly behind), log scale, NaN/Inf markers, hover and keyboard reading.
 //
 // Speed: each curve arrives as columns (series.js) and is never copied again. What a
-// redraw needs is cached: the y extents (linear and log) per curve, the smoothed values
-// (recomputed in place when the smoothing changes) and the union of steps the cursor
-// stops at. A redraw thins every line to min/max per pixel column (series.thin), so a
-// 100,000-point curve costs about what a 1,000-point one does and keeps its spikes.
+// redraw needs is cached with the curve (series.memoOf, so it outlives a chart rebuilt
+// by a run toggle): the y extents (linear and log), the smoothed values (recomputed in
+// place when the smoothing changes), the pixel column of every point (per x scale) and
+// the raw line's path (per x and y scale: a smoothing change redraws only the smoothed
+// lines); the chart keeps the union of steps the cursor stops at. Lines are thinned to
+// min/max per pixel column (series.thin), so a 100,000-point curve draws as fast as a
+// 1,000-point one and keeps its spikes.
 
 import {C} from './classes.js';
 import {svg} from './dom.js';
@@ -13,7 +16,7 @@ import {includeNearEdges} from './bands.js';
 import {MARGIN, createFrame, drawNoData, drawXAxis, drawYAxis} from './chart_frame.js';
 import {formatStep, formatValue, logTicks, niceTicks} from './format.js';
 import {statusColor} from './palette.js';
-import {PEN_UP, extent, groupByColumn, nearestIndex, smooth, thin, unionSorted} from './series.js';
+import {PEN_UP, groupByColumn, memoOf, nearestIndex, pixelColumns, smoothedOf, thin, unionSorted} from './series.js';
 
 const isFiniteValue = (v) => Number.isFinite(v);
 const isPositive = (v) => Number.isFinite(v) && v > 0;
@@ -25,9 +28,9 @@ const isPositive = (v) => Number.isFinite(v) && v > 0;
  * @property {import('./series.js').Columns} columns
  */
 
-/** SVG path text through the thinned points of (xs, ys). */
-function pathText(xs, ys, sx, sy, ok) {
-  const idx = thin(xs, ys, sx, ok);
+/** SVG path text through the thinned points of ys (x at each point's pixel column). */
+function pathText(ys, cols, sy, positive) {
+  const idx = thin(ys, cols, positive);
   const parts = new Array(idx.length);
   let pen = false;
   let k = 0;
@@ -37,7 +40,7 @@ function pathText(xs, ys, sx, sy, ok) {
       pen = false;
       continue;
     }
-    parts[k++] = `${pen ? 'L' : 'M'}${sx(xs[i]).toFixed(1)} ${sy(ys[i]).toFixed(1)}`;
+    parts[k++] = `${pen ? 'L' : 'M'}${cols[i]} ${sy(ys[i]).toFixed(1)}`;
     pen = true;
   }
   parts.length = k;
@@ -65,22 +68,20 @@ export function createLineChart(container, options) {
   let geom = null;
 
   function prepare() {
-    curves = opts.series.map((s) => ({
-      name: s.name, color: s.color, c: s.columns,
-      sm: new Float64Array(s.columns.y.length),
-      lin: extent(s.columns, isFiniteValue), pos: extent(s.columns, isPositive),
-    }));
+    curves = opts.series.map((s) => {
+      const memo = memoOf(s.columns);
+      return {name: s.name, color: s.color, c: s.columns, sm: memo.smoothed, lin: memo.lin, pos: memo.pos, d: memo.draw};
+    });
     steps = unionSorted(curves.map((k) => k.c.x));
     rows = curves.map((k) => ({name: k.name, color: k.color, text: '', step: 0, y: null}));
     resmooth();
   }
 
   function resmooth() {
-    for (const k of curves) smooth(k.c.y, opts.smoothing, k.sm);
+    for (const k of curves) k.sm = smoothedOf(k.c, opts.smoothing);
   }
 
   function draw(layer, width, height) {
-    const ok = opts.log ? isPositive : isFiniteValue;
     let x0 = Infinity;
     let x1 = -Infinity;
     let y0 = Infinity;
@@ -146,18 +147,31 @@ export function createLineChart(container, options) {
     drawXAxis(layer, x0, x1, sx, height, niceTicks(x0, x1, 5).filter((t) => Number.isInteger(t) || x1 - x0 < 5));
 
     const lines = svg('g', {class: C.lines});
+    const colsKey = `${x0}|${x1}|${plotW}`;
+    const rawKey = `${colsKey}|${y0}|${y1}|${plotH}|${opts.log}`;
     for (const k of curves) {
+      const d = k.d;
+      if (d.colsKey !== colsKey) {
+        d.cols = pixelColumns(k.c.x, x0, x1, MARGIN.left, plotW);
+        d.marks = groupByColumn(k.c.nonFinite, d.cols);
+        d.colsKey = colsKey;
+        d.rawKey = '';
+      }
+      if (d.rawKey !== rawKey) {
+        d.raw = pathText(k.c.y, d.cols, sy, opts.log);
+        d.rawKey = rawKey;
+      }
       if (opts.smoothing > 0) {
-        lines.appendChild(svg('path', {d: pathText(k.c.x, k.c.y, sx, sy, ok), stroke: k.color, class: C.lineRaw}));
-        lines.appendChild(svg('path', {d: pathText(k.c.x, k.sm, sx, sy, ok), stroke: k.color, class: C.line}));
+        lines.appendChild(svg('path', {d: d.raw, stroke: k.color, class: C.lineRaw}));
+        lines.appendChild(svg('path', {d: pathText(k.sm, d.cols, sy, opts.log), stroke: k.color, class: C.line}));
       } else {
-        lines.appendChild(svg('path', {d: pathText(k.c.x, k.c.y, sx, sy, ok), stroke: k.color, class: C.line}));
+        lines.appendChild(svg('path', {d: d.raw, stroke: k.color, class: C.line}));
       }
       // Non-finite values (NaN, ±Inf) are marked on the top edge, one mark per pixel
       // column, never silently dropped.
-      for (const g of groupByColumn(k.c.x, k.c.nonFinite, sx)) {
-        const px = sx(k.c.x[g.first]);
-        const mark = svg('path', {d: `M${(px - 4).toFixed(1)} ${MARGIN.top}L${(px + 4).toFixed(1)} ${MARGIN.top}L${px.toFixed(1)} ${MARGIN.top + 7}Z`, class: C.nonFinite});
+      for (const g of d.marks) {
+        const px = d.cols[g.first];
+        const mark = svg('path', {d: `M${px - 4} ${MARGIN.top}L${px + 4} ${MARGIN.top}L${px} ${MARGIN.top + 7}Z`, class: C.nonFinite});
         const title = svg('title');
         title.textContent = g.count === 1
           ? `${k.name}: ${formatValue(k.c.y[g.first])} at step ${formatStep(k.c.x[g.first])}`

@@ -112,35 +112,39 @@ export function nearestIndex(xs, x) {
   return x - xs[lo] <= xs[hi] - x ? lo : hi;
 }
 
+function sameSteps(a, b) {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function merge2(a, b) {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length || j < b.length) {
+    const v = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
+    if (k === 0 || out[k - 1] !== v) out[k++] = v;
+    while (i < a.length && a[i] === v) i++;
+    while (j < b.length && b[j] === v) j++;
+  }
+  return out.subarray(0, k);
+}
+
 /**
- * The sorted union of several ascending step arrays (a k-way merge, duplicates once).
+ * The sorted union of several ascending step arrays, duplicates once. Runs logged at
+ * the same steps (the usual case) cost one comparison pass; others a linear merge.
  * @param {ArrayLike<number>[]} arrays
- * @returns {Float64Array}
+ * @returns {ArrayLike<number>} read-only: may be one of the inputs
  */
 export function unionSorted(arrays) {
   const lists = arrays.filter((a) => a && a.length);
-  if (lists.length === 1) return Float64Array.from(lists[0]);
-  let total = 0;
-  for (const a of lists) total += a.length;
-  const out = new Float64Array(total);
-  const pos = new Array(lists.length).fill(0);
-  let k = 0;
-  for (;;) {
-    let best = -1;
-    let bestV = Infinity;
-    for (let j = 0; j < lists.length; j++) {
-      if (pos[j] < lists[j].length && lists[j][pos[j]] < bestV) {
-        bestV = lists[j][pos[j]];
-        best = j;
-      }
-    }
-    if (best < 0) break;
-    if (k === 0 || out[k - 1] !== bestV) out[k++] = bestV;
-    for (let j = 0; j < lists.length; j++) {
-      while (pos[j] < lists[j].length && lists[j][pos[j]] === bestV) pos[j]++;
-    }
-  }
-  return out.slice(0, k);
+  if (!lists.length) return new Float64Array(0);
+  let out = lists[0];
+  for (let j = 1; j < lists.length; j++) if (!sameSteps(out, lists[j])) out = merge2(out, lists[j]);
+  return out;
 }
 
 /**
@@ -168,82 +172,107 @@ export function extent(c, ok) {
 export const PEN_UP = -1;
 
 /**
- * Thin a curve to what a pixel column can show, as uPlot's linear paths do: per column
+ * The pixel column of every step: round(left + (x - x0) / (x1 - x0) * width). Computed
+ * once per x scale and reused by every line of the curve (raw and smoothed) and every
+ * redraw that keeps the scale.
+ * @param {ArrayLike<number>} xs
+ * @param {number} x0 first step of the axis
+ * @param {number} x1 last step of the axis (> x0)
+ * @param {number} left pixel of x0
+ * @param {number} width pixels from x0 to x1
+ * @returns {Int32Array}
+ */
+export function pixelColumns(xs, x0, x1, left, width) {
+  const n = xs.length;
+  const out = new Int32Array(n);
+  const k = width / (x1 - x0);
+  for (let i = 0; i < n; i++) out[i] = Math.round(left + (xs[i] - x0) * k);
+  return out;
+}
+
+/**
+ * Thin a line to what a pixel column can show, as uPlot's linear paths do: per column
  * the first, the lowest, the highest and the last point, in the order they occur. A
  * 100,000-point curve on a 400-pixel chart becomes at most ~1,600 points and keeps every
- * spike. Points whose value fails `ok` (NaN, ±Inf, non-positive on a log axis) break the
- * line: `PEN_UP` is written where the pen lifts.
- * @param {ArrayLike<number>} xs ascending
+ * spike. NaN and ±Inf (and, on a log axis, values <= 0) break the line: `PEN_UP` is
+ * written where the pen lifts. One pass, no function call per point.
  * @param {ArrayLike<number>} ys
- * @param {(x: number) => number} column pixel column of a step (rounded inside)
- * @param {(v: number) => boolean} ok
- * @returns {Int32Array} indices into xs/ys, with PEN_UP separators
+ * @param {Int32Array} cols pixel column of each point (pixelColumns), ascending
+ * @param {boolean} [positive] only values > 0 are drawn (log axis)
+ * @returns {Int32Array} indices into ys, with PEN_UP separators
  */
-export function thin(xs, ys, column, ok) {
-  const n = Math.min(xs.length, ys.length);
-  let out = new Int32Array(Math.min(n, 64) + 8);
+export function thin(ys, cols, positive = false) {
+  const n = Math.min(ys.length, cols.length);
+  let out = new Int32Array(Math.min(n, 4096) + 8);
   let k = 0;
-  const push = (v) => {
-    if (k === out.length) {
-      const bigger = new Int32Array(out.length * 2);
-      bigger.set(out);
-      out = bigger;
-    }
-    out[k++] = v;
-  };
-  let col = NaN;
+  let col = 0;
   let first = -1;
   let lo = -1;
   let hi = -1;
   let last = -1;
-  const flush = () => {
-    if (first < 0) return;
-    push(first);
-    const a = lo < hi ? lo : hi;
-    const b = lo < hi ? hi : lo;
-    if (a !== first) push(a);
-    if (b !== a && b !== first) push(b);
-    if (last !== b && last !== first) push(last);
-    first = -1;
-  };
-  for (let i = 0; i < n; i++) {
-    const v = ys[i];
-    if (!ok(v)) {
-      flush();
-      if (k && out[k - 1] !== PEN_UP) push(PEN_UP);
-      col = NaN;
+  let loV = 0;
+  let hiV = 0;
+  for (let i = 0; i <= n; i++) {
+    const v = i < n ? ys[i] : NaN;
+    // v - v === 0 is true exactly for finite numbers.
+    const ok = v - v === 0 && (!positive || v > 0);
+    if (ok && first >= 0 && cols[i] === col) {
+      last = i;
+      if (v < loV) {
+        lo = i;
+        loV = v;
+      } else if (v > hiV) {
+        hi = i;
+        hiV = v;
+      }
       continue;
     }
-    const c = Math.round(column(xs[i]));
-    if (c !== col || first < 0) {
-      flush();
-      col = c;
+    if (first >= 0) {
+      // Flush the column: first, then the extremes in order, then last.
+      if (k + 5 > out.length) {
+        const bigger = new Int32Array(out.length * 2 + 8);
+        bigger.set(out);
+        out = bigger;
+      }
+      out[k++] = first;
+      const a = lo < hi ? lo : hi;
+      const b = lo < hi ? hi : lo;
+      if (a !== first) out[k++] = a;
+      if (b !== a && b !== first) out[k++] = b;
+      if (last !== b && last !== first) out[k++] = last;
+      first = -1;
+    }
+    if (i === n) break;
+    if (ok) {
+      col = cols[i];
       first = lo = hi = last = i;
-    } else {
-      last = i;
-      if (v < ys[lo]) lo = i;
-      if (v > ys[hi]) hi = i;
+      loV = hiV = v;
+    } else if (k && out[k - 1] !== PEN_UP) {
+      if (k + 1 > out.length) {
+        const bigger = new Int32Array(out.length * 2 + 8);
+        bigger.set(out);
+        out = bigger;
+      }
+      out[k++] = PEN_UP;
     }
   }
-  flush();
   if (k && out[k - 1] === PEN_UP) k--;
   return out.slice(0, k);
 }
 
 /**
  * Non-finite points grouped by pixel column (one marker per column, not per point).
- * @param {ArrayLike<number>} xs
- * @param {Int32Array} nonFinite indices
- * @param {(x: number) => number} column
+ * @param {Int32Array} nonFinite indices of NaN/±Inf values
+ * @param {Int32Array} cols pixel column of each point
  * @returns {Array<{first: number, last: number, count: number}>} indices of the first
  *   and last point of each group
  */
-export function groupByColumn(xs, nonFinite, column) {
+export function groupByColumn(nonFinite, cols) {
   const groups = [];
   let col = NaN;
   for (let j = 0; j < nonFinite.length; j++) {
     const i = nonFinite[j];
-    const c = Math.round(column(xs[i]));
+    const c = cols[i];
     const g = groups[groups.length - 1];
     if (g && c === col) {
       g.last = i;
@@ -257,6 +286,50 @@ export function groupByColumn(xs, nonFinite, column) {
 }
 
 /**
+ * What a chart needs of a curve and may keep between draws and between charts (a
+ * curve's chart is rebuilt when runs are toggled): computed once per curve, kept on a
+ * WeakMap so it goes with the columns.
+ * @typedef {Object} CurveMemo
+ * @property {{x0: number, x1: number, y0: number, y1: number}} lin extent of the finite values
+ * @property {{x0: number, x1: number, y0: number, y1: number}} pos extent of the positive values
+ * @property {Float64Array} smoothed smoothed values at `weight`
+ * @property {number} weight smoothing of `smoothed` (NaN: not computed yet)
+ * @property {Object<string, *>} draw per-scale caches of the chart (pixel columns, paths)
+ */
+
+const MEMO = new WeakMap();
+
+/**
+ * The memo of a curve (see CurveMemo).
+ * @param {Columns} c
+ * @returns {CurveMemo}
+ */
+export function memoOf(c) {
+  let m = MEMO.get(c);
+  if (!m) {
+    m = {lin: extent(c, (v) => v - v === 0), pos: extent(c, (v) => v - v === 0 && v > 0),
+      smoothed: new Float64Array(c.y.length), weight: NaN, draw: {}};
+    MEMO.set(c, m);
+  }
+  return m;
+}
+
+/**
+ * The curve's values smoothed at `weight` (recomputed in place only when it changes).
+ * @param {Columns} c
+ * @param {number} weight
+ * @returns {Float64Array}
+ */
+export function smoothedOf(c, weight) {
+  const m = memoOf(c);
+  if (m.weight !== weight) {
+    smooth(c.y, weight, m.smoothed);
+    m.weight = weight;
+  }
+  return m.smoothed;
+}
+
+/**
  * Whether the curves together suit a log axis: every finite value positive, spanning at
  * least `decades` powers of ten.
  * @param {Columns[]} list
@@ -266,14 +339,10 @@ export function spansDecadesAll(list, decades = 2) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const c of list) {
-    const ys = c.y;
-    for (let i = 0; i < ys.length; i++) {
-      const v = ys[i];
-      if (!Number.isFinite(v)) continue;
-      if (v <= 0) return false;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const {lin, pos} = memoOf(c);
+    if (lin.y0 <= 0) return false;
+    if (pos.y0 < lo) lo = pos.y0;
+    if (pos.y1 > hi) hi = pos.y1;
   }
   if (!(hi > 0) || !(lo > 0)) return false;
   return Math.log10(hi / lo) >= decades;

@@ -90,7 +90,8 @@ export async function buildCharts(env) {
   // Smoothing redraws every chart once per animation frame, however fast the slider moves.
   let frame = 0;
   let smoothing = state.smoothing;
-  const onState = (next) => {
+  const onState = (next, changed) => {
+    if (!changed.includes('smoothing')) return; // a log toggle redraws its own chart
     smoothing = next.smoothing;
     if (frame) return;
     frame = requestAnimationFrame(() => {

@@ -4,7 +4,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PEN_UP, columnsFromRows, extent, groupByColumn, nearestIndex, smooth, spansDecadesAll, thin, unionSorted,
+  PEN_UP, columnsFromRows, extent, groupByColumn, nearestIndex, pixelColumns, smooth, spansDecadesAll, thin, unionSorted,
 } from '../../../frontend/series.js';
 
 test('columns from the scalars route keep NaN/Inf and drop unreadable rows', () => {
@@ -68,13 +68,17 @@ test('extent over the values that pass, steps over all', () => {
   assert.deepEqual(extent(c, (v) => Number.isFinite(v) && v > 0), {x0: 0, x1: 3, y0: 0.5, y1: 4});
 });
 
-// A pixel column of every step: xs / per columns.
-const columnOf = (per) => (x) => Math.floor(x / per);
+test('pixel columns map steps onto the plot once per x scale', () => {
+  const cols = pixelColumns([0, 5, 10], 0, 10, 50, 100);
+  assert.deepEqual(Array.from(cols), [50, 100, 150]);
+});
+
+// Pixel columns of `per` consecutive points each.
+const columnsOf = (n, per) => Int32Array.from({length: n}, (_, i) => Math.floor(i / per));
 
 test('thin keeps first, lowest, highest and last point of each pixel column, in order', () => {
-  const xs = [0, 1, 2, 3, 4, 5, 6, 7];
   const ys = [5, 1, 9, 4, 2, 2, 8, 3];
-  const idx = Array.from(thin(xs, ys, columnOf(4), Number.isFinite));
+  const idx = Array.from(thin(ys, columnsOf(8, 4)));
   // column 0 (i 0..3): first 0, low 1, high 2, last 3; column 1 (i 4..7): first 4 (low), high 6, last 7
   assert.deepEqual(idx, [0, 1, 2, 3, 4, 6, 7]);
 });
@@ -86,27 +90,49 @@ test('thin draws a 100,000-point curve as a few points per pixel and keeps its s
   ys[31337] = 50; // one spike
   ys[77777] = -50; // one dip
   const width = 400;
-  const idx = thin(xs, ys, (x) => (x / n) * width, Number.isFinite);
+  const idx = thin(ys, pixelColumns(xs, 0, n - 1, 0, width));
   assert.ok(idx.length <= 4 * (width + 1), `${idx.length} points for ${width} columns`);
   assert.ok(idx.includes(31337) && idx.includes(77777), 'spikes survive thinning');
   for (let j = 1; j < idx.length; j++) assert.ok(idx[j] > idx[j - 1], 'indices in drawing order');
   // Fewer points than columns: nothing is dropped.
-  const few = thin([0, 1, 2], [1, 2, 3], (x) => x * 100, Number.isFinite);
-  assert.deepEqual(Array.from(few), [0, 1, 2]);
+  assert.deepEqual(Array.from(thin([1, 2, 3], Int32Array.from([0, 100, 200]))), [0, 1, 2]);
 });
 
-test('thin breaks the line at values that fail (NaN, non-positive on a log axis)', () => {
-  const xs = [0, 1, 2, 3, 4];
-  const ys = [1, NaN, 2, -1, 3];
-  assert.deepEqual(Array.from(thin(xs, ys, (x) => x * 10, Number.isFinite)), [0, PEN_UP, 2, 3, 4]);
-  const positive = (v) => Number.isFinite(v) && v > 0;
-  assert.deepEqual(Array.from(thin(xs, ys, (x) => x * 10, positive)), [0, PEN_UP, 2, PEN_UP, 4]);
-  assert.deepEqual(Array.from(thin([0, 1], [NaN, NaN], (x) => x, Number.isFinite)), []);
+test('thin breaks the line at values that fail (NaN, ±Inf, non-positive on a log axis)', () => {
+  const ys = [1, NaN, 2, -1, 3, Infinity, 4];
+  const cols = Int32Array.from([0, 10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(Array.from(thin(ys, cols)), [0, PEN_UP, 2, 3, 4, PEN_UP, 6]);
+  assert.deepEqual(Array.from(thin(ys, cols, true)), [0, PEN_UP, 2, PEN_UP, 4, PEN_UP, 6]);
+  assert.deepEqual(Array.from(thin([NaN, NaN], Int32Array.from([0, 1]))), []);
+  assert.deepEqual(Array.from(thin([], new Int32Array(0))), []);
+});
+
+test('thin agrees with a plain per-column min/max on random data', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const n = 5000;
+  const ys = Float64Array.from({length: n}, () => (rand() < 0.01 ? NaN : rand() * 10 - 5));
+  const cols = columnsOf(n, 37);
+  const kept = new Set(thin(ys, cols));
+  // Every column's finite min and max survive (per run of finite values).
+  let start = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i === n || cols[i] !== cols[start] || Number.isNaN(ys[i]) !== Number.isNaN(ys[start])) {
+      const seg = [];
+      for (let j = start; j < i; j++) if (!Number.isNaN(ys[j])) seg.push(j);
+      if (seg.length) {
+        const lo = seg.reduce((a, b) => (ys[b] < ys[a] ? b : a));
+        const hi = seg.reduce((a, b) => (ys[b] > ys[a] ? b : a));
+        assert.ok(kept.has(lo) && kept.has(hi), `column ${cols[start]}`);
+      }
+      start = i;
+    }
+  }
 });
 
 test('non-finite markers: one per pixel column', () => {
-  const xs = [0, 1, 2, 3, 10, 11];
-  const groups = groupByColumn(xs, Int32Array.from([1, 2, 3, 4, 5]), columnOf(5));
+  const cols = Int32Array.from([0, 0, 0, 0, 2, 2]);
+  const groups = groupByColumn(Int32Array.from([1, 2, 3, 4, 5]), cols);
   assert.deepEqual(groups, [{first: 1, last: 3, count: 3}, {first: 4, last: 5, count: 2}]);
 });
 
@@ -115,4 +141,24 @@ test('log axis by default only for positive curves spanning two decades', () => 
   assert.equal(spansDecadesAll([c([1, 0.5]), c([0.2])]), false);
   assert.equal(spansDecadesAll([c([1, 'NaN']), c([0.001])]), true);
   assert.equal(spansDecadesAll([c([1, 0.001, -1])]), false);
+});
+
+test('a curve\'s memo is computed once and smoothing is redone only when it changes', async () => {
+  const {memoOf, smoothedOf} = await import('../../../frontend/series.js');
+  const c = columnsFromRows([[0, 0, 1], [1, 0, 'NaN'], [2, 0, 4], [3, 0, -2]]);
+  const m = memoOf(c);
+  assert.equal(memoOf(c), m);
+  assert.deepEqual(m.lin, {x0: 0, x1: 3, y0: -2, y1: 4});
+  assert.deepEqual(m.pos, {x0: 0, x1: 3, y0: 1, y1: 4});
+  const a = smoothedOf(c, 0.5);
+  a[0] = 123; // a smoothing that did not change is not recomputed
+  assert.equal(smoothedOf(c, 0.5)[0], 123);
+  assert.equal(smoothedOf(c, 0.6)[0], 1);
+});
+
+test('the union of identical step arrays is one of them (no copy)', () => {
+  const a = Float64Array.from([0, 1, 2]);
+  const b = Float64Array.from([0, 1, 2]);
+  assert.equal(unionSorted([a, b]), a);
+  assert.deepEqual(Array.from(unionSorted([a, Float64Array.from([1, 3])])), [0, 1, 2, 3]);
 });
