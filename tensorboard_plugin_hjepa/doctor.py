@@ -20,7 +20,10 @@ assumed, and a manifest's own D always wins.
 The doctor reads runs through TensorBoard's own data provider, in process
 (``EventMultiplexer`` keeping every sample -> ``MultiplexerDataProvider``), with the
 same adapter (``data.load_runs``) and the same engine (``diagnosis.diagnose``) as the
-plugin's tab, so the terminal and the tab say the same thing.
+plugin's tab, so the terminal and the tab say the same thing. (The doctor reads every
+point; the tab, curves of up to 2,000 points per tag whole and longer ones as a uniform
+sample of 2,000, see ``plugin.py``: on runs longer than that a point-based window, such
+as the last 10% of points, spans more steps in the tab.)
 
 Exit status: 0 when no run is ``collapse`` or ``critical``; 1 when one is; 2 on a usage
 or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``, a bad

@@ -1,12 +1,12 @@
 """Do the verdicts change with the samples TensorBoard keeps per "hjepa" tag?
 
-    .venv/bin/python -m benchmarks.plugin_latency.verdicts [LOGDIR ...]
+    .venv/bin/python -m benchmarks.plugin_latency.verdicts [LOGDIR ...] [--kinds]
         [--old 10000] [--new N] [--load_fast true|false] [--runs 10 --steps 100000]
 
-Serves each logdir (default: the benchmark's generated logdir, 10 runs x 100,000 steps,
-and a generated logdir of one 100,000-step run of every kind ``tests.logs`` writes:
-healthy, collapsing, diverging, stuck, missing metrics, plain and upstream logs, so that
-broken long runs are compared too) with a real ``tensorboard`` twice: with ``--samples_per_plugin=hjepa=OLD`` (the former
+Serves each logdir (default: the benchmark's generated logdir, 10 runs x 100,000 steps;
+``--kinds`` adds a generated logdir of one 100,000-step run of every kind ``tests.logs``
+writes: healthy, collapsing, diverging, stuck, missing metrics, plain and upstream
+logs, so that broken long runs are compared too) with a real ``tensorboard`` twice: with ``--samples_per_plugin=hjepa=OLD`` (the former
 default, 10,000) and with the plugin's default (no flag: ``plugin.DEFAULT_HJEPA_SAMPLES``,
 or ``--new N``). Once each has loaded everything, every run's ``health`` is compared:
 the overall status, every light's status (lights and the hierarchy contributions'
@@ -168,6 +168,9 @@ def main(argv=None) -> int:
     parser.add_argument("--new", type=int, default=None,
                         help="samples per hjepa tag to compare (default: no flag, the "
                              "plugin's default %d)" % DEFAULT_HJEPA_SAMPLES)
+    parser.add_argument("--kinds", action="store_true",
+                        help="also compare long generated runs of every kind (healthy, "
+                             "collapsing, diverging, stuck, ...; generated once, ~6 min)")
     parser.add_argument("--load_fast", default="true", choices=["true", "false"])
     parser.add_argument("--runs", type=int, default=10, help="benchmark logdir: runs")
     parser.add_argument("--steps", type=int, default=100_000, help="benchmark logdir: steps")
@@ -176,7 +179,9 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds to wait for a logdir to load (default 1800)")
     args = parser.parse_args(argv)
-    logdirs = args.logdirs or [_logdir(args.runs, args.steps), kinds_logdir(args.steps)]
+    logdirs = list(args.logdirs) or [_logdir(args.runs, args.steps)]
+    if args.kinds:
+        logdirs.append(kinds_logdir(args.steps))
     status = 0
     for logdir in logdirs:
         if not os.path.isdir(logdir):
