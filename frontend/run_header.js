@@ -12,7 +12,7 @@ import {whatToDo} from './todo.js';
 /** Evidence lines shown per item before "+N more". */
 const EVIDENCE_SHOWN = 4;
 
-function todoItem(t, dim, first) {
+function todoItem(t, dim, first, openFirst) {
   const evidence = t.evidence.slice(0, EVIDENCE_SHOWN);
   const more = t.evidence.length - evidence.length;
   const why = evidence.length ? h('details', {class: C.todoWhy},
@@ -21,7 +21,7 @@ function todoItem(t, dim, first) {
       evidence.map((c) => h('li', {dataset: {check: c.id || ''}},
         c.text ? h('span', {class: C.todoCheck}, `${c.text}: `) : null, h('span', {class: C.todoDetail}, checkDetail(c, dim)))),
       more > 0 ? h('li', {class: C.muted}, `+${more} more in the Diagnosis view`) : null)) : null;
-  if (why && first) why.open = true;
+  if (why && first && openFirst) why.open = true;
   return h('li', {class: [C.todoItem, first && C.todoFirst], dataset: {kind: t.kind, [t.kind]: t.id}},
     h('div', {class: C.todoHead},
       t.kind === 'branch' ? statusBadge('critical', {label: 'branch fires', compact: true}) : statusBadge('warning', {label: 'pattern', compact: true}),
@@ -31,13 +31,17 @@ function todoItem(t, dim, first) {
     why);
 }
 
-/** "What to do first" of one run, or null when nothing fires. */
-export function todoBox(health) {
+/**
+ * "What to do first" of one run, or null when nothing fires.
+ * @param {object} health
+ * @param {{openFirst?: boolean}} [o] show the first item's evidence (one run open)
+ */
+export function todoBox(health, {openFirst = true} = {}) {
   const todos = whatToDo(health);
   if (!todos.length) return null;
   return h('div', {class: C.todo, role: 'region', 'aria-label': 'what to do first'},
     h('div', {class: C.todoLabel}, 'What to do first'),
-    h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, health.embed_dim, i === 0))));
+    h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, health.embed_dim, i === 0, openFirst))));
 }
 
 /**
@@ -58,7 +62,7 @@ export function runHeads(items) {
           h('span', {class: C.dimInfo, dataset: {dim: hd.embed_dim || '', dimSource: hd.embed_dim_source || ''}}, dimText(hd.embed_dim, hd.embed_dim_source)))),
       hd.status_reason ? h('div', {class: [C.muted, C.small, C.statusReason]}, hd.status_reason) : null,
       hd.dim_note ? h('div', {class: [C.notice, C.dimNote]}, statusIcon('unknown'), h('span', {}, hd.dim_note)) : null,
-      todoBox(hd)));
+      todoBox(hd, {openFirst: items.length === 1})));
   }
   return heads;
 }
