@@ -217,7 +217,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             elif key == "collapse.effective_rank":
                 v = 0.8 * rank_cap * (1 - 0.9 * collapse_t) * noise(n, 0.01)
             elif key == "collapse.mean_similarity":  # raw: a shared mean direction, then one point
-                v = 0.35 + 0.64 * collapse_t
+                v = 0.35 + 0.645 * np.clip(1.5 * collapse_t, 0.0, 1.0)  # ~1 two thirds in
             elif key == "collapse.max_similarity":
                 v = 0.8 + 0.19 * collapse_t
             elif key == "collapse.std_similarity":
@@ -290,9 +290,9 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             elif key == "performance.gpu_memory_reserved_gb":
                 v = np.full(n, 14.0)
             elif key == "eval.knn_top1":
-                v = 0.1 + 0.5 * t * (1 - 0.8 * collapse_t)
+                v = 0.3 + 0.3 * t * (1 - 0.8 * collapse_t)  # 10 classes: chance 0.1
             elif key == "eval.knn_top1_random_init":
-                v = np.full(n, 0.05)
+                v = np.full(n, 0.25)
             elif key == "eval.num_classes":
                 v = np.full(n, 10.0)
             elif key == "eval.val_loss":

@@ -218,10 +218,10 @@ def test_effective_rank_with_rows_unknown_uses_d_and_says_so():
 
 @pytest.mark.parametrize("value, dim, status", [
     (0.60, 768, "healthy"),   # a shared mean direction: healthy at any width
-    (0.89, 64, "healthy"),
-    (0.91, 768, "warning"),
-    (0.96, 192, "warning"),
-    (0.98, 64, "collapse"),   # every feature points one way
+    (0.94, 64, "healthy"),
+    (0.96, 768, "warning"),
+    (0.97, 192, "warning"),
+    (0.99, 64, "collapse"),   # every feature points one way
     (0.999, None, "collapse"),  # the raw cosine needs no D
 ])
 def test_similarity_is_judged_on_the_raw_cosine_at_any_width(value, dim, status):

@@ -120,10 +120,49 @@ def sample_rows(features: torch.Tensor, max_rows: int, generator: Optional[torch
 
 def effective_rank(x: torch.Tensor) -> torch.Tensor:
     """exp(entropy of the normalised singular values) of ``x`` (N, D), uncentred (RankMe)."""
-    s = torch.linalg.svdvals(x.float())  # (min(N, D),)
+    return _erank_of_singular_values(torch.linalg.svdvals(x.float()))  # (min(N, D),)
+
+
+def _erank_of_singular_values(s: torch.Tensor) -> torch.Tensor:
     p = s / s.sum()
     entropy = -(p * torch.log(p.clamp_min(1e-30))).sum()  # 0 * log(0) counts as 0
     return entropy.exp()
+
+
+def _singular_values(f: torch.Tensor) -> torch.Tensor:
+    """Singular values of f (N, D): from the (D, D) Gram matrix when N > D (float64, so the
+    small ones survive the squaring), else directly."""
+    if f.shape[0] <= f.shape[1]:
+        return torch.linalg.svdvals(f)
+    gram = f.double().T @ f.double()  # (D, D)
+    return torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().float()
+
+
+def _off_diagonal_max(f: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """Largest f_i . f_j over i != j, in row blocks (no (N, N) matrix is held)."""
+    n = f.shape[0]
+    best = torch.full((), -float("inf"), device=f.device)
+    for start in range(0, n, chunk):
+        block = f[start:start + chunk] @ f.T  # (c, N)
+        rows = torch.arange(block.shape[0], device=f.device)
+        block[rows, rows + start] = -float("inf")  # the pair of a row with itself
+        best = torch.maximum(best, block.max())
+    return best
+
+
+def _pair_mean_std(f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std (ddof=0) of f_i . f_j over the N(N-1) ordered pairs i != j, from (D,)
+    and (D, D) sums: sum_{i!=j} f_i.f_j = |sum_i f_i|^2 - sum_i |f_i|^2, and the sum of
+    squares is |F^T F|_F^2 - sum_i |f_i|^4 (F F^T and F^T F have the same Frobenius norm)."""
+    n = f.shape[0]
+    f64 = f.double()
+    pairs = n * (n - 1)
+    norms = f64.pow(2).sum(1)  # (N,) |f_i|^2: 1, or 0 for a row with nothing left
+    total = f64.sum(0)
+    mean = (total @ total - norms.sum()) / pairs
+    gram = f64.T @ f64  # (D, D)
+    square_mean = ((gram * gram).sum() - norms.pow(2).sum()) / pairs
+    return mean.float(), (square_mean - mean * mean).clamp_min(0).sqrt().float()
 
 
 def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
@@ -142,18 +181,18 @@ def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
         similarity, uncentred: it reaches 1 when every row points the same way), the
         mean pairwise cosine of the centred rows (shown only: it sits near -1/(N-1)
         whatever the features, since centred rows sum to 0), the norm of the mean
-        normalised row and N.
+        normalised row and N. No (N, N) matrix is built: the pair statistics come from
+        (D, D) sums and a blockwise maximum, so N = 8D rows at D = 1024 cost seconds.
     """
     f = F.normalize(sample_rows(features.detach().float(), max_rows, generator), dim=1)  # (N, D)
     n = f.shape[0]
     std = f.std(dim=0, unbiased=False)  # (D,)
     z = F.normalize(f - f.mean(dim=0, keepdim=True), dim=1)  # centred, re-normalised rows
-    off = ~torch.eye(n, dtype=torch.bool, device=f.device)  # (N, N) off-diagonal pairs
-    raw = (f @ f.T)[off]  # (N*(N-1),)
-    centred = (z @ z.T)[off]
+    raw_mean, raw_std = _pair_mean_std(f)
+    centred_mean, _ = _pair_mean_std(z)
     vals = torch.stack([
-        std.mean(), std.min(), effective_rank(f), raw.mean(), raw.max(), raw.std(unbiased=False),
-        centred.mean(), f.mean(dim=0).norm(),
+        std.mean(), std.min(), _erank_of_singular_values(_singular_values(f)), raw_mean,
+        _off_diagonal_max(f), raw_std, centred_mean, f.mean(dim=0).norm(),
     ]).tolist()  # host sync
     keys = ("mean_std_per_dim", "min_std_per_dim", "effective_rank", "mean_similarity", "max_similarity",
             "std_similarity", "mean_similarity_centred", "feature_mean_norm")

@@ -229,14 +229,15 @@ def _metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]):
 
 def _derived_light(ctx: Context, record: schema.Derived, level: Optional[int]):
     result = derived.value(ctx, record.key, level)
-    verdict = judge(record.rule, result.value, env=ctx.env(), reason=result.reason)
-    tag, spark = None, []
+    tag, spark, curve = None, [], None
     if record.of_metric is not None:
         metric_level = level if catalog.get(record.of_metric).per_level else None
         series = ctx.series(record.of_metric, metric_level)
         curve = ctx.curve(record.of_metric, metric_level)
         tag = series.tag if series is not None else None
         spark = sparkline(curve.steps, curve.values) if curve is not None else []
+    # The source curve goes along so that NaN/Inf in it is never called healthy.
+    verdict = judge(record.rule, result.value, env=ctx.env(), reason=result.reason, curve=curve)
     light = light_dict(key=record.key, tag=tag, category=record.category, level=level,
                        rule=record.rule, value=result.value, verdict=verdict, stat=result.stat,
                        spark=spark, source=result.source)
