@@ -34,6 +34,7 @@ _KNN = re.compile(r"kNN top-1 ([0-9.]+)(?: \(random-init encoder ([0-9.]+)\))?")
 
 def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> List[str]:
     steps = steps or scenario.steps
+    prepared = scenario.prepare(logdir) if scenario.prepare is not None else ()
     sets = ["training.threads=1", "training.total_steps=%d" % steps,
             "training.warmup_steps=%d" % max(1, steps // 10),  # the demo's 10% warmup
             "training.batch_size=%d" % BATCH_SIZE,
@@ -42,7 +43,7 @@ def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) 
             "metrics.window=%d" % max(10, steps // 10),
             "eval.interval=0",  # probe once, at the end
             "training.checkpoint_every=%d" % steps,
-            "logging.experiment_name=%s" % scenario.name] + list(scenario.sets)
+            "logging.experiment_name=%s" % scenario.name] + list(prepared) + list(scenario.sets)
     cmd = [sys.executable, "-m", "hjepa_trainer", "--logdir", logdir, "--no-progress"]
     for item in sets:
         cmd += ["--set", item]

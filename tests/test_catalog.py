@@ -219,3 +219,38 @@ def test_catalog_never_imports_torch():
     code = ("import sys; import tensorboard_plugin_hjepa.catalog, tensorboard_plugin_hjepa.summary;"
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _all_checks():
+    for branch in catalog.branches():
+        for check in branch.triggers + branch.checks + branch.applies_when:
+            yield branch.id, check
+    for pattern in catalog.patterns():
+        for check in pattern.symptoms + pattern.any_symptoms + pattern.evidence:
+            yield pattern.id, check
+
+
+def test_a_check_on_a_judged_quantity_names_its_band_and_agrees_with_it():
+    # A check that compares the same statistic a rule judges must take its bound from the
+    # rule's band (flowchart.band_check): a recalibrated band cannot leave a stale check.
+    rules = {m.key: m.rule for m in catalog.metrics() if m.rule}
+    rules.update({d.key: d.rule for d in catalog.derived() if d.rule})
+    for owner, check in _all_checks():
+        rule = rules.get(check.metric)
+        if rule is None:
+            assert check.band is None, (owner, check.id)
+            continue
+        same_quantity = (check.statistic == rule.statistic and check.normalise == rule.normalise)
+        if check.band is None:
+            # Comparing what a band compares (same statistic and direction) with a number
+            # of its own is a retyped bound, unless it is a note's bound (the reference's
+            # typical range), named once and shared.
+            shared = {b for n in rule.notes
+                      for b in (n.bound if isinstance(n.bound, tuple) else (n.bound,))}
+            same_direction = any(b.op == check.op for b in rule.bands)
+            assert not (same_quantity and same_direction) or check.bound in shared, (
+                "%s/%s retypes a bound of %s" % (owner, check.id, check.metric))
+            continue
+        band = next(b for b in rule.bands if b.status == check.band)
+        assert (check.op, check.bound, check.statistic, check.normalise) == (
+            band.op, band.bound, rule.statistic, rule.normalise), (owner, check.id)

@@ -35,5 +35,8 @@ def test_fast_scenario_gets_its_diagnosis(fast_rows, name):
 
 def test_healthy_and_collapse_are_told_apart(fast_rows):
     assert fast_rows["healthy"]["product"].startswith("healthy")
-    assert fast_rows["collapse"]["product"].startswith("collapse")
+    # No stop-gradient: collapse lights, and the cause (gradients reaching the targets) is a
+    # critical light of its own, so the run's status is collapse or critical.
+    assert fast_rows["collapse"]["product"].split(";")[0] in ("collapse", "critical")
+    assert "stop-gradient check fired" in fast_rows["collapse"]["product"]
     assert "collapse" in fast_rows["collapse"]["product"].split("branches ")[1]
