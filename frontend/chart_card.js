@@ -87,10 +87,13 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
           factor !== 1 && !Array.isArray(b.bound) ? ` (raw ${formatValue(resolveBound(b.bound, dim) * factor, 3)})` : '', ' '))) : null,
       note ? h('span', {}, note) : null) : null);
   env.afterMount(() => {
-    chart = env.track(createLineChart(box, {
-      series: ok.map((s) => ({name: s.run, color: s.color, columns: s.columns})),
-      smoothing, log, bands, label: `${tag} chart`,
-    }));
+    const width = box.clientWidth; // read now, draw after every card has read
+    return () => {
+      chart = env.track(createLineChart(box, {
+        series: ok.map((s) => ({name: s.run, color: s.color, columns: s.columns})),
+        smoothing, log, bands, width, label: `${tag} chart`,
+      }));
+    };
   });
   return {el, chart: () => chart};
 }

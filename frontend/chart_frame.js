@@ -35,12 +35,13 @@ const TOOLTIP_WIDTH = 220;
  * @param {HTMLElement} container
  * @param {Object} o
  * @param {number} o.height
+ * @param {number} [o.width] the container's width when the caller measured it
  * @param {string} o.label accessible name
  * @param {(layer: SVGGElement, width: number, height: number) => (Geometry|null)} o.draw
  * @param {() => ArrayLike<number>} o.steps ascending steps the cursor can stop at
  * @param {(step: number, rows: HoverRow[]) => void} o.describe fill the rows for a step
  */
-export function createFrame(container, {height, label, draw, steps, describe}) {
+export function createFrame(container, {height, width: measured, label, draw, steps, describe}) {
   const wrap = document.createElement('div');
   wrap.className = C.chart;
   wrap.tabIndex = 0;
@@ -63,7 +64,7 @@ export function createFrame(container, {height, label, draw, steps, describe}) {
   wrap.append(root, overlay, tooltip);
   container.appendChild(wrap);
 
-  let width = Math.max(200, Math.floor(container.clientWidth || 400));
+  let width = Math.max(200, Math.floor(measured || container.clientWidth || 400));
   /** @type {Geometry|null} */
   let geometry = null;
   let cursorStep = null;

@@ -51,7 +51,11 @@ export function formatValue(v, digits = 4) {
 export function formatStep(v) {
   const n = num(v);
   if (n === null || !Number.isFinite(n)) return '—';
-  return Math.round(n).toLocaleString('en-US');
+  // By hand: toLocaleString costs ~0.1 ms a call, and axes and tooltips call it often.
+  const s = String(Math.abs(Math.round(n)));
+  let out = '';
+  for (let i = s.length; i > 0; i -= 3) out = (i > 3 ? ',' : '') + s.slice(Math.max(0, i - 3), i) + out;
+  return (Math.round(n) < 0 ? '-' : '') + out;
 }
 
 /** "12:03:04" for a Date (local time). */

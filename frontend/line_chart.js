@@ -5,8 +5,9 @@
 // redraw needs is cached with the curve (series.memoOf, so it outlives a chart rebuilt
 // by a run toggle): the y extents (linear and log), the smoothed values (recomputed in
 // place when the smoothing changes), the pixel column of every point (per x scale) and
-// the raw line's path (per x and y scale: a smoothing change redraws only the smoothed
-// lines); the chart keeps the union of steps the cursor stops at. Lines are thinned to
+// the paths of the raw and the smoothed line (per x and y scale and smoothing: a
+// smoothing change redraws only the smoothed lines); the chart keeps the union of steps
+// the cursor stops at. Lines are thinned to
 // min/max per pixel column (series.thin), so a 100,000-point curve draws as fast as a
 // 1,000-point one and keeps its spikes.
 
@@ -55,6 +56,7 @@ function pathText(ys, cols, sy, positive) {
  * @param {boolean} [options.log] log y axis (non-positive values are left out)
  * @param {import('./bands.js').Band[]} [options.bands] data-unit ranges
  * @param {number} [options.height]
+ * @param {number} [options.width] the container's width when already measured
  * @param {string} [options.label] accessible name
  * @returns {{kind: string, el: HTMLElement, update: (next: Object) => void, destroy: () => void}}
  */
@@ -163,7 +165,12 @@ export function createLineChart(container, options) {
       }
       if (opts.smoothing > 0) {
         lines.appendChild(svg('path', {d: d.raw, stroke: k.color, class: C.lineRaw}));
-        lines.appendChild(svg('path', {d: pathText(k.sm, d.cols, sy, opts.log), stroke: k.color, class: C.line}));
+        const smKey = `${rawKey}|${opts.smoothing}`;
+        if (d.smKey !== smKey) {
+          d.smooth = pathText(k.sm, d.cols, sy, opts.log);
+          d.smKey = smKey;
+        }
+        lines.appendChild(svg('path', {d: d.smooth, stroke: k.color, class: C.line}));
       } else {
         lines.appendChild(svg('path', {d: d.raw, stroke: k.color, class: C.line}));
       }
@@ -204,7 +211,7 @@ export function createLineChart(container, options) {
   }
 
   prepare();
-  const frame = createFrame(container, {height: opts.height, label: opts.label, draw, steps: () => steps, describe});
+  const frame = createFrame(container, {height: opts.height, width: opts.width, label: opts.label, draw, steps: () => steps, describe});
   frame.render();
 
   return {

@@ -17,11 +17,13 @@ function identity(el, root) {
 }
 
 /**
- * Put `node` in `area` instead of its content, then run `mounted` callbacks (charts
- * measure their container there).
+ * Put `node` in `area` instead of its content, then run `mounted` callbacks in two
+ * phases: every callback first (charts read their container's width there), then every
+ * function they returned (charts draw there). Reads before writes: one layout for the
+ * whole view instead of one per chart.
  * @param {HTMLElement} area
  * @param {Node} node
- * @param {Array<() => void>} [mounted]
+ * @param {Array<() => (void|(() => void))>} [mounted]
  */
 export function replaceContent(area, node, mounted = []) {
   const openState = new Map();
@@ -30,7 +32,12 @@ export function replaceContent(area, node, mounted = []) {
   const scroll = window.scrollY;
   area.textContent = '';
   area.appendChild(node);
-  for (const fn of mounted) fn();
+  const then = [];
+  for (const fn of mounted) {
+    const next = fn();
+    if (typeof next === 'function') then.push(next);
+  }
+  for (const fn of then) fn();
   for (const d of area.querySelectorAll('details')) {
     const id = identity(d, area);
     if (openState.has(id)) d.open = openState.get(id);

@@ -31,7 +31,8 @@ import {buildLights} from './view_lights.js';
  * @property {(run: string, tag: string) => ({columns, error, note}|undefined)} curve a loaded curve
  * @property {(pairs: Array<{run: string, tag: string}>) => Promise<void>} loadCurves
  * @property {(chart: {destroy: Function}) => object} track destroy the chart with the view
- * @property {(fn: Function) => void} afterMount run once the view is in the page
+ * @property {(fn: () => (void|Function)) => void} afterMount run once the view is in the
+ *   page; a function it returns runs after every other callback's read (mount.js)
  * @property {(node: Node) => void} interim show while loading (keeps the run layout)
  * @property {() => boolean} stale true once the user moved on
  */

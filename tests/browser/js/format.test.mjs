@@ -99,3 +99,9 @@ test('formatValue of large, negative and integer-valued numbers', () => {
   assert.equal(formatStep(99999.6), '100,000');
   assert.equal(formatStep('NaN'), '—');
 });
+
+test('formatStep groups thousands', () => {
+  for (const [v, s] of [[0, '0'], [999, '999'], [1000, '1,000'], [123456789, '123,456,789'], [-12000, '-12,000'], ['1e6', '1,000,000']]) {
+    assert.equal(formatStep(v), s);
+  }
+});
