@@ -143,7 +143,8 @@ async ({chartTag, hovers, redraws, runToggle}) => {
     out.idle.push(performance.now() - t0);
   }
   const tip = card.querySelector('.hj-tooltip');
-  out.tooltip = tip && !tip.hidden ? tip.textContent : '';
+  out.tooltip = tip && !tip.hidden ? Array.from(tip.children).filter((r) => !r.hidden)
+    .map((r) => Array.from(r.children).map((c) => c.textContent).filter(Boolean).join(' ')).join(' | ') : '';
   svg.dispatchEvent(new MouseEvent('mouseleave', {clientX: 0, clientY: 0}));
 
   const slider = document.querySelector('.hj-smoothing input[type=range]');
@@ -293,7 +294,7 @@ def main(argv=None):
     print("%-34s %17s %19s" % ("points drawn (all lines)", format(small["points"], ","), format(big["points"], ",")))
     print("%-34s %17s %19s" % ("open by deep link to drawn (s)", "%.1f" % small["load_s"], "%.1f" % big["load_s"]))
     print("hover samples: %d per size, redraw samples: %d per kind; last tooltip at %s points: %s"
-          % (big["hover"]["n"], big["smoothing"]["n"], format(args.steps, ","), big["tooltip"][:80]))
+          % (big["hover"]["n"], big["smoothing"]["n"], format(args.steps, ","), big["tooltip"][:100]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "small": small, "big": big}, f, indent=1)
