@@ -59,7 +59,7 @@ class App {
       onBack: () => this.store.set({view: 'overview'}),
       onSmoothing: (v) => this.store.set({smoothing: v}),
       onDim: (dim) => this.store.set({dim}),
-      onReload: () => this.refresh(),
+      onReload: () => this.refresh({force: true}),
     });
     this.mount.textContent = '';
     this.mount.appendChild(this.shell.el);
@@ -105,8 +105,15 @@ class App {
     this.renderView();
   }
 
-  /** Re-fetch the runs (and the catalogue once), forget cached verdicts and curves, render. */
-  async refresh() {
+  /**
+   * Re-fetch the runs (and the catalogue once), forget cached verdicts, render. Curves
+   * are kept for runs whose last step did not move (a 30-second reload of an idle run
+   * does not download its 100,000-point curves again); `force` (the Reload and Retry
+   * buttons) forgets them all.
+   * @param {{force?: boolean}} [o]
+   */
+  async refresh({force = false} = {}) {
+    if (force) this.forceNext = true;
     if (this.refreshing) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -131,6 +138,7 @@ class App {
         }
         if (catalog.data) this.catalog = catalog.data;
         this.catalogError = catalog.error || null;
+        const before = new Map((this.runs || []).map((r) => [r.run, r.last_step]));
         if (runs.error) {
           this.runsError = runs.error;
         } else {
@@ -138,7 +146,8 @@ class App {
           this.runs = Array.isArray(runs.data.runs) ? runs.data.runs.filter((r) => r && typeof r.run === 'string') : [];
         }
         this.health.clear();
-        this.curves.clear();
+        this.keepCurves(this.forceNext ? null : before);
+        this.forceNext = false;
         this.shell.setUpdated(`Updated ${formatClock(new Date())}`);
         await this.renderView();
       } while (this.refreshAgain);
@@ -147,6 +156,20 @@ class App {
       await this.refreshing;
     } finally {
       this.refreshing = null;
+    }
+  }
+
+  /** Forget the curves of runs whose last step changed (all of them for `before` null). */
+  keepCurves(before) {
+    if (!before) {
+      this.curves.clear();
+      return;
+    }
+    const now = new Map((this.runs || []).map((r) => [r.run, r.last_step]));
+    for (const key of Array.from(this.curves.keys())) {
+      const run = key.slice(0, key.indexOf('\u0000'));
+      const step = now.get(run);
+      if (step === undefined || step === null || step !== before.get(run)) this.curves.delete(key);
     }
   }
 
@@ -177,7 +200,7 @@ class App {
     const token = ++this.token;
     const state = this.store.get();
     if (this.runs === null || this.runsError) {
-      if (this.runsError) this.swap(errorView('the runs', this.runsError, () => this.refresh()));
+      if (this.runsError) this.swap(errorView('the runs', this.runsError, () => this.refresh({force: true})));
       return;
     }
     const known = new Set(this.runs.map((r) => r.run));
@@ -209,7 +232,7 @@ class App {
     for (const run of selected) {
       const r = this.health.get(hkey(run));
       if (r && r.data) items.push({run, color: this.runColor(run), health: r.data});
-      else errors.push(errorView(`the health of run “${run}”`, r ? r.error : 'no answer', () => this.refresh()));
+      else errors.push(errorView(`the health of run “${run}”`, r ? r.error : 'no answer', () => this.refresh({force: true})));
     }
     const layout = (content) => runLayout({
       runs: this.runs, selected, color: (run) => this.runColor(run), items, view: spec.id,

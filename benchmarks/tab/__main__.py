@@ -24,6 +24,9 @@ measured in the same run:
   sidebar: the view rebuilt from cached curves), each until the frame that shows it;
 - the SVG path text the page holds (what the browser parses and rasterises).
 
+The tab's own 30-second auto-reload is switched off in the benchmark's page (an init
+script turns long setInterval timers into no-ops), so no reload lands between samples.
+
 The goal: hover < 16 ms and redraw < 100 ms at 100,000 points.
 """
 
@@ -222,6 +225,9 @@ def measure(tb, names, hovers, redraws):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 950})
+            # No auto-reload during the measurement (see the module docstring).
+            context.add_init_script("(() => { const real = window.setInterval;"
+                                    " window.setInterval = (fn, ms, ...a) => (ms >= 10000 ? 0 : real(fn, ms, ...a)); })()")
             page = context.new_page()
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -317,3 +317,25 @@ def test_a_d_the_routes_refuse_is_said_and_dropped(tb, page):
     assert "refused" in message and json.loads(body)["error"].split(":")[0] in message
     page.wait_for_selector('.hj-run-head[data-run="plain_healthy"]')
     assert page.locator(".hj-dim-info").inner_text() == "D unknown"
+
+
+# ---------------------------------------------------------------- reloads
+
+def test_reload_of_an_idle_run_keeps_its_curves_and_the_reload_button_fetches_all(tb, page):
+    page.goto(tb.url + "/#hjepa")
+    frame = tab_frame(page)
+    frame.evaluate("(h) => { location.hash = h; }", "#run=healthy&view=charts&category=loss")
+    frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
+    asked = []
+    page.on("request", lambda r: "/data/plugin/hjepa/" in r.url and asked.append(r.url.split("/data/plugin/hjepa/")[1]))
+    # TensorBoard's reload: the runs and the verdict again, no curve of a run that did not move.
+    with page.expect_request(lambda r: "/data/plugin/hjepa/health?run=healthy" in r.url, timeout=10000):
+        page.click("button.reload-button")
+    frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
+    page.wait_for_timeout(500)
+    assert any(a.startswith("runs") for a in asked)
+    assert not any(a.startswith("scalars") for a in asked), asked
+    # The tab's own Reload button fetches every curve again.
+    with page.expect_request(lambda r: "/data/plugin/hjepa/scalars?run=healthy" in r.url, timeout=10000):
+        frame.click('button[aria-label="reload data"]')
+    frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
