@@ -19,14 +19,17 @@ import {columnsFromRows} from './series.js';
 import {createShell} from './shell.js';
 import {createStore} from './state.js';
 import {emptyView, errorView, loadingView} from './states.js';
+import {h} from './dom.js';
+import {connectHost} from './host.js';
 import {followTheme} from './theme.js';
 import {VIEWS, viewById} from './views.js';
-import {h} from './dom.js';
 
 const RELOAD_MS = 30000;
 const DEFAULT_VIEW = VIEWS[0].id;
 
+/** The tab: one instance per render(); stop() undoes everything start() set up. */
 class App {
+  /** @param {HTMLElement} mount the page's <body> */
   constructor(mount) {
     this.mount = mount;
     this.store = createStore();
@@ -92,9 +95,9 @@ class App {
 
   onState(state, changed) {
     if (changed.includes('smoothing')) this.shell.setSmoothing(state.smoothing);
-    if (changed.includes('dim')) this.shell.setDim(state.dim);
     if (changed.includes('dim')) {
-      this.refresh();
+      this.shell.setDim(state.dim);
+      this.refresh(); // every verdict depends on D
       return;
     }
     const live = this.current && this.current.spec ? this.current.spec.live || [] : [];
@@ -304,37 +307,6 @@ class App {
       },
     });
   }
-}
-
-/**
- * Listen to TensorBoard's plugin host (the iframe protocol of TensorBoard's
- * experimental plugin lib): on "experimental.DataReloaded", reload. Returns a disposer.
- */
-function connectHost(onReload) {
-  if (window.parent === window) return () => {};
-  let channel;
-  try {
-    channel = new MessageChannel();
-  } catch (e) {
-    return () => {};
-  }
-  channel.port1.onmessage = (ev) => {
-    let msg;
-    try {
-      msg = JSON.parse(ev.data);
-    } catch (e) {
-      return;
-    }
-    if (!msg || msg.isReply) return;
-    if (msg.type === 'experimental.DataReloaded') onReload();
-    channel.port1.postMessage(JSON.stringify({type: msg.type, id: msg.id, payload: null, error: null, isReply: true}));
-  };
-  try {
-    window.parent.postMessage('experimental.bootstrap', window.location.origin, [channel.port2]);
-  } catch (e) {
-    // Not inside TensorBoard (a test page): the timer still reloads.
-  }
-  return () => channel.port1.close();
 }
 
 let app = null;
