@@ -63,9 +63,10 @@ def _point(noise, g, n=N, d=D):
     return c + noise * torch.randn(n, d, generator=g) / d ** 0.5
 
 
-def _rank(k, g, n=N, d=D):
-    """Rows spanning k random directions."""
-    return torch.randn(n, k, generator=g) @ _basis(d, g)[:k]
+def _rank(k, g, n=N, d=D, stds=None):
+    """Rows spanning k random directions (with these stds along them; 1 by default)."""
+    scale = torch.ones(k) if stds is None else torch.tensor(stds)
+    return (torch.randn(n, k, generator=g) * scale) @ _basis(d, g)[:k]
 
 
 def _collapse_run(make, steps=range(900, 1000, 10), **manifest) -> RunData:
@@ -314,17 +315,18 @@ CASES = (
          "collapse_records of isotropic features with one dimension scaled by 0.018",
          lambda: _collapse_run(_dead_dimension(0.018)), level=0),
     Case("collapse.effective_rank", schema.COLLAPSE,
-         "collapse_records of features spanning 2 random directions",
-         lambda: _collapse_run(lambda g: _rank(2, g)), level=0),
+         "collapse_records of features along one random direction",
+         lambda: _collapse_run(lambda g: _rank(1, g)), level=0),
     Case("collapse.effective_rank", schema.WARNING,
-         "collapse_records of features spanning 3 random directions",
-         lambda: _collapse_run(lambda g: _rank(3, g)), level=0),
+         "collapse_records of features along 3 random directions with stds 1, 0.2, 0.05 "
+         "(effective rank ~2.4)",
+         lambda: _collapse_run(lambda g: _rank(3, g, stds=[1.0, 0.2, 0.05])), level=0),
     Case("collapse.mean_similarity", schema.COLLAPSE,
          "collapse_records of one point plus 10% noise (raw cosine 0.99)",
          lambda: _collapse_run(lambda g: _point(0.1, g)), level=0),
     Case("collapse.mean_similarity", schema.WARNING,
-         "collapse_records of a shared direction plus 20% noise (raw cosine 0.96)",
-         lambda: _collapse_run(lambda g: _point(0.2, g)), level=0),
+         "collapse_records of a shared direction plus 18% noise (raw cosine 0.97)",
+         lambda: _collapse_run(lambda g: _point(0.18, g)), level=0),
     Case("gradient_flow.global_norm", schema.CRITICAL,
          "gradient_flow_records of gradients holding a NaN",
          lambda: _gradient_run(nan=True)),

@@ -156,12 +156,12 @@ def test_dimension_relative_bounds_reduce_to_reference_at_768():
     assert min_std["collapse"] / sqrt768 == pytest.approx(0.00043, rel=0.02)
     assert min_std["warning"] / sqrt768 == pytest.approx(0.00087, rel=0.02)
     rank = {b.status: b.bound for b in rules["collapse.effective_rank"].bands}
-    assert rank["collapse"].resolve(768) * 768 == pytest.approx(15.4, rel=0.01)
-    assert rank["warning"].resolve(768) * 768 == pytest.approx(23, rel=0.01)
+    assert rank["collapse"].resolve(768) * 768 == pytest.approx(7.7, rel=0.01)
+    assert rank["warning"].resolve(768) * 768 == pytest.approx(11.5, rel=0.01)
     assert rank["collapse"].resolve(768) * 768 < 200 and rank["warning"].resolve(768) * 768 < 500
-    # ... and a floor in directions that holds at small widths: 2 (3) of 64.
+    # ... and a floor in directions that holds at small widths: 2 (2.5) of 64.
     assert rank["collapse"].resolve(64) * 64 == pytest.approx(2.0)
-    assert rank["warning"].resolve(64) * 64 == pytest.approx(3.0)
+    assert rank["warning"].resolve(64) * 64 == pytest.approx(2.5)
 
 
 def test_every_corrected_rule_says_why():

@@ -70,7 +70,7 @@ def test_loss_not_decreasing():
 
 @pytest.mark.parametrize("change", [
     {"collapse.mean_std_per_dim@0": const(0.002, 10, every=100)},  # r = 0.055 < 0.1
-    {"collapse.effective_rank@0": const(10.0, 10, every=100)},  # 10 of 768 < 0.02
+    {"collapse.effective_rank@0": const(5.0, 10, every=100)},  # 5 of 768 < 0.01
     {"collapse.mean_similarity@0": const(0.99, 10, every=100)},  # raw cosine: one direction
 ], ids=["std", "rank", "similarity"])
 def test_collapse_fires_on_any_collapse_indicator(change):

@@ -177,16 +177,17 @@ def test_min_std_is_judged_relative_to_sqrt_d(raw, dim, status):
 
 
 @pytest.mark.parametrize("erank, dim, rows, status", [
-    # calibrated on real runs: healthy >= 0.03, collapse < 0.02 (reference: 500 / 200 of 768)
+    # calibrated on real runs: healthy >= 0.015 and 2.5 directions, collapse < 0.01 or
+    # under 2 directions (reference: 500 / 200 of 768)
     (500, 768, 4096, "healthy"),   # 0.651 = the reference's 500 of 768
     (200, 768, 4096, "healthy"),   # 0.260: the reference's collapse, a healthy tiny run's level
-    (24, 768, 4096, "healthy"),    # 0.03125
-    (23, 768, 4096, "warning"),    # 0.0299
-    (16, 768, 4096, "warning"),    # 0.0208
-    (15, 768, 4096, "collapse"),   # 0.0195
-    (6, 192, 1024, "healthy"),     # 0.03125
-    (5, 192, 1024, "warning"),     # 0.026
-    (3, 192, 1024, "collapse"),    # 0.0156
+    (12, 768, 4096, "healthy"),    # 0.0156
+    (11, 768, 4096, "warning"),    # 0.0143
+    (8, 768, 4096, "warning"),     # 0.0104
+    (7, 768, 4096, "collapse"),    # 0.0091
+    (3, 192, 1024, "healthy"),     # 0.0156, 3 directions
+    (2.4, 192, 1024, "warning"),   # under 2.5 directions
+    (1.9, 192, 1024, "collapse"),  # under 2 directions
 ])
 def test_effective_rank_is_judged_as_a_fraction_of_min_n_d(erank, dim, rows, status):
     result = _status("collapse.effective_rank", erank, dim=dim, rows=rows)
@@ -218,9 +219,9 @@ def test_effective_rank_with_rows_unknown_uses_d_and_says_so():
 
 @pytest.mark.parametrize("value, dim, status", [
     (0.60, 768, "healthy"),   # a shared mean direction: healthy at any width
-    (0.94, 64, "healthy"),
-    (0.96, 768, "warning"),
-    (0.97, 192, "warning"),
+    (0.955, 64, "healthy"),
+    (0.97, 768, "warning"),
+    (0.975, 192, "warning"),
     (0.99, 64, "collapse"),   # every feature points one way
     (0.999, None, "collapse"),  # the raw cosine needs no D
 ])
