@@ -25,6 +25,7 @@ from .schema import (
 )
 
 UPSTREAM = "upstream H-JEPA implementation"
+_OTHER_TRAINERS = "other trainers' usual name for a kNN top-1 probe"
 
 # Bounds that a rule and a flowchart check share, named once.
 TYPICAL_MASK_RATIO = (0.4, 0.7)  # reference §3: "typical range 0.4-0.7"
@@ -550,7 +551,9 @@ EVALUATION = (
     _m("eval.knn_top1", "eval/knn_top1", 0,
        "kNN top-1 accuracy of frozen, mean-pooled target-encoder features on a labelled probe "
        "split (project addition: the representation actually learns).", "accuracy", AT_EVAL,
-       origin="project"),
+       origin="project",
+       aliases=tuple(Alias(tag, _OTHER_TRAINERS) for tag in (
+           "val/knn_top1", "knn_top1", "val/knn_acc", "eval/knn_acc", "knn/top1"))),
     _m("eval.knn_top1_random_init", "eval/knn_top1_random_init", 0,
        "The same kNN probe on a random-init encoder of the same architecture: the baseline "
        "eval/knn_top1 must beat (project addition).", "accuracy", ONCE, origin="project"),
