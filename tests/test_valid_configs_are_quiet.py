@@ -1,0 +1,72 @@
+"""A run that does what its configuration says is not an alarm.
+
+Each case goes through the trainer's own code (its config files, mask generator and
+metric functions) and the diagnosis must stay quiet on the light concerned.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from hjepa_trainer import config as C
+from hjepa_trainer import metrics as M
+from hjepa_trainer.masking import mask_ratio_profile, step_generator
+from hjepa_trainer.train import build_mask_generator
+from tensorboard_plugin_hjepa.diagnosis import diagnose
+from tests.diagnosis_util import light
+from tests.rule_firing import Recorder
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "trainer",
+                       "configs")
+
+
+@pytest.mark.parametrize("name", ["vit_b16_224_gpu.yaml", "tiny_cpu.yaml"])
+def test_the_projects_own_masking_raises_no_mask_warning(name):
+    cfg = C.load_config(os.path.join(CONFIGS, name))
+    masks = build_mask_generator(cfg, cfg.model.img_size // cfg.model.patch_size)
+    batch = cfg.training.batch_size
+    profile = mask_ratio_profile(masks, batch=batch, seed=cfg.training.seed)  # as the manifest
+    rec = Recorder()
+    for i, step in enumerate(range(0, 1000, 10)):
+        m = masks(batch, step_generator(cfg.training.seed, step))
+        rec.add_records(M.mask_records(num_context=m.context.shape[1], num_target=m.target.shape[1],
+                                       num_patches=masks.grid ** 2), step)
+    health = diagnose(rec.run(mask_ratio_expected=profile.median,
+                              mask_ratio_range=[profile.low, profile.high]))
+    if name.startswith("vit_b"):
+        assert profile.median < 0.4  # outside the reference's typical range, as configured
+    assert light(health, "masking.mask_ratio")["status"] == "healthy"
+    assert light(health, "derived.mask_ratio_change")["status"] == "healthy"
+    assert health["status"] in ("healthy", "unknown"), health["status_reason"]  # no collapse data
+
+
+@pytest.mark.parametrize("weights", [[1.0, 0.0, 0.0], [1.0, 0.002, 0.002], [1.0, 1.0, 0.0]])
+def test_tiny_or_zero_weights_that_behave_as_configured_raise_nothing(weights):
+    rec = Recorder()
+    logger = M.HJepaMetrics(rec, hierarchy_weights=weights, embed_dim=128, window=50)
+    rng = np.random.default_rng(0)
+    for step in range(300):
+        logger.log_losses(step, list(0.3 + 0.01 * rng.standard_normal(3)))
+    health = diagnose(rec.run(levels=3, weights=weights, total_steps=300))
+    assert health["contributions"]["status"] == "healthy", health["contributions"]["checks"]
+    assert not [c for c in health["contributions"]["checks"] if c["status"] != "healthy"]
+    if 0.0 in weights:
+        assert "not trained, as configured" in health["contributions"]["note"]
+
+
+def test_early_predictions_are_not_a_warning_until_training_is_under_way():
+    def run(steps):
+        rec = Recorder()
+        g = torch.Generator().manual_seed(0)
+        for step in steps:  # a young predictor: cosine ~0.25
+            target = torch.randn(256, 64, generator=g)
+            pred = target + 3.9 * torch.randn(256, 64, generator=g)
+            rec.add_records(M.prediction_records(pred, target, 0), step)
+        return light(diagnose(rec.run(total_steps=1000)), "prediction.cosine_sim_mean", 0)
+
+    early, late = run(range(0, 40, 10)), run(range(600, 700, 10))
+    assert 0.15 < early["value"] < 0.35
+    assert early["status"] == "healthy"  # 4% into training: the reference expects ~0.4 later
+    assert late["status"] == "warning"   # 70% into training, still 0.25
