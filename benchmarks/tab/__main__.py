@@ -10,8 +10,9 @@ manifest: the catalogue's every-step loss metrics (``loss.total`` and ``loss.lev
 two levels), a decaying noisy loss with a few spikes and a NaN. One real ``tensorboard
 --logdir X --port 0 --samples_per_plugin=hjepa=0`` serves both (every point kept), and
 Debian's headless Chromium (Playwright) opens the tab by deep link on the charts of the
-loss category, once with the long runs and once with the short ones: 3 charts of 4
-curves each.
+loss category in two pages, one on the long runs and one on the short ones: 3 charts of
+4 curves each. The same events are timed on both pages in turn, sample by sample, so a
+burst of load on a shared machine hits both sizes alike and the ratio holds.
 
 Printed, per size, as median and 95th percentile in ms, and as the ratio long/short
 measured in the same run:
@@ -114,92 +115,88 @@ def _wait_loaded(tb, names, steps, timeout=900):
     raise RuntimeError("tensorboard did not load the runs within %.0f s" % timeout)
 
 
-# Runs inside the page. Every timing is performance.now() around one event, ended in
-# the next requestAnimationFrame callback after a forced layout.
-_MEASURE_JS = """
-async ({chartTag, hovers, redraws, runToggle}) => {
+# Installed in each page: one function per kind of event, each timing ONE event with
+# performance.now(), from dispatch to the next requestAnimationFrame callback after a
+# forced layout. Python calls them in turn on the two pages (1,000 and 100,000 points),
+# sample by sample, so a burst of load on the shared machine hits both sizes alike.
+_BENCH_JS = """
+(chartTag) => {
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
   const settle = () => new Promise((r) => setTimeout(r, 20));
   const layout = () => document.body.getBoundingClientRect();
-  const card = document.querySelector(`.hj-chart-card[data-tag="${chartTag}"]`);
-  const svg = card.querySelector('svg.hj-chart-svg');
-  const out = {hover: [], idle: [], smoothing: [], log: [], run: []};
-  const rect = svg.getBoundingClientRect();
-  const y = rect.top + rect.height / 2;
-  svg.dispatchEvent(new MouseEvent('mouseenter', {clientX: rect.left + 60, clientY: y}));
+  const card = () => document.querySelector(`.hj-chart-card[data-tag="${chartTag}"]`);
+  const legend = () => card().querySelectorAll('.hj-legend-item').length;
   const idle = document.createElement('div');
   document.body.appendChild(idle);
-  for (let i = 0; i < hovers; i++) {
-    // Positions spread over the plot in a fixed pseudo-random order.
-    const x = rect.left + 58 + ((i * 7919) % Math.max(1, Math.floor(rect.width - 74)));
-    await settle();
-    let t0 = performance.now();
-    svg.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true}));
-    await frame();
-    layout();
-    out.hover.push(performance.now() - t0);
-    await settle();
-    t0 = performance.now();
-    idle.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true}));
-    await frame();
-    layout();
-    out.idle.push(performance.now() - t0);
-  }
-  const tip = card.querySelector('.hj-tooltip');
-  out.tooltip = tip && !tip.hidden ? Array.from(tip.children).filter((r) => !r.hidden)
-    .map((r) => Array.from(r.children).map((c) => c.textContent).filter(Boolean).join(' ')).join(' | ') : '';
-  svg.dispatchEvent(new MouseEvent('mouseleave', {clientX: 0, clientY: 0}));
-
-  const slider = document.querySelector('.hj-smoothing input[type=range]');
-  for (let i = 0; i < redraws; i++) {
+  let full = 0;
+  const timeOne = async (act) => {
     await settle();
     const t0 = performance.now();
-    slider.value = String(i % 2 ? 0.6 : 0.85);
-    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    act();
     await frame();
     layout();
-    out.smoothing.push(performance.now() - t0);
-  }
-  for (let i = 0; i < redraws; i++) {
-    await settle();
-    const box = document.querySelector(`.hj-chart-card[data-tag="${chartTag}"] input[type=checkbox]`);
-    const t0 = performance.now();
-    box.click();
-    await frame();
-    layout();
-    out.log.push(performance.now() - t0);
-  }
-  const legend = () => document.querySelectorAll(`.hj-chart-card[data-tag="${chartTag}"] .hj-legend-item`).length;
-  const side = () => document.querySelector(`.hj-side-run[data-run="${runToggle}"] input`);
-  const full = legend();
-  for (let i = 0; i < redraws; i++) {
-    await settle();
-    const want = i % 2 ? full : full - 1;
-    const t0 = performance.now();
-    side().click();
-    const deadline = t0 + 20000;
-    for (;;) {
-      await frame();
-      const c = document.querySelector(`.hj-chart-card[data-tag="${chartTag}"] path.hj-line`);
-      if (legend() === want && c) break;
-      if (performance.now() > deadline) throw new Error('run toggle not drawn');
-    }
-    layout();
-    out.run.push(performance.now() - t0);
-  }
-  if (legend() !== full) side().click();
-  out.pathChars = Array.from(document.querySelectorAll('path')).reduce((n, p) => n + (p.getAttribute('d') || '').length, 0);
-  out.points = Array.from(document.querySelectorAll('.hj-chart-card path.hj-line, .hj-chart-card path.hj-line-raw'))
-    .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0);
-  out.charts = document.querySelectorAll('.hj-chart-card').length;
-  return out;
+    return performance.now() - t0;
+  };
+  window.__bench = {
+    async hover(i) {
+      const svg = card().querySelector('svg.hj-chart-svg');
+      const rect = svg.getBoundingClientRect();
+      if (i === 0) svg.dispatchEvent(new MouseEvent('mouseenter', {clientX: rect.left + 60, clientY: rect.top + 50}));
+      // Positions spread over the plot in a fixed pseudo-random order.
+      const x = rect.left + 58 + ((i * 7919) % Math.max(1, Math.floor(rect.width - 74)));
+      const y = rect.top + rect.height / 2;
+      return timeOne(() => svg.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true})));
+    },
+    idle(i) {
+      return timeOne(() => idle.dispatchEvent(new MouseEvent('mousemove', {clientX: i, clientY: 5, bubbles: true})));
+    },
+    tooltip() {
+      const tip = card().querySelector('.hj-tooltip');
+      const text = tip && !tip.hidden ? Array.from(tip.children).filter((r) => !r.hidden)
+        .map((r) => (r.children.length ? Array.from(r.children).map((c) => c.textContent).filter(Boolean).join(' ') : r.textContent))
+        .join(' | ') : '';
+      card().querySelector('svg.hj-chart-svg').dispatchEvent(new MouseEvent('mouseleave', {clientX: 0, clientY: 0}));
+      return text;
+    },
+    smoothing(i) {
+      const slider = document.querySelector('.hj-smoothing input[type=range]');
+      return timeOne(() => {
+        slider.value = String(i % 2 ? 0.6 : 0.85);
+        slider.dispatchEvent(new Event('input', {bubbles: true}));
+      });
+    },
+    log() {
+      return timeOne(() => card().querySelector('input[type=checkbox]').click());
+    },
+    async run(i, runToggle) {
+      if (i === 0) full = legend();
+      const want = i % 2 ? full : full - 1;
+      await settle();
+      const t0 = performance.now();
+      document.querySelector(`.hj-side-run[data-run="${runToggle}"] input`).click();
+      for (;;) {
+        await frame();
+        if (legend() === want && card().querySelector('path.hj-line')) break;
+        if (performance.now() - t0 > 20000) throw new Error('run toggle not drawn');
+      }
+      layout();
+      return performance.now() - t0;
+    },
+    page() {
+      return {
+        path_chars: Array.from(document.querySelectorAll('path')).reduce((n, p) => n + (p.getAttribute('d') || '').length, 0),
+        points: Array.from(document.querySelectorAll('.hj-chart-card path.hj-line, .hj-chart-card path.hj-line-raw'))
+          .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0),
+        charts: document.querySelectorAll('.hj-chart-card').length,
+      };
+    },
+  };
 }
 """
 
 
 def _open(page, tb, names):
     hash_ = "#" + "&".join("run=%s" % n for n in names) + "&view=charts&category=" + CATEGORY
-    page.goto("about:blank")
     started = time.monotonic()
     page.goto(tb.url + ENTRY + hash_)
     page.wait_for_function(
@@ -217,32 +214,48 @@ def _stats(values):
     return {"median": statistics.median(values), "p95": p95, "n": len(values)}
 
 
-def measure(tb, names, hovers, redraws):
-    """Open the tab on `names` and time hover and redraws; a dict of results."""
+def measure(tb, sizes, hovers, redraws):
+    """Open one page per size ({label: run names}) and time the same events on each,
+    alternating between the pages sample by sample. {label: results}."""
     from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 950})
-            # No auto-reload during the measurement (see the module docstring).
-            context.add_init_script("(() => { const real = window.setInterval;"
-                                    " window.setInterval = (fn, ms, ...a) => (ms >= 10000 ? 0 : real(fn, ms, ...a)); })()")
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.set_default_timeout(600000)
-            load_s = _open(page, tb, names)
-            raw = page.evaluate(_MEASURE_JS, {"chartTag": CHART, "hovers": hovers, "redraws": redraws,
-                                              "runToggle": names[-1]})
+            pages, out, errors = {}, {}, []
+            for label, names in sizes.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 950})
+                # No auto-reload during the measurement (see the module docstring).
+                context.add_init_script("(() => { const real = window.setInterval;"
+                                        " window.setInterval = (fn, ms, ...a) => (ms >= 10000 ? 0 : real(fn, ms, ...a)); })()")
+                page = context.new_page()
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.set_default_timeout(600000)
+                out[label] = {"load_s": _open(page, tb, names)}
+                page.evaluate(_BENCH_JS, CHART)
+                pages[label] = (page, names)
+            samples = {label: {k: [] for k in ("hover", "idle", "smoothing", "log", "run")} for label in sizes}
+
+            def each(kind, n, *extra):
+                for i in range(n):
+                    for label, (page, names) in pages.items():
+                        args = [i] + [names[-1] if e == "last_run" else e for e in extra]
+                        samples[label][kind].append(page.evaluate("(a) => window.__bench.%s(...a)" % kind, args))
+
+            each("hover", hovers)
+            each("idle", hovers)
+            for label, (page, _) in pages.items():
+                out[label]["tooltip"] = page.evaluate("() => window.__bench.tooltip()")
+            each("smoothing", redraws)
+            each("log", redraws)
+            each("run", redraws, "last_run")
+            for label, (page, _) in pages.items():
+                out[label].update(page.evaluate("() => window.__bench.page()"))
+                out[label].update({k: _stats(v) for k, v in samples[label].items()})
             if errors:
                 raise RuntimeError("the tab raised: %r" % errors)
-            context.close()
         finally:
             browser.close()
-    out = {k: _stats(raw[k]) for k in ("hover", "idle", "smoothing", "log", "run")}
-    out.update(load_s=load_s, path_chars=raw["pathChars"], points=raw["points"], charts=raw["charts"],
-               tooltip=raw["tooltip"])
     return out
 
 
@@ -277,8 +290,8 @@ def main(argv=None):
         started = time.monotonic()
         _wait_loaded(tb, long_runs + short_runs, [args.steps] * args.runs + [args.small] * args.runs)
         print("tensorboard %s loaded %d runs in %.0f s" % (tb.url, 2 * args.runs, time.monotonic() - started), flush=True)
-        small = measure(tb, short_runs, args.hovers, args.redraws)
-        big = measure(tb, long_runs, args.hovers, args.redraws)
+        results = measure(tb, {"small": short_runs, "big": long_runs}, args.hovers, args.redraws)
+        small, big = results["small"], results["big"]
     finally:
         tb.stop()
 
