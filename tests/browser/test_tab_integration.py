@@ -195,6 +195,7 @@ def test_run_header_says_what_to_do_first(tb, page, shot, run):
              for p in verdict["patterns"] if p.get("detected")]
     assert want, "the generated %s run fires no branch and no pattern" % run
     goto(page, tb, "#run=%s&view=charts" % run)
+    page.wait_for_selector(".hj-chart-card path.hj-line")  # the view drawn, not its loading state
     head = page.locator('.hj-run-head[data-run="%s"]' % run)
     head.locator(".hj-todo").wait_for()
     shown = page.eval_on_selector_all(
