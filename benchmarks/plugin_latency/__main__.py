@@ -44,7 +44,7 @@ from tensorboard_plugin_hjepa.plugin import DEFAULT_HJEPA_SAMPLES
 from tests import logs
 from tests.tb_process import TensorBoardProcess
 
-VERSION = 1  # bump when the generated logdir changes
+VERSION = 2  # bump when the generated logdir changes (tests.logs, the catalogue)
 MARKER_TAG = "bench/loaded"  # a plain scalar at the last step of every run
 PREFIX = "/data/plugin/hjepa"
 
