@@ -204,6 +204,10 @@ SCENARIOS = (
              "random-init encoder: not healthy, probe light warning)", _probe_agrees,
              prepare=_digits,
              note="1,797 real 8x8 scans shipped inside scikit-learn, written as an image folder"),
+    Scenario("digits_lr_high", ("training.lr=0.01",), 200,
+             "real images, far too high an LR: the probe ends below the random-init encoder's, "
+             "so the run is not healthy and the probe light warns", _probe_agrees,
+             prepare=_digits),
 )
 
 BY_NAME = {s.name: s for s in SCENARIOS}
