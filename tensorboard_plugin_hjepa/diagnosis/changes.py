@@ -14,6 +14,7 @@ import dataclasses
 from typing import Dict, List, Optional, Tuple
 
 from ..catalog import schema
+from ..formatting import fmt
 
 ItemId = Tuple[str, Optional[int]]  # (light key, level or None)
 
@@ -135,11 +136,10 @@ def diff(before: Optional[Snapshot], health: dict) -> Change:
 
 # ------------------------------------------------------------------------ wording
 def _num(value) -> str:
+    """A number as every text of the plugin writes it (strings: "NaN"/"Infinity" from JSON)."""
     if value is None:
         return "-"
-    if isinstance(value, str):
-        return value
-    return "%.4g" % value
+    return value if isinstance(value, str) else fmt(value)
 
 
 def item_text(item: dict) -> str:
