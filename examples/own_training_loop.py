@@ -11,7 +11,7 @@ adds only two things from this project:
   every ``--check-every`` steps; on a new problem it prints one line and writes it to
   the logs as text; with ``--stop-on collapse`` it asks the loop to stop.
 
-    python examples/own_training_loop.py --logdir runs/own          # 300 steps, ~30 s on a CPU; no collapse
+    python examples/own_training_loop.py --logdir runs/own  # 300 steps, ~30 s on a CPU; no collapse
     python examples/own_training_loop.py --logdir runs/own_broken --no-stop-gradient
     tensorboard --logdir runs        # the H-JEPA Health tab reads every light
 
@@ -39,7 +39,9 @@ WEIGHTS = [1.0, 0.5]  # loss weight of level 0 (patches) and level 1 (2x2 cells)
 
 
 def blocks(dim, depth):
-    layer = nn.TransformerEncoderLayer(dim, 4, 4 * dim, dropout=0.0, batch_first=True, norm_first=True)
+    layer = nn.TransformerEncoderLayer(
+        dim, 4, 4 * dim, dropout=0.0, batch_first=True, norm_first=True
+    )
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
@@ -69,8 +71,10 @@ class Predictor(nn.Module):
 
     def forward(self, ctx, ctx_idx, tgt_idx):  # -> (B, Nt, D) predictions at the targets
         pos = self.pos.expand(ctx.shape[0], -1, -1)
-        tokens = torch.cat([self.inp(ctx) + gather(pos, ctx_idx), self.mask_token + gather(pos, tgt_idx)], 1)
-        return self.out(self.blocks(tokens)[:, ctx.shape[1]:])
+        tokens = torch.cat(
+            [self.inp(ctx) + gather(pos, ctx_idx), self.mask_token + gather(pos, tgt_idx)], 1
+        )
+        return self.out(self.blocks(tokens)[:, ctx.shape[1] :])
 
 
 CLASSES = 4  # probe labels: the orientation of an image's strongest grating, in 4 bins
@@ -82,7 +86,9 @@ def images(batch, gen, *, labels=False):
     v, u = torch.meshgrid(torch.linspace(0, 1, IMG), torch.linspace(0, 1, IMG), indexing="ij")
     out = torch.zeros(batch, 3, IMG, IMG)
     for k in range(3):
-        theta, freq, phase = (torch.rand(batch, 1, 1, generator=gen) * s for s in (math.pi, 8.0, 6.3))
+        theta, freq, phase = (
+            torch.rand(batch, 1, 1, generator=gen) * s for s in (math.pi, 8.0, 6.3)
+        )
         wave = torch.sin(2 * math.pi * (freq + 1) * (u * theta.cos() + v * theta.sin()) + phase)
         out += (1.0 if k == 0 else 0.4) * torch.rand(batch, 3, 1, 1, generator=gen) * wave[:, None]
         if k == 0:
@@ -93,9 +99,19 @@ def images(batch, gen, *, labels=False):
 @torch.no_grad()
 def probe(encoder, bank, queries):
     """kNN top-1 of mean-pooled, L2-normalised features (hjepa_trainer.probe.knn_top1)."""
-    encode = lambda x: F.normalize(encoder(x).mean(1), dim=1)  # (M, D)
-    return knn_top1(encode(bank[0]), bank[1], encode(queries[0]), queries[1], k=20, temperature=0.07,
-                    num_classes=CLASSES)
+
+    def encode(x):
+        return F.normalize(encoder(x).mean(1), dim=1)  # (M, D)
+
+    return knn_top1(
+        encode(bank[0]),
+        bank[1],
+        encode(queries[0]),
+        queries[1],
+        k=20,
+        temperature=0.07,
+        num_classes=CLASSES,
+    )
 
 
 def masks(batch, gen):
@@ -105,7 +121,9 @@ def masks(batch, gen):
 
     def patches(c):  # cell (r, q) of the 4x4 grid -> its 4 patches of the 8x8 grid
         r, q = (c // (GRID // 2)) * 2, (c % (GRID // 2)) * 2
-        return torch.stack([r * GRID + q, r * GRID + q + 1, (r + 1) * GRID + q, (r + 1) * GRID + q + 1], -1).flatten(1)
+        return torch.stack(
+            [r * GRID + q, r * GRID + q + 1, (r + 1) * GRID + q, (r + 1) * GRID + q + 1], -1
+        ).flatten(1)
 
     return patches(ctx_cells), patches(tgt_cells), tgt_cells
 
@@ -136,7 +154,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--check-every", type=int, default=50, help="steps between online checks")
     parser.add_argument("--stop-on", default="collapse", help="warning, collapse, critical or none")
-    parser.add_argument("--no-stop-gradient", action="store_true", help="break the JEPA: targets with gradients")
+    parser.add_argument(
+        "--no-stop-gradient", action="store_true", help="break the JEPA: targets with gradients"
+    )
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:
@@ -153,19 +173,42 @@ def main(argv=None):
     # The kNN probe: a labelled bank and held-out queries (chance = 1 / CLASSES).
     bank, queries = (images(256, torch.Generator().manual_seed(s), labels=True) for s in (3, 4))
 
-    manifest = RunManifest(num_levels=2, hierarchy_weights=WEIGHTS, embed_dim=DIM, patch_grid=[GRID, GRID],
-                           total_steps=args.steps, collapse_rows=4 * DIM, trainer="examples/own_training_loop.py")
+    manifest = RunManifest(
+        num_levels=2,
+        hierarchy_weights=WEIGHTS,
+        embed_dim=DIM,
+        patch_grid=[GRID, GRID],
+        total_steps=args.steps,
+        collapse_rows=4 * DIM,
+        trainer="examples/own_training_loop.py",
+    )
     writer = SummaryWriter(args.logdir, manifest=manifest)
-    monitor = HealthMonitor(manifest, writer=writer, run=args.logdir, every=args.check_every,
-                            stop_on=None if args.stop_on == "none" else args.stop_on)
+    monitor = HealthMonitor(
+        manifest,
+        writer=writer,
+        run=args.logdir,
+        every=args.check_every,
+        stop_on=None if args.stop_on == "none" else args.stop_on,
+    )
     # The monitor is the metrics' writer: it records every value and forwards it.
-    metrics = HJepaMetrics(monitor, hierarchy_weights=WEIGHTS, embed_dim=DIM, window=50,
-                           policy=FrequencyPolicy(log_frequency=10))  # "every 100 steps" -> every 10
+    metrics = HJepaMetrics(
+        monitor,
+        hierarchy_weights=WEIGHTS,
+        embed_dim=DIM,
+        window=50,
+        policy=FrequencyPolicy(log_frequency=10),
+    )  # "every 100 steps" -> every 10
     timer, device = StepTimer(torch.device("cpu")), torch.device("cpu")
-    parts = {"context_encoder": context_encoder, "predictor": predictor, "target_encoder": target_encoder}
+    parts = {
+        "context_encoder": context_encoder,
+        "predictor": predictor,
+        "target_encoder": target_encoder,
+    }
     status = 0
     writer.scalar("eval.num_classes", CLASSES, 0)
-    writer.scalar("eval.knn_top1_random_init", probe(target_encoder, bank, queries), 0)  # the baseline
+    writer.scalar(
+        "eval.knn_top1_random_init", probe(target_encoder, bank, queries), 0
+    )  # the baseline
     for step in range(args.steps):
         last = step == args.steps - 1
         lr = 1e-3 * min(1.0, (step + 1) / 20)  # short warmup
@@ -175,8 +218,14 @@ def main(argv=None):
         timer.reset()
         timer.mark()
         x = images(args.batch, gen)
-        losses, preds, targets, target, n_ctx, n_tgt = forward(context_encoder, target_encoder, predictor, x, gen,
-                                                               stop_gradient=not args.no_stop_gradient)
+        losses, preds, targets, target, n_ctx, n_tgt = forward(
+            context_encoder,
+            target_encoder,
+            predictor,
+            x,
+            gen,
+            stop_gradient=not args.no_stop_gradient,
+        )
         loss = sum(w * l for w, l in zip(WEIGHTS, losses))
         timer.mark()
         opt.zero_grad(set_to_none=True)
@@ -194,14 +243,30 @@ def main(argv=None):
         with torch.no_grad():  # EMA after the optimizer step
             for t, c in zip(target_encoder.parameters(), context_encoder.parameters()):
                 t.lerp_(c, 1.0 - momentum)
-        metrics.log_ema(step, context_encoder=context_encoder, target_encoder=target_encoder,
-                        momentum=momentum, momentum_target=1.0, last_step=last)
-        metrics.log_masks(step, num_context=n_ctx, num_target=n_tgt, num_patches=GRID * GRID, last_step=last)
+        metrics.log_ema(
+            step,
+            context_encoder=context_encoder,
+            target_encoder=target_encoder,
+            momentum=momentum,
+            momentum_target=1.0,
+            last_step=last,
+        )
+        metrics.log_masks(
+            step, num_context=n_ctx, num_target=n_tgt, num_patches=GRID * GRID, last_step=last
+        )
         if metrics.levels_due(step, last_step=last):
-            features = [target.reshape(-1, DIM), pool(target).reshape(-1, DIM)]  # all cells, both levels
-            metrics.log_levels(step, preds=[p.reshape(-1, DIM) for p in preds],
-                               targets=[t.reshape(-1, DIM) for t in targets], features=features,
-                               cells=[GRID * GRID, (GRID // 2) ** 2], last_step=last)
+            features = [
+                target.reshape(-1, DIM),
+                pool(target).reshape(-1, DIM),
+            ]  # all cells, both levels
+            metrics.log_levels(
+                step,
+                preds=[p.reshape(-1, DIM) for p in preds],
+                targets=[t.reshape(-1, DIM) for t in targets],
+                features=features,
+                cells=[GRID * GRID, (GRID // 2) ** 2],
+                last_step=last,
+            )
         metrics.count_samples(args.batch)
         metrics.log_performance(step, timer=timer, device=device, last_step=last)
         if metrics.due("performance.gpu_memory_allocated_gb", step, last_step=last):
@@ -210,20 +275,44 @@ def main(argv=None):
             metrics.write([Record("performance.gpu_memory_allocated_gb", 0.0)], step)
         if (step + 1) % 50 == 0 or last:  # held-out loss -> val/train ratio
             with torch.no_grad():
-                val = sum(w * l for w, l in zip(WEIGHTS, forward(
-                    context_encoder, target_encoder, predictor, val_x, torch.Generator().manual_seed(2))[0]))
-            metrics.log_eval(step, val_loss=float(val), knn_top1=probe(target_encoder, bank, queries))
+                val = sum(
+                    w * l
+                    for w, l in zip(
+                        WEIGHTS,
+                        forward(
+                            context_encoder,
+                            target_encoder,
+                            predictor,
+                            val_x,
+                            torch.Generator().manual_seed(2),
+                        )[0],
+                    )
+                )
+            metrics.log_eval(
+                step, val_loss=float(val), knn_top1=probe(target_encoder, bank, queries)
+            )
         alert = monitor.maybe_check(step)  # the online check, after this step's metrics
         if alert is not None and alert.stop:
-            torch.save({"step": step + 1, "context_encoder": context_encoder.state_dict(),
-                        "target_encoder": target_encoder.state_dict(), "predictor": predictor.state_dict(),
-                        "optimizer": opt.state_dict()}, os.path.join(args.logdir, "checkpoint.pt"))
+            torch.save(
+                {
+                    "step": step + 1,
+                    "context_encoder": context_encoder.state_dict(),
+                    "target_encoder": target_encoder.state_dict(),
+                    "predictor": predictor.state_dict(),
+                    "optimizer": opt.state_dict(),
+                },
+                os.path.join(args.logdir, "checkpoint.pt"),
+            )
             status = EXIT_HEALTH_STOP
             break
     writer.close()
     checks = monitor.check_seconds
-    print(f"{step + 1} steps; {len(checks)} online checks, {1000 * sum(checks) / max(1, len(checks)):.1f} ms each; "
-          f"{len(monitor.alerts)} alert(s); logs in {args.logdir}", file=sys.stderr)
+    print(
+        f"{step + 1} steps; {len(checks)} online checks, "
+        f"{1000 * sum(checks) / max(1, len(checks)):.1f} ms each; "
+        f"{len(monitor.alerts)} alert(s); logs in {args.logdir}",
+        file=sys.stderr,
+    )
     return status
 
 

@@ -35,7 +35,10 @@ _KNN = re.compile(r"kNN top-1 ([0-9.]+)(?: \(random-init encoder ([0-9.]+)\))?")
 def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> List[str]:
     steps = steps or scenario.steps
     prepared = scenario.prepare(logdir) if scenario.prepare is not None else ()
-    sets = ["training.threads=1", "training.total_steps=%d" % steps,
+    sets = (
+        [
+            "training.threads=1",
+            "training.total_steps=%d" % steps,
             "training.warmup_steps=%d" % max(1, steps // 10),  # the demo's 10% warmup
             "training.batch_size=%d" % BATCH_SIZE,
             "logging.log_frequency=10",  # "every 100 steps" metrics every 10: curves to judge
@@ -43,7 +46,11 @@ def train_command(scenario: Scenario, logdir: str, steps: Optional[int] = None) 
             "metrics.window=%d" % max(10, steps // 10),
             "eval.interval=0",  # probe once, at the end
             "training.checkpoint_every=%d" % steps,
-            "logging.experiment_name=%s" % scenario.name] + list(prepared) + list(scenario.sets)
+            "logging.experiment_name=%s" % scenario.name,
+        ]
+        + list(prepared)
+        + list(scenario.sets)
+    )
     cmd = [sys.executable, "-m", "hjepa_trainer", "--logdir", logdir, "--no-progress"]
     for item in sets:
         cmd += ["--set", item]
@@ -57,10 +64,18 @@ def run_one(scenario: Scenario, logdir: str, steps: Optional[int] = None) -> dic
         shutil.rmtree(run_dir)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.time()
-    proc = subprocess.run(train_command(scenario, logdir, steps), env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = {"returncode": proc.returncode, "seconds": time.time() - start,
-           "output": proc.stdout[-4000:]}
+    proc = subprocess.run(
+        train_command(scenario, logdir, steps),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = {
+        "returncode": proc.returncode,
+        "seconds": time.time() - start,
+        "output": proc.stdout[-4000:],
+    }
     match = _KNN.search(proc.stdout)
     if match:
         out["knn_top1"] = float(match.group(1))
@@ -83,8 +98,12 @@ def read_outcome(scenario: Scenario, logdir: str) -> dict:
 
 def doctor(logdir: str) -> Dict[str, dict]:
     """``hjepa-doctor LOGDIR --json``: the product's verdict of every run."""
-    proc = subprocess.run([sys.executable, "-m", "tensorboard_plugin_hjepa.doctor", logdir,
-                           "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorboard_plugin_hjepa.doctor", logdir, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if proc.returncode not in (0, 1):
         raise RuntimeError("hjepa-doctor failed (%d): %s" % (proc.returncode, proc.stderr))
     return json.loads(proc.stdout)["runs"]
@@ -99,25 +118,45 @@ def evaluate(scenarios, trained: Dict[str, dict], verdicts: Dict[str, dict]) -> 
             ok, text = False, "no verdict (trainer exit %s)" % outcome.get("returncode")
         else:
             ok, text = scenario.expect(health, outcome)
-        rows.append({"scenario": scenario.name, "expected": scenario.expected,
-                     "product": text, "match": bool(ok),
-                     "trainer_exit": outcome.get("returncode"),
-                     "seconds": round(outcome.get("seconds", 0.0), 1)})
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "expected": scenario.expected,
+                "product": text,
+                "match": bool(ok),
+                "trainer_exit": outcome.get("returncode"),
+                "seconds": round(outcome.get("seconds", 0.0), 1),
+            }
+        )
     return rows
 
 
 def table(rows: List[dict]) -> str:
-    lines = ["| scenario | expected diagnosis | product's diagnosis (hjepa-doctor) | match |",
-             "|---|---|---|---|"]
+    lines = [
+        "| scenario | expected diagnosis | product's diagnosis (hjepa-doctor) | match |",
+        "|---|---|---|---|",
+    ]
     for row in rows:
-        lines.append("| %s | %s | %s | %s |" % (row["scenario"], row["expected"],
-                                               row["product"].replace("|", "/"),
-                                               "yes" if row["match"] else "**NO**"))
+        lines.append(
+            "| %s | %s | %s | %s |"
+            % (
+                row["scenario"],
+                row["expected"],
+                row["product"].replace("|", "/"),
+                "yes" if row["match"] else "**NO**",
+            )
+        )
     return "\n".join(lines)
 
 
-def run(scenarios, logdir: str, steps: Optional[int] = None, jobs: int = 2,
-        log=print, train: bool = True) -> List[dict]:
+def run(
+    scenarios,
+    logdir: str,
+    steps: Optional[int] = None,
+    jobs: int = 2,
+    log=print,
+    train: bool = True,
+) -> List[dict]:
     os.makedirs(logdir, exist_ok=True)
     if not train:
         trained = {s.name: read_outcome(s, logdir) for s in scenarios}
@@ -129,8 +168,10 @@ def run(scenarios, logdir: str, steps: Optional[int] = None, jobs: int = 2,
             scenario = futures[future]
             trained[scenario.name] = future.result()
             outcome = trained[scenario.name]
-            log("trained %-16s exit %d in %.0fs" % (scenario.name, outcome["returncode"],
-                                                   outcome["seconds"]))
+            log(
+                "trained %-16s exit %d in %.0fs"
+                % (scenario.name, outcome["returncode"], outcome["seconds"])
+            )
             if outcome["returncode"] != 0:
                 log(outcome["output"][-1500:])
     verdicts = doctor(logdir)
@@ -146,36 +187,50 @@ def main(argv=None) -> int:
     parser.add_argument("--logdir", help="where the runs go (default: a new temp dir)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    parser.add_argument("--diagnose-only", action="store_true",
-                        help="no training: re-diagnose the runs already in --logdir")
+    parser.add_argument(
+        "--diagnose-only",
+        action="store_true",
+        help="no training: re-diagnose the runs already in --logdir",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for s in SCENARIOS:
-            print("%-16s %4d steps  %s%s" % (s.name, s.steps, " ".join(s.sets) or "(tiny demo)",
-                                             "  [fast]" if s.fast else ""))
+            print(
+                "%-16s %4d steps  %s%s"
+                % (s.name, s.steps, " ".join(s.sets) or "(tiny demo)", "  [fast]" if s.fast else "")
+            )
         return 0
     chosen = [s for s in SCENARIOS if s.fast] if args.fast else list(SCENARIOS)
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
-            parser.error("unknown scenario(s): %s (known: %s)"
-                         % (", ".join(unknown), ", ".join(BY_NAME)))
+            parser.error(
+                "unknown scenario(s): %s (known: %s)" % (", ".join(unknown), ", ".join(BY_NAME))
+            )
         chosen = [BY_NAME[n] for n in names]
     if args.diagnose_only and not args.logdir:
         parser.error("--diagnose-only needs --logdir")
     logdir = args.logdir or tempfile.mkdtemp(prefix="hjepa-scenarios-")
     start = time.time()
-    rows = run(chosen, logdir, args.steps, args.jobs, log=lambda m: print(m, file=sys.stderr),
-               train=not args.diagnose_only)
+    rows = run(
+        chosen,
+        logdir,
+        args.steps,
+        args.jobs,
+        log=lambda m: print(m, file=sys.stderr),
+        train=not args.diagnose_only,
+    )
     print(table(rows))
     notes = [(s.name, s.note) for s in chosen if s.note]
     if notes:
         print("\nnotes:")
         for name, note in notes:
             print("- %s: %s" % (name, note))
-    print("\n%d/%d match; logdir %s; %.0fs wall" % (sum(r["match"] for r in rows), len(rows),
-                                                   logdir, time.time() - start))
+    print(
+        "\n%d/%d match; logdir %s; %.0fs wall"
+        % (sum(r["match"] for r in rows), len(rows), logdir, time.time() - start)
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -17,8 +17,14 @@ import sys
 import time
 
 CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ENTRY = "/data/plugin_entry.html?name=hjepa"
 
 
@@ -75,7 +81,11 @@ def _wait_runs(tb, runs):
 
 def deep_link(runs, view, category=None):
     """The tab's own address at a place (see frontend/hash.js)."""
-    parts = ["run=%s" % r for r in runs] + ["view=%s" % view] + (["category=%s" % category] if category else [])
+    parts = (
+        ["run=%s" % r for r in runs]
+        + ["view=%s" % view]
+        + (["category=%s" % category] if category else [])
+    )
     return ENTRY + "#" + "&".join(parts)
 
 
@@ -93,7 +103,9 @@ def take_integration(logdir, out, runs=("collapse", "healthy")):
         try:
             for scheme in ("light", "dark"):
                 # TensorBoard follows the browser's colour scheme; the tab follows TensorBoard.
-                context = browser.new_context(viewport={"width": 1200, "height": 820}, color_scheme=scheme)
+                context = browser.new_context(
+                    viewport={"width": 1200, "height": 820}, color_scheme=scheme
+                )
                 pg = context.new_page()
                 pg.set_default_timeout(40000)
                 pg.goto(tb.url + "/#hjepa")
@@ -101,7 +113,9 @@ def take_integration(logdir, out, runs=("collapse", "healthy")):
                 frame = next(f for f in pg.frames if "plugin_entry.html" in f.url)
                 frame.evaluate("(h) => { location.hash = h; }", "#run=%s&view=lights" % runs[0])
                 frame.wait_for_selector('.hj-view[data-view="lights"] .hj-light')
-                frame.wait_for_function("(t) => document.documentElement.dataset.theme === t", arg=scheme)
+                frame.wait_for_function(
+                    "(t) => document.documentElement.dataset.theme === t", arg=scheme
+                )
                 pg.wait_for_timeout(600)
                 path = os.path.join(out, "tab_%s.png" % scheme)
                 pg.screenshot(path=path, full_page=False)
@@ -126,8 +140,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m scenarios.screenshots")
     parser.add_argument("logdir")
     parser.add_argument("--out", default=os.path.join("docs", "images"))
-    parser.add_argument("--only", choices=("runs", "integration"), default=None,
-                        help="only the per-run views, or only the TensorBoard integration shots")
+    parser.add_argument(
+        "--only",
+        choices=("runs", "integration"),
+        default=None,
+        help="only the per-run views, or only the TensorBoard integration shots",
+    )
     args = parser.parse_args(argv)
     paths = []
     if args.only in (None, "runs"):

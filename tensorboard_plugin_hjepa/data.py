@@ -33,8 +33,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import numpy as np
 from tensorboard.data import provider as provider_lib
 
-from . import catalog
-from . import metadata
+from . import catalog, metadata
 from .metadata import RunManifest
 from .run_data import RunData, Series
 
@@ -83,8 +82,9 @@ class RunIndex:
 
     @property
     def fingerprint(self) -> Tuple:
-        return (self.manifest_error,) + tuple(sorted(
-            (t.tag, t.plugin_name, t.max_step, t.max_wall_time) for t in self.tags.values()))
+        return (self.manifest_error,) + tuple(
+            sorted((t.tag, t.plugin_name, t.max_step, t.max_wall_time) for t in self.tags.values())
+        )
 
     @property
     def max_step(self) -> Optional[int]:
@@ -169,24 +169,36 @@ def _read_last_scalars(provider, ctx, experiment_id: str, plugin_name: str, run_
     those that cannot be read are left out (logged): their lights say "no data".
     """
     try:
-        return provider.read_last_scalars(ctx, experiment_id=experiment_id,
-                                          plugin_name=plugin_name, run_tag_filter=run_filter)
+        return provider.read_last_scalars(
+            ctx, experiment_id=experiment_id, plugin_name=plugin_name, run_tag_filter=run_filter
+        )
     except (ValueError, TypeError) as e:
         logger.warning("listing %s scalars failed (%s); reading tag by tag", plugin_name, e)
-    listing = provider.list_scalars(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                                    run_tag_filter=run_filter) or {}
+    listing = (
+        provider.list_scalars(
+            ctx, experiment_id=experiment_id, plugin_name=plugin_name, run_tag_filter=run_filter
+        )
+        or {}
+    )
     out: Dict[str, dict] = {}
     for run, tags in listing.items():
         for tag in tags:
             if tag != metadata.MANIFEST_TAG and catalog.resolve(tag) is None:
                 continue
             try:
-                last = provider.read_last_scalars(
-                    ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                    run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=[tag])) or {}
+                last = (
+                    provider.read_last_scalars(
+                        ctx,
+                        experiment_id=experiment_id,
+                        plugin_name=plugin_name,
+                        run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=[tag]),
+                    )
+                    or {}
+                )
             except (ValueError, TypeError) as e:
-                logger.warning("run %r: tag %r holds values that are not scalars (%s); "
-                               "ignored", run, tag, e)
+                logger.warning(
+                    "run %r: tag %r holds values that are not scalars (%s); ignored", run, tag, e
+                )
                 continue
             datum = last.get(run, {}).get(tag)
             if datum is not None:
@@ -194,8 +206,9 @@ def _read_last_scalars(provider, ctx, experiment_id: str, plugin_name: str, run_
     return out
 
 
-def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
-               ) -> Dict[str, RunIndex]:
+def index_runs(
+    provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
+) -> Dict[str, RunIndex]:
     """List the H-JEPA runs of an experiment and their catalogue tags (no samples).
 
     Args:
@@ -224,16 +237,24 @@ def index_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] 
                     if resolved is None:
                         continue
                 found.setdefault(run, {})[tag] = TagInfo(
-                    tag=tag, plugin_name=plugin_name, resolved=resolved,
-                    max_step=int(datum.step), max_wall_time=float(datum.wall_time))
+                    tag=tag,
+                    plugin_name=plugin_name,
+                    resolved=resolved,
+                    max_step=int(datum.step),
+                    max_wall_time=float(datum.wall_time),
+                )
     # The manifest's metadata content: a listing of that one tag only.
     manifest_content: Dict[str, bytes] = {}
     with_manifest = [run for run, tags in found.items() if metadata.MANIFEST_TAG in tags]
     if with_manifest:
         listing = provider.list_scalars(
-            ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME,
-            run_tag_filter=provider_lib.RunTagFilter(runs=with_manifest,
-                                                     tags=[metadata.MANIFEST_TAG]))
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=metadata.PLUGIN_NAME,
+            run_tag_filter=provider_lib.RunTagFilter(
+                runs=with_manifest, tags=[metadata.MANIFEST_TAG]
+            ),
+        )
         for run, tags in (listing or {}).items():
             if metadata.MANIFEST_TAG in tags:
                 manifest_content[run] = tags[metadata.MANIFEST_TAG].plugin_content
@@ -256,8 +277,9 @@ def series_from_datums(tag: str, datums, exact: bool) -> Series:
     n = len(datums)
     steps = np.fromiter((d.step for d in datums), dtype=np.int64, count=n)
     if n > 1 and not np.all(steps[1:] > steps[:-1]):
-        return Series.from_points(tag, ((d.step, d.wall_time, d.value) for d in datums),
-                                  exact=exact)
+        return Series.from_points(
+            tag, ((d.step, d.wall_time, d.value) for d in datums), exact=exact
+        )
     wall = np.fromiter((d.wall_time for d in datums), dtype=np.float64, count=n)
     values = np.fromiter((d.value for d in datums), dtype=np.float64, count=n)
     return Series(tag=tag, steps=steps, wall_times=wall, values=values, exact=exact)
@@ -271,9 +293,12 @@ def read_tags(provider, ctx, experiment_id: str, run: str, tags: List[TagInfo]):
         if not wanted:
             continue
         result = provider.read_scalars(
-            ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=plugin_name,
             downsample=FULL_RESOLUTION,
-            run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=wanted))
+            run_tag_filter=provider_lib.RunTagFilter(runs=[run], tags=wanted),
+        )
         out.update((result or {}).get(run, {}))
     return out
 
@@ -287,12 +312,18 @@ def read_run(provider, ctx, experiment_id: str, index: RunIndex) -> RunData:
         datums = samples.get(info.tag)
         if datums:
             series[key] = series_from_datums(info.tag, datums, info.resolved.exact)
-    return RunData(run=index.run, source=index.source, manifest=index.manifest,
-                   manifest_future=index.manifest_future, series=series)
+    return RunData(
+        run=index.run,
+        source=index.source,
+        manifest=index.manifest,
+        manifest_future=index.manifest_future,
+        series=series,
+    )
 
 
-def load_runs(provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
-              ) -> Dict[str, RunData]:
+def load_runs(
+    provider, ctx, experiment_id: str, runs: Optional[Iterable[str]] = None
+) -> Dict[str, RunData]:
     """``RunData`` of every H-JEPA run (or of the named ones) of an experiment.
 
     Args:

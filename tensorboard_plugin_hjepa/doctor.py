@@ -44,8 +44,7 @@ import sys
 import time
 from typing import Dict, List, Optional, TextIO
 
-from . import catalog
-from . import metadata
+from . import catalog, metadata
 from .catalog import schema
 from .catalog.describe import rule_summary
 from .formatting import fmt
@@ -88,7 +87,8 @@ def _new_multiplexer():
     logging.getLogger("tensorboard").setLevel(logging.ERROR)
     return plugin_event_multiplexer.EventMultiplexer(
         size_guidance={"tensors": 0, "scalars": 0},  # 0 = keep every sample
-        tensor_size_guidance={"hjepa": 0, "scalars": 0})
+        tensor_size_guidance={"hjepa": 0, "scalars": 0},
+    )
 
 
 def _runs_of(multiplexer, logdir: str, run: Optional[str]) -> Dict[str, "object"]:
@@ -104,16 +104,20 @@ def _runs_of(multiplexer, logdir: str, run: Optional[str]) -> Dict[str, "object"
         multiplexer.AddRunsFromDirectory(logdir)
         multiplexer.Reload()
     except Exception as e:  # a corrupt tree: say what, never a traceback
-        raise DoctorError("cannot read logdir %r: %s: %s" % (logdir, type(e).__name__, e))
+        raise DoctorError("cannot read logdir %r: %s: %s" % (logdir, type(e).__name__, e)) from e
     provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
     runs = data.load_runs(provider, tb_context.RequestContext(), "")
     if not runs:
-        raise DoctorError("no H-JEPA runs found under %r (no run logs a catalogue tag; see "
-                          "`hjepa-doctor catalog`)" % (logdir,))
+        raise DoctorError(
+            "no H-JEPA runs found under %r (no run logs a catalogue tag; see "
+            "`hjepa-doctor catalog`)" % (logdir,)
+        )
     if run is not None:
         if run not in runs:
-            raise DoctorError("unknown run %r; runs under %r: %s"
-                              % (run, logdir, ", ".join(repr(r) for r in sorted(runs))))
+            raise DoctorError(
+                "unknown run %r; runs under %r: %s"
+                % (run, logdir, ", ".join(repr(r) for r in sorted(runs)))
+            )
         runs = {run: runs[run]}
     return runs
 
@@ -168,8 +172,16 @@ def _print_lights(p: Printer, health: dict) -> None:
     for level in sorted(groups, key=lambda lvl: (lvl is not None, lvl or 0)):
         p.line("run-wide:" if level is None else "level %d:" % level, 2)
         for light in groups[level]:
-            p.line("%s %s  %-24s %s" % (p.status(light["status"]), light["key"].ljust(width),
-                                       _light_value(light), light["explanation"]), 3)
+            p.line(
+                "%s %s  %-24s %s"
+                % (
+                    p.status(light["status"]),
+                    light["key"].ljust(width),
+                    _light_value(light),
+                    light["explanation"],
+                ),
+                3,
+            )
             for note in light.get("notes") or []:
                 p.line("note: %s" % note, 5)
 
@@ -185,12 +197,21 @@ def _print_contributions(p: Printer, health: dict) -> None:
     expected = contrib.get("expected")
     if recent:
         for i, level in enumerate(contrib["levels"]):
-            p.line("level %d: %8s of the loss   expected %s" % (
-                level, _percent(recent[i]),
-                _percent(expected[i]) if expected else "unknown (weights unknown)"), 2)
+            p.line(
+                "level %d: %8s of the loss   expected %s"
+                % (
+                    level,
+                    _percent(recent[i]),
+                    _percent(expected[i]) if expected else "unknown (weights unknown)",
+                ),
+                2,
+            )
     for check in contrib.get("checks") or []:
-        p.line("%s %s = %s  %s" % (p.status(check["status"]), check["key"],
-                                   fmt(check["value"]), check["explanation"]), 2)
+        p.line(
+            "%s %s = %s  %s"
+            % (p.status(check["status"]), check["key"], fmt(check["value"]), check["explanation"]),
+            2,
+        )
 
 
 def _check_word(fired) -> str:
@@ -199,23 +220,31 @@ def _check_word(fired) -> str:
 
 def _print_flowchart(p: Printer, health: dict) -> None:
     fired = [b for b in health.get("flowchart") or [] if b["fired"]]
-    p.line(p.bold("Flowchart (reference §11)") + ": %s" % (
-        ", ".join(b["question"] for b in fired) if fired else "no branch fires"), 1)
+    p.line(
+        p.bold("Flowchart (reference §11)")
+        + ": %s" % (", ".join(b["question"] for b in fired) if fired else "no branch fires"),
+        1,
+    )
     for branch in fired:
         p.line("! %s" % branch["question"], 2)
         for trigger in branch["triggers"]:
             if trigger["fired"]:
                 p.line("because %s: %s" % (trigger["text"], trigger["detail"]), 3)
         for check in branch["checks"]:
-            p.line("check [%s] %s: %s" % (_check_word(check["fired"]), check["text"],
-                                          check["detail"]), 3)
+            p.line(
+                "check [%s] %s: %s" % (_check_word(check["fired"]), check["text"], check["detail"]),
+                3,
+            )
         p.line("actions: %s" % "; ".join(branch["actions"]), 3)
 
 
 def _print_patterns(p: Printer, health: dict) -> None:
     found = [x for x in health.get("patterns") or [] if x["detected"]]
-    p.line(p.bold("Patterns (reference §16)") + ": %s" % (
-        ", ".join(x["name"] for x in found) if found else "none detected"), 1)
+    p.line(
+        p.bold("Patterns (reference §16)")
+        + ": %s" % (", ".join(x["name"] for x in found) if found else "none detected"),
+        1,
+    )
     for pattern in found:
         p.line("* %s" % pattern["name"], 2)
         p.line("likely cause: %s" % pattern["likely_cause"], 3)
@@ -224,8 +253,11 @@ def _print_patterns(p: Printer, health: dict) -> None:
             if check["fired"]:
                 p.line("symptom: %s (%s)" % (check["text"], check["detail"]), 3)
         for check in pattern["evidence"]:
-            p.line("evidence [%s] %s: %s" % (_check_word(check["fired"]), check["text"],
-                                             check["detail"]), 3)
+            p.line(
+                "evidence [%s] %s: %s"
+                % (_check_word(check["fired"]), check["text"], check["detail"]),
+                3,
+            )
 
 
 def _print_ranges(p: Printer, health: dict) -> None:
@@ -235,14 +267,28 @@ def _print_ranges(p: Printer, health: dict) -> None:
     if ranges.get("checkpoint") is None:
         p.line(p.bold("Expected ranges (reference §15)") + ": %s" % (ranges.get("note") or "-"), 1)
         return
-    p.line(p.bold("Expected ranges (reference §15)") + " at %.0f%% of training (progress %.0f%%)"
-           % (100 * ranges["checkpoint"], 100 * ranges["progress"]), 1)
+    p.line(
+        p.bold("Expected ranges (reference §15)")
+        + " at %.0f%% of training (progress %.0f%%)"
+        % (100 * ranges["checkpoint"], 100 * ranges["progress"]),
+        1,
+    )
     for check in ranges["checks"]:
         verdict = {True: "in range", False: "OUT OF RANGE", None: "not judged"}[check["in_range"]]
         where = "" if check["level"] is None else " level %d" % check["level"]
-        p.line("%-12s %s%s = %s, expected %s-%s%s" % (
-            verdict, check["key"], where, fmt(check["value"]), fmt(check["low"]),
-            fmt(check["high"]), ("  (%s)" % check["note"]) if check.get("note") else ""), 2)
+        p.line(
+            "%-12s %s%s = %s, expected %s-%s%s"
+            % (
+                verdict,
+                check["key"],
+                where,
+                fmt(check["value"]),
+                fmt(check["low"]),
+                fmt(check["high"]),
+                ("  (%s)" % check["note"]) if check.get("note") else "",
+            ),
+            2,
+        )
 
 
 def _print_header(p: Printer, health: dict) -> None:
@@ -253,9 +299,12 @@ def _print_header(p: Printer, health: dict) -> None:
     dim = "D=%s" % (health["embed_dim"] if health.get("embed_dim") else "unknown")
     if health.get("embed_dim") and health.get("embed_dim_source") == "user":
         dim += " (assumed: --embed-dim)"
-    facts = ["source %s" % health.get("source"),
-             "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
-             dim, "last step %s" % fmt(health.get("last_step"))]
+    facts = [
+        "source %s" % health.get("source"),
+        "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
+        dim,
+        "last step %s" % fmt(health.get("last_step")),
+    ]
     if health.get("total_steps"):
         facts.append("of %s (%.0f%%)" % (fmt(health["total_steps"]), 100 * (progress or 0)))
     p.line("=" * 78)
@@ -299,24 +348,37 @@ def print_summary(p: Printer, health: dict) -> None:
     for note in _notes(health, skip=reason):
         p.line("note: %s" % note, 1)
     lights = list(health.get("lights") or []) + list(
-        (health.get("contributions") or {}).get("checks") or [])
+        (health.get("contributions") or {}).get("checks") or []
+    )
     healthy = sum(1 for light in lights if light["status"] == schema.HEALTHY)
     unknown = sum(1 for light in lights if light["status"] == schema.UNKNOWN)
-    alerts = [light for light in lights
-              if light["status"] not in (schema.HEALTHY, schema.UNKNOWN)]
+    alerts = [light for light in lights if light["status"] not in (schema.HEALTHY, schema.UNKNOWN)]
     alerts.sort(key=lambda light: -schema.severity(light["status"]))  # stable: catalogue order
     if lights:
-        p.line("%s: %d not healthy, %d healthy, %d unknown" % (
-            p.bold("Lights"), len(alerts), healthy, unknown), 1)
+        p.line(
+            "%s: %d not healthy, %d healthy, %d unknown"
+            % (p.bold("Lights"), len(alerts), healthy, unknown),
+            1,
+        )
     width = max([len(light["key"] + _where(light)) for light in alerts] + [10])
     for light in alerts:
-        p.line("%s %s  %-24s %s" % (p.status(light["status"]),
-                                    (light["key"] + _where(light)).ljust(width),
-                                    _light_value(light), light.get("explanation") or ""), 2)
+        p.line(
+            "%s %s  %-24s %s"
+            % (
+                p.status(light["status"]),
+                (light["key"] + _where(light)).ljust(width),
+                _light_value(light),
+                light.get("explanation") or "",
+            ),
+            2,
+        )
     fired = [b for b in health.get("flowchart") or [] if b.get("fired")]
     if fired:
-        p.line(p.bold("Flowchart (reference §11)") + ": %s fired" % (
-            "1 branch" if len(fired) == 1 else "%d branches" % len(fired)), 1)
+        p.line(
+            p.bold("Flowchart (reference §11)")
+            + ": %s fired" % ("1 branch" if len(fired) == 1 else "%d branches" % len(fired)),
+            1,
+        )
     for branch in fired:
         p.line("! %s" % branch["question"], 2)
         p.line("actions: %s" % "; ".join(branch.get("actions") or []), 3)
@@ -333,8 +395,15 @@ def print_catalog(out: TextIO) -> None:
     """A readable table of every catalogue metric."""
     rows = [("TAG", "CATEGORY", "UNIT", "FREQUENCY", "RULE")]
     for metric in catalog.metrics():
-        rows.append((metric.tag, metric.category, metric.unit or "-", metric.frequency.text,
-                     rule_summary(metric.rule)))
+        rows.append(
+            (
+                metric.tag,
+                metric.category,
+                metric.unit or "-",
+                metric.frequency.text,
+                rule_summary(metric.rule),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] + "\n")
@@ -350,8 +419,9 @@ def _use_colour(mode: str, stream: TextIO) -> bool:
 
 
 def _catalog_main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(prog="hjepa-doctor catalog",
-                                     description="List every metric of the H-JEPA catalogue.")
+    parser = argparse.ArgumentParser(
+        prog="hjepa-doctor catalog", description="List every metric of the H-JEPA catalogue."
+    )
     parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     args = parser.parse_args(argv)
     if args.json:
@@ -365,34 +435,56 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hjepa-doctor",
         description="Diagnose H-JEPA training runs from their TensorBoard logs "
-                    "(the verdicts of the H-JEPA Health tab). "
-                    "`hjepa-doctor catalog [--json]` lists the metrics instead.",
-        epilog="Exit status: 0 no run in collapse/critical, 1 some run is, 2 usage or read "
-               "error.")
+        "(the verdicts of the H-JEPA Health tab). "
+        "`hjepa-doctor catalog [--json]` lists the metrics instead.",
+        epilog="Exit status: 0 no run in collapse/critical, 1 some run is, 2 usage or read error.",
+    )
     parser.add_argument("logdir", help="TensorBoard log directory (runs are its subdirectories)")
     parser.add_argument("--run", help="diagnose only this run (name as TensorBoard shows it)")
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--verbose", "-v", action="store_true",
-                        help="print everything: every light by level, the checks behind each "
-                             "branch and pattern, contributions, expected ranges (default: a "
-                             "summary of what is not healthy and what to do)")
-    output.add_argument("--json", action="store_true",
-                        help='print {"runs": {run: health}} (the health route\'s JSON, complete)')
-    parser.add_argument("--embed-dim", dest="embed_dim", metavar="D",
-                        help="embedding dimension to assume for runs whose manifest gives none "
-                             "(plain or other trainers' logs; 1-%d); a manifest's D wins"
-                             % metadata.MAX_EMBED_DIM)
-    parser.add_argument("--watch", action="store_true",
-                        help="follow a live logdir: reprint only changes (new runs, status "
-                             "changes, newly firing branches/patterns, new alerts) until Ctrl-C; "
-                             "exit status as the last state")
-    parser.add_argument("--interval", type=float, default=10.0, metavar="S",
-                        help="seconds between reloads with --watch (default 10)")
+    output.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="print everything: every light by level, the checks behind each "
+        "branch and pattern, contributions, expected ranges (default: a "
+        "summary of what is not healthy and what to do)",
+    )
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"runs": {run: health}} (the health route\'s JSON, complete)',
+    )
+    parser.add_argument(
+        "--embed-dim",
+        dest="embed_dim",
+        metavar="D",
+        help="embedding dimension to assume for runs whose manifest gives none "
+        "(plain or other trainers' logs; 1-%d); a manifest's D wins" % metadata.MAX_EMBED_DIM,
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="follow a live logdir: reprint only changes (new runs, status "
+        "changes, newly firing branches/patterns, new alerts) until Ctrl-C; "
+        "exit status as the last state",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between reloads with --watch (default 10)",
+    )
     parser.add_argument("--max-polls", type=int, default=0, help=argparse.SUPPRESS)  # tests
-    parser.add_argument("--color", "--colour", dest="color", default="auto",
-                        choices=("auto", "always", "never"),
-                        help="colour status words (auto: when stdout is a terminal and "
-                             "NO_COLOR is unset)")
+    parser.add_argument(
+        "--color",
+        "--colour",
+        dest="color",
+        default="auto",
+        choices=("auto", "always", "never"),
+        help="colour status words (auto: when stdout is a terminal and NO_COLOR is unset)",
+    )
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     return parser
 
@@ -429,9 +521,14 @@ def _main(argv: List[str]) -> int:
             return EXIT_ERROR
     if args.watch:
         if args.json or args.interval <= 0:
-            sys.stderr.write("hjepa-doctor: error: %s\n" % (
-                "--watch prints lines; --json is not supported with it" if args.json
-                else "--interval must be > 0"))
+            sys.stderr.write(
+                "hjepa-doctor: error: %s\n"
+                % (
+                    "--watch prints lines; --json is not supported with it"
+                    if args.json
+                    else "--interval must be > 0"
+                )
+            )
             return EXIT_ERROR
         try:
             return _watch(args)
@@ -445,8 +542,10 @@ def _main(argv: List[str]) -> int:
         return EXIT_ERROR
     from .diagnosis import diagnose
 
-    healths = {name: _diagnose_one(diagnose, name, run_data, args.embed_dim)
-               for name, run_data in runs.items()}
+    healths = {
+        name: _diagnose_one(diagnose, name, run_data, args.embed_dim)
+        for name, run_data in runs.items()
+    }
     try:
         _report(args, healths)
     except BrokenPipeError:
@@ -472,9 +571,14 @@ def _change_line(name: str, change, health: dict, new_run: bool) -> str:
 
     prefix = "[%s] %s %r" % (time.strftime("%H:%M:%S"), "new run" if new_run else "run", name)
     line = changes.alert_line(change, health, step=health.get("last_step"), prefix=prefix)
-    cleared = change.cleared_branches + change.cleared_patterns + [
-        "%s%s" % (key, "" if level is None else " level %d" % level)
-        for key, level in change.better_items]
+    cleared = (
+        change.cleared_branches
+        + change.cleared_patterns
+        + [
+            "%s%s" % (key, "" if level is None else " level %d" % level)
+            for key, level in change.better_items
+        ]
+    )
     if cleared:
         line += " | better or cleared: " + ", ".join(cleared)
     if health.get("reason"):  # the diagnosis itself failed
@@ -487,16 +591,19 @@ def _watch(args) -> int:
     from .diagnosis import changes, diagnose
 
     if not os.path.isdir(args.logdir):
-        sys.stderr.write("hjepa-doctor: error: logdir %r does not exist or is not a directory\n"
-                         % (args.logdir,))
+        sys.stderr.write(
+            "hjepa-doctor: error: logdir %r does not exist or is not a directory\n" % (args.logdir,)
+        )
         return EXIT_ERROR
     multiplexer = _new_multiplexer()
     seen: Dict[str, "changes.Snapshot"] = {}
     statuses: Dict[str, str] = {}
     last_error = None
     polls = 0
-    print("hjepa-doctor: watching %r every %gs (Ctrl-C to stop)" % (args.logdir, args.interval),
-          flush=True)
+    print(
+        "hjepa-doctor: watching %r every %gs (Ctrl-C to stop)" % (args.logdir, args.interval),
+        flush=True,
+    )
     try:
         while True:
             try:
@@ -526,9 +633,17 @@ def _watch(args) -> int:
     counts: Dict[str, int] = {}
     for status in statuses.values():
         counts[status] = counts.get(status, 0) + 1
-    print("hjepa-doctor: stopped watching; %d run(s)%s" % (len(statuses), ": " + ", ".join(
-        "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)
-        if counts else ""), flush=True)
+    print(
+        "hjepa-doctor: stopped watching; %d run(s)%s"
+        % (
+            len(statuses),
+            ": "
+            + ", ".join("%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)
+            if counts
+            else "",
+        ),
+        flush=True,
+    )
     return EXIT_ALERT if any(s in schema.ALERTS for s in statuses.values()) else EXIT_OK
 
 
@@ -536,8 +651,9 @@ def _report(args, healths: Dict[str, dict]) -> None:
     from tensorboard.backend import json_util
 
     if args.json:
-        sys.stdout.write(json.dumps(json_util.Cleanse({"runs": healths}), indent=1,
-                                    allow_nan=False) + "\n")
+        sys.stdout.write(
+            json.dumps(json_util.Cleanse({"runs": healths}), indent=1, allow_nan=False) + "\n"
+        )
     else:
         printer = Printer(sys.stdout, _use_colour(args.color, sys.stdout))
         for health in healths.values():
@@ -546,11 +662,20 @@ def _report(args, healths: Dict[str, dict]) -> None:
         for health in healths.values():
             counts[health["status"]] = counts.get(health["status"], 0) + 1
         printer.line("=" * 78)
-        printer.line("%d run(s): %s" % (len(healths), ", ".join(
-            "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts)))
+        printer.line(
+            "%d run(s): %s"
+            % (
+                len(healths),
+                ", ".join(
+                    "%d %s" % (counts[s], s) for s in reversed(schema.STATUSES) if s in counts
+                ),
+            )
+        )
         if not args.verbose:
-            printer.line("(--verbose: every light, the checks behind each branch and pattern, "
-                         "contributions and ranges; --json: all of it as JSON)")
+            printer.line(
+                "(--verbose: every light, the checks behind each branch and pattern, "
+                "contributions and ranges; --json: all of it as JSON)"
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

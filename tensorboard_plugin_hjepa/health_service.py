@@ -28,8 +28,7 @@ from typing import Callable, Dict, Optional, Tuple
 from tensorboard import errors
 from tensorboard.backend import json_util
 
-from . import catalog
-from . import data
+from . import catalog, data
 from .catalog import UNKNOWN
 from .run_data import RunData
 from .unknown import unknown_health
@@ -106,11 +105,16 @@ class HealthService:
         sampled. Empty: nothing is known to be sampled.
     """
 
-    def __init__(self, provider, *, diagnose: Optional[Callable] = None,
-                 summarize: Optional[Callable] = None,
-                 listing_ttl_s: float = DEFAULT_LISTING_TTL_S,
-                 clock: Callable[[], float] = time.monotonic,
-                 sample_limits: Optional[Dict[str, Optional[int]]] = None):
+    def __init__(
+        self,
+        provider,
+        *,
+        diagnose: Optional[Callable] = None,
+        summarize: Optional[Callable] = None,
+        listing_ttl_s: float = DEFAULT_LISTING_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+        sample_limits: Optional[Dict[str, Optional[int]]] = None,
+    ):
         self._provider = data.ReloadTolerantProvider(provider)
         self._limits = dict(sample_limits or {})
         self._diagnose = diagnose or _default_diagnose
@@ -125,8 +129,7 @@ class HealthService:
         self.diagnoses = 0  # how many times a verdict was computed (tests, benchmark)
 
     # -- listing ----------------------------------------------------------------------
-    def index(self, ctx, experiment_id: str, run: Optional[str] = None
-              ) -> Dict[str, data.RunIndex]:
+    def index(self, ctx, experiment_id: str, run: Optional[str] = None) -> Dict[str, data.RunIndex]:
         """``data.index_runs`` for all runs (run=None) or one, memoised for the TTL."""
         key = (experiment_id, run)
         now = self._clock()
@@ -172,8 +175,9 @@ class HealthService:
         entries.move_to_end(embed_dim)
         return entry
 
-    def _entry(self, ctx, experiment_id: str, index: data.RunIndex,
-               embed_dim: Optional[int] = None) -> _Entry:
+    def _entry(
+        self, ctx, experiment_id: str, index: data.RunIndex, embed_dim: Optional[int] = None
+    ) -> _Entry:
         """The cached verdict of an indexed run at an assumed D, computed when its data
         changed (the cache key is the run's fingerprint and D)."""
         key = (experiment_id, index.run)
@@ -197,15 +201,19 @@ class HealthService:
                     entries.popitem(last=False)
             return entry
 
-    def _compute(self, ctx, experiment_id: str, index: data.RunIndex,
-                 embed_dim: Optional[int] = None) -> _Entry:
+    def _compute(
+        self, ctx, experiment_id: str, index: data.RunIndex, embed_dim: Optional[int] = None
+    ) -> _Entry:
         run_data = None
         try:
             run_data = data.read_run(self._provider, ctx, experiment_id, index)
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: reading run %r failed", index.run)
-            health = unknown_health(index.run, "could not read the run's data: %s: %s"
-                                    % (type(e).__name__, e), index=index)
+            health = unknown_health(
+                index.run,
+                "could not read the run's data: %s: %s" % (type(e).__name__, e),
+                index=index,
+            )
         else:
             try:
                 self.diagnoses += 1
@@ -219,9 +227,12 @@ class HealthService:
                     health.setdefault("notes", []).append(index.manifest_error)
             except Exception as e:  # pylint: disable=broad-except
                 logger.exception("hjepa: diagnosing run %r failed", index.run)
-                health = unknown_health(index.run, "the diagnosis failed: %s: %s"
-                                        % (type(e).__name__, e), index=index,
-                                        run_data=run_data)
+                health = unknown_health(
+                    index.run,
+                    "the diagnosis failed: %s: %s" % (type(e).__name__, e),
+                    index=index,
+                    run_data=run_data,
+                )
         health["run"] = index.run
         self._mark_sampled(index, health)
         summary = self._summary(index, run_data, health)
@@ -232,9 +243,10 @@ class HealthService:
         limit = self._limits.get(plugin_name)
         if not limit or points < limit:
             return None
-        return ("TensorBoard keeps %d sampled points per tag of plugin %r; start it with "
-                "--samples_per_plugin=%s=0 to keep every point" % (limit, plugin_name,
-                                                                  plugin_name))
+        return (
+            "TensorBoard keeps %d sampled points per tag of plugin %r; start it with "
+            "--samples_per_plugin=%s=0 to keep every point" % (limit, plugin_name, plugin_name)
+        )
 
     def _mark_sampled(self, index: data.RunIndex, health: dict) -> None:
         """Add ``sampled`` (and ``sampling_note``) to each entry of ``health["tags"]``."""
@@ -252,10 +264,12 @@ class HealthService:
         entry = {
             "run": index.run,
             "source": index.source.value,
-            "levels": (len(run_data.levels()) or None) if run_data is not None else (
-                index.manifest.num_levels if index.manifest else None),
-            "embed_dim": run_data.embed_dim if run_data is not None else (
-                index.manifest.embed_dim if index.manifest else None),
+            "levels": (len(run_data.levels()) or None)
+            if run_data is not None
+            else (index.manifest.num_levels if index.manifest else None),
+            "embed_dim": run_data.embed_dim
+            if run_data is not None
+            else (index.manifest.embed_dim if index.manifest else None),
             "last_step": run_data.last_step if run_data is not None else index.max_step,
             "status": health.get("status", UNKNOWN),
             "worst": [],
@@ -277,8 +291,9 @@ class HealthService:
             entry["worst"] = []
             entry["reason"] = "summary failed: %s: %s" % (type(e).__name__, e)
         # Where the D of the verdict came from ("user": the request's embed_dim).
-        entry["embed_dim_source"] = health.get("embed_dim_source", (
-            "manifest" if entry.get("embed_dim") else None))
+        entry["embed_dim_source"] = health.get(
+            "embed_dim_source", ("manifest" if entry.get("embed_dim") else None)
+        )
         return entry
 
     # -- the routes' work -------------------------------------------------------------
@@ -302,16 +317,22 @@ class HealthService:
                 out.append(self._entry(ctx, experiment_id, indexes[run], embed_dim).summary)
             except Exception as e:  # pylint: disable=broad-except
                 logger.exception("hjepa: run %r failed", run)
-                out.append(self._summary(indexes[run], None, unknown_health(
-                    run, "%s: %s" % (type(e).__name__, e), index=indexes[run])))
+                out.append(
+                    self._summary(
+                        indexes[run],
+                        None,
+                        unknown_health(run, "%s: %s" % (type(e).__name__, e), index=indexes[run]),
+                    )
+                )
         with self._lock:  # forget runs that are gone
             for key in [k for k in self._cache if k[0] == experiment_id and k[1] not in indexes]:
                 del self._cache[key]
                 self._run_locks.pop(key, None)
         return {"runs": out}
 
-    def health_impl(self, ctx, experiment_id: str, run: str,
-                    embed_dim: Optional[int] = None) -> dict:
+    def health_impl(
+        self, ctx, experiment_id: str, run: str, embed_dim: Optional[int] = None
+    ) -> dict:
         """The ``health`` answer of one run.
 
         Args:
@@ -322,14 +343,14 @@ class HealthService:
         """
         return self._verdict(ctx, experiment_id, run, "health", embed_dim)
 
-    def health_gzip_impl(self, ctx, experiment_id: str, run: str,
-                         embed_dim: Optional[int] = None):
+    def health_gzip_impl(self, ctx, experiment_id: str, run: str, embed_dim: Optional[int] = None):
         """``health_impl``, serialised once per verdict: a ``Gzipped`` (or, when the
         verdict could not be computed, the unknown-status dict)."""
         return self._verdict(ctx, experiment_id, run, "health_gzip", embed_dim)
 
-    def _verdict(self, ctx, experiment_id: str, run: str, form: str,
-                 embed_dim: Optional[int] = None):
+    def _verdict(
+        self, ctx, experiment_id: str, run: str, form: str, embed_dim: Optional[int] = None
+    ):
         """One form ("health" or "health_gzip") of a run's cached verdict; a run that
         cannot be listed or judged gets the unknown-status dict instead."""
         try:
@@ -353,20 +374,36 @@ class HealthService:
             index = self.run_index(ctx, experiment_id, run)
         except ListingError as e:
             resolved = catalog.resolve(tag)
-            return {"run": run, "tag": tag, "key": resolved.metric.key if resolved else None,
-                    "level": resolved.level if resolved else None, "sampled": False,
-                    "data": [], "error": str(e)}
+            return {
+                "run": run,
+                "tag": tag,
+                "key": resolved.metric.key if resolved else None,
+                "level": resolved.level if resolved else None,
+                "sampled": False,
+                "data": [],
+                "error": str(e),
+            }
         info = index.tags.get(tag)
         if info is None or info.resolved is None:
             raise errors.NotFoundError("run %r has no catalogue tag %r" % (run, tag))
-        out = {"run": run, "tag": tag, "key": info.resolved.metric.key,
-               "level": info.resolved.level, "sampled": False, "data": []}
+        out = {
+            "run": run,
+            "tag": tag,
+            "key": info.resolved.metric.key,
+            "level": info.resolved.level,
+            "sampled": False,
+            "data": [],
+        }
         try:
             datums = data.read_tags(self._provider, ctx, experiment_id, run, [info]).get(tag, [])
             if datums:
                 series = data.series_from_datums(tag, datums, info.resolved.exact)
-                out["data"] = [list(row) for row in zip(
-                    series.steps.tolist(), series.wall_times.tolist(), series.values.tolist())]
+                out["data"] = [
+                    list(row)
+                    for row in zip(
+                        series.steps.tolist(), series.wall_times.tolist(), series.values.tolist()
+                    )
+                ]
                 note = self.sampling(info.plugin_name, len(datums))
                 if note:
                     out["sampled"] = True

@@ -96,9 +96,12 @@ def parse_plugin_content(content):
     parsed["future"] = parsed["version"] > PLUGIN_DATA_VERSION
     if parsed["future"] and parsed["version"] not in _warned_versions:
         _warned_versions.add(parsed["version"])
-        logger.warning("hjepa summaries of version %d are newer than this plugin (%d); "
-                       "reading what is understood, upgrade tensorboard-plugin-hjepa",
-                       parsed["version"], PLUGIN_DATA_VERSION)
+        logger.warning(
+            "hjepa summaries of version %d are newer than this plugin (%d); "
+            "reading what is understood, upgrade tensorboard-plugin-hjepa",
+            parsed["version"],
+            PLUGIN_DATA_VERSION,
+        )
     return parsed
 
 
@@ -145,23 +148,28 @@ class RunManifest:
             raise ValueError("num_levels must be an int >= 1, got %r" % (self.num_levels,))
         weights = [float(w) for w in self.hierarchy_weights]
         if len(weights) != self.num_levels:
-            raise ValueError("hierarchy_weights has %d entries for %d levels"
-                             % (len(weights), self.num_levels))
+            raise ValueError(
+                "hierarchy_weights has %d entries for %d levels" % (len(weights), self.num_levels)
+            )
         if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError("hierarchy_weights must be finite, >= 0 and not all 0: %r"
-                             % (weights,))
+            raise ValueError(
+                "hierarchy_weights must be finite, >= 0 and not all 0: %r" % (weights,)
+            )
         self.hierarchy_weights = weights
         for name in ("embed_dim", "total_steps", "collapse_rows"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError("%s must be a positive int or None, got %r" % (name, value))
-        if self.warmup_steps is not None and (not isinstance(self.warmup_steps, int)
-                                              or self.warmup_steps < 0):
-            raise ValueError("warmup_steps must be an int >= 0 or None, got %r"
-                             % (self.warmup_steps,))
+        if self.warmup_steps is not None and (
+            not isinstance(self.warmup_steps, int) or self.warmup_steps < 0
+        ):
+            raise ValueError(
+                "warmup_steps must be an int >= 0 or None, got %r" % (self.warmup_steps,)
+            )
         if self.stop_gradient is not None and not isinstance(self.stop_gradient, bool):
-            raise ValueError("stop_gradient must be true, false or None, got %r"
-                             % (self.stop_gradient,))
+            raise ValueError(
+                "stop_gradient must be true, false or None, got %r" % (self.stop_gradient,)
+            )
         if self.mask_ratio_expected is not None:
             ratio = float(self.mask_ratio_expected)
             if not 0.0 <= ratio <= 1.0:
@@ -170,14 +178,17 @@ class RunManifest:
         if self.mask_ratio_range is not None:
             pair = [float(v) for v in self.mask_ratio_range]
             if len(pair) != 2 or not 0.0 <= pair[0] <= pair[1] <= 1.0:
-                raise ValueError("mask_ratio_range must be (low, high) with 0 <= low <= high "
-                                 "<= 1, got %r" % (self.mask_ratio_range,))
+                raise ValueError(
+                    "mask_ratio_range must be (low, high) with 0 <= low <= high "
+                    "<= 1, got %r" % (self.mask_ratio_range,)
+                )
             self.mask_ratio_range = pair
         if self.patch_grid is not None:
             grid = [int(g) for g in self.patch_grid]
             if len(grid) != 2 or min(grid) < 1:
-                raise ValueError("patch_grid must be (height, width) >= 1, got %r"
-                                 % (self.patch_grid,))
+                raise ValueError(
+                    "patch_grid must be (height, width) >= 1, got %r" % (self.patch_grid,)
+                )
             self.patch_grid = grid
         try:
             json.dumps(self.config, allow_nan=False)

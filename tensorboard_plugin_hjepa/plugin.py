@@ -129,13 +129,12 @@ class HJepaPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context, *, listing_ttl_s=None):
         """Args:
-          context: the ``TBContext``; only ``context.data_provider`` is read.
-          listing_ttl_s: override ``health_service.DEFAULT_LISTING_TTL_S`` (tests use 0).
+        context: the ``TBContext``; only ``context.data_provider`` is read.
+        listing_ttl_s: override ``health_service.DEFAULT_LISTING_TTL_S`` (tests use 0).
         """
         self._provider = context.data_provider
         load_fast = getattr(context.flags, "load_fast", None)
-        self._service_kwargs = {"sample_limits": sample_limits(context.sampling_hints,
-                                                               load_fast)}
+        self._service_kwargs = {"sample_limits": sample_limits(context.sampling_hints, load_fast)}
         if listing_ttl_s is not None:
             self._service_kwargs["listing_ttl_s"] = listing_ttl_s
         self._service = None
@@ -205,8 +204,9 @@ class HJepaPlugin(base_plugin.TBPlugin):
         from .health_service import Gzipped  # pylint: disable=import-outside-toplevel
 
         if isinstance(payload, Gzipped):  # serialised once per verdict, not per request
-            return http_util.Respond(request, bytes(payload), "application/json", code=code,
-                                     content_encoding="gzip")
+            return http_util.Respond(
+                request, bytes(payload), "application/json", code=code, content_encoding="gzip"
+            )
         return http_util.Respond(request, payload, "application/json", code=code)
 
     def _handle(self, request, work):
@@ -217,8 +217,9 @@ class HJepaPlugin(base_plugin.TBPlugin):
             return self._json(request, {"error": str(e)}, code=e.http_code)
         except Exception as e:  # pylint: disable=broad-except  (a bug: say so in JSON)
             logger.exception("hjepa: %s failed", request.path)
-            return self._json(request, {"error": "internal error: %s: %s"
-                                        % (type(e).__name__, e)}, code=500)
+            return self._json(
+                request, {"error": "internal error: %s: %s" % (type(e).__name__, e)}, code=500
+            )
 
     @staticmethod
     def _param(request, name):
@@ -231,14 +232,16 @@ class HJepaPlugin(base_plugin.TBPlugin):
         if not values:
             raise errors.InvalidArgumentError("missing parameter %r" % (name,))
         if len(values) > 1:
-            raise errors.InvalidArgumentError("parameter %r given %d times; give it once"
-                                              % (name, len(values)))
+            raise errors.InvalidArgumentError(
+                "parameter %r given %d times; give it once" % (name, len(values))
+            )
         value = values[0]
         if not value:
             raise errors.InvalidArgumentError("parameter %r is empty" % (name,))
         if len(value) > MAX_PARAM_LENGTH:
-            raise errors.InvalidArgumentError("parameter %r is longer than %d characters"
-                                              % (name, MAX_PARAM_LENGTH))
+            raise errors.InvalidArgumentError(
+                "parameter %r is longer than %d characters" % (name, MAX_PARAM_LENGTH)
+            )
         return value
 
     @classmethod
@@ -260,8 +263,7 @@ class HJepaPlugin(base_plugin.TBPlugin):
 
     @staticmethod
     def _where(request):
-        return (tb_context.from_environ(request.environ),
-                _experiment_id(request.environ))
+        return (tb_context.from_environ(request.environ), _experiment_id(request.environ))
 
     @wrappers.Request.application
     def _serve_runs(self, request):
@@ -280,8 +282,7 @@ class HJepaPlugin(base_plugin.TBPlugin):
         def work():
             run = self._param(request, "run")
             embed_dim = self._embed_dim(request)
-            return self.service.health_gzip_impl(*self._where(request), run,
-                                                 embed_dim=embed_dim)
+            return self.service.health_gzip_impl(*self._where(request), run, embed_dim=embed_dim)
 
         return self._handle(request, work)
 
@@ -297,14 +298,16 @@ class HJepaPlugin(base_plugin.TBPlugin):
     def _serve_static(self, path, resource, environ, start_response):
         request = wrappers.Request(environ)
         if resource is None:
-            response = self._json(request, {"error": "frontend file %r is not installed"
-                                            % (path,)}, code=404)
+            response = self._json(
+                request, {"error": "frontend file %r is not installed" % (path,)}, code=404
+            )
         else:
             try:
                 body = resource.read_bytes()
             except OSError as e:
-                response = self._json(request, {"error": "cannot read %r: %s" % (path, e)},
-                                      code=404)
+                response = self._json(
+                    request, {"error": "cannot read %r: %s" % (path, e)}, code=404
+                )
             else:
                 response = http_util.Respond(request, body, CONTENT_TYPES[_suffix(path)])
         return response(environ, start_response)
@@ -335,8 +338,12 @@ def _has_catalogue_scalars(provider) -> bool:
     """
     # read_last_scalars, not list_scalars: on the Python loading path the latter scans
     # every event of every tag.
-    listing = provider.read_last_scalars(tb_context.RequestContext(), experiment_id="",
-                                         plugin_name="scalars") or {}
+    listing = (
+        provider.read_last_scalars(
+            tb_context.RequestContext(), experiment_id="", plugin_name="scalars"
+        )
+        or {}
+    )
     tags = {tag for run_tags in listing.values() for tag in run_tags}
     if not tags:
         return False

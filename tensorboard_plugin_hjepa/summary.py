@@ -39,8 +39,8 @@ from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.plugins.text import summary_v2 as text_summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from . import catalog
-from . import metadata
+from . import catalog, metadata
+
 # The manifest's schema and parsing are the metadata's (the reader needs them without
 # this writer); it stays importable from here, where trainers have always found it.
 from .metadata import RunManifest  # noqa: F401  (documented API)
@@ -56,8 +56,10 @@ def _scalar_value(value) -> float:
         return float(value)
     array = np.asarray(value)
     if array.size != 1 or array.dtype.kind not in "fiu":
-        raise TypeError("metric value must be a scalar number, got shape %s dtype %s"
-                        % (array.shape, array.dtype))
+        raise TypeError(
+            "metric value must be a scalar number, got shape %s dtype %s"
+            % (array.shape, array.dtype)
+        )
     return float(array.reshape(()))
 
 
@@ -81,9 +83,17 @@ class SummaryWriter:
     Not thread-safe; use one writer per process (rank 0 under DDP).
     """
 
-    def __init__(self, logdir: str, *, manifest: Optional[RunManifest] = None,
-                 plain_scalars: bool = False, allow_unknown: bool = False,
-                 flush_secs: float = 10.0, max_queue: int = 1000, filename_suffix: str = ""):
+    def __init__(
+        self,
+        logdir: str,
+        *,
+        manifest: Optional[RunManifest] = None,
+        plain_scalars: bool = False,
+        allow_unknown: bool = False,
+        flush_secs: float = 10.0,
+        max_queue: int = 1000,
+        filename_suffix: str = "",
+    ):
         """Opens a new event file in ``logdir``.
 
         Args:
@@ -94,8 +104,9 @@ class SummaryWriter:
           flush_secs, max_queue: passed to TensorBoard's EventFileWriter.
           filename_suffix: appended to the event file's name.
         """
-        self._writer = EventFileWriter(logdir, max_queue_size=max_queue, flush_secs=flush_secs,
-                                       filename_suffix=filename_suffix)
+        self._writer = EventFileWriter(
+            logdir, max_queue_size=max_queue, flush_secs=flush_secs, filename_suffix=filename_suffix
+        )
         self._plain = plain_scalars
         self._allow_unknown = allow_unknown
         self._described = set()  # tags whose metadata has been written by this writer
@@ -117,12 +128,20 @@ class SummaryWriter:
         if not isinstance(manifest, RunManifest):
             raise TypeError("manifest must be a RunManifest, got %s" % type(manifest).__name__)
         meta = metadata.create_summary_metadata(
-            metadata.KIND_MANIFEST, manifest=manifest.to_dict(),
-            description="H-JEPA run manifest")
+            metadata.KIND_MANIFEST, manifest=manifest.to_dict(), description="H-JEPA run manifest"
+        )
         self._write_value(metadata.MANIFEST_TAG, float(manifest.num_levels), step, meta, None)
 
-    def scalar(self, key: str, value, step: int, *, level: Optional[int] = None,
-               group: Optional[int] = None, wall_time: Optional[float] = None) -> None:
+    def scalar(
+        self,
+        key: str,
+        value,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+        wall_time: Optional[float] = None,
+    ) -> None:
         """Write one catalogue metric.
 
         Args:
@@ -155,15 +174,30 @@ class SummaryWriter:
         resolved = catalog.resolve(tag)
         if resolved is None or resolved.alias is not None or resolved.metric.kind != "scalar":
             if not self._allow_unknown:
-                raise ValueError("tag %r is not a catalogue scalar tag; use a catalogue key with "
-                                 "scalar(), or SummaryWriter(allow_unknown=True)" % (tag,))
-            self._write_value(tag, _scalar_value(value), _check_step(step),
-                              scalar_metadata.create_summary_metadata("", ""), wall_time)
+                raise ValueError(
+                    "tag %r is not a catalogue scalar tag; use a catalogue key with "
+                    "scalar(), or SummaryWriter(allow_unknown=True)" % (tag,)
+                )
+            self._write_value(
+                tag,
+                _scalar_value(value),
+                _check_step(step),
+                scalar_metadata.create_summary_metadata("", ""),
+                wall_time,
+            )
             return
         self._write_metric(tag, value, step, wall_time, resolved.metric.meaning)
 
-    def histogram(self, key: str, values, step: int, *, layer: str, buckets: int = 30,
-                  wall_time: Optional[float] = None) -> None:
+    def histogram(
+        self,
+        key: str,
+        values,
+        step: int,
+        *,
+        layer: str,
+        buckets: int = 30,
+        wall_time: Optional[float] = None,
+    ) -> None:
         """Write a histogram metric (e.g. "gradients.histogram", layer="predictor").
 
         Non-finite entries are dropped before bucketing (a histogram of NaN has no
@@ -197,8 +231,7 @@ class SummaryWriter:
         if self._plain:
             meta = scalar_metadata.create_summary_metadata("", description)
         else:
-            meta = metadata.create_summary_metadata(metadata.KIND_METRIC,
-                                                    description=description)
+            meta = metadata.create_summary_metadata(metadata.KIND_METRIC, description=description)
         self._write_value(tag, _scalar_value(value), _check_step(step), meta, wall_time)
 
     def _write_value(self, tag, value, step, meta, wall_time):
@@ -212,8 +245,9 @@ class SummaryWriter:
     def _add(self, summary, step, wall_time):
         if self._closed:
             raise RuntimeError("SummaryWriter for %r is closed" % (self.logdir,))
-        event = event_pb2.Event(summary=summary, step=step,
-                                wall_time=time.time() if wall_time is None else wall_time)
+        event = event_pb2.Event(
+            summary=summary, step=step, wall_time=time.time() if wall_time is None else wall_time
+        )
         self._writer.add_event(event)
 
 
@@ -225,7 +259,12 @@ def write_plain_scalars(logdir: str, rows: List[tuple]) -> None:
     writer = SummaryWriter(logdir, plain_scalars=True, allow_unknown=True)
     try:
         for tag, value, step in rows:
-            writer._write_value(tag, _scalar_value(value), _check_step(step),
-                                scalar_metadata.create_summary_metadata("", ""), None)
+            writer._write_value(
+                tag,
+                _scalar_value(value),
+                _check_step(step),
+                scalar_metadata.create_summary_metadata("", ""),
+                None,
+            )
     finally:
         writer.close()

@@ -24,8 +24,17 @@ def tag_entries(run_data) -> List[dict]:
             continue
         resolved = catalog.resolve(series.tag)
         note = resolved.alias.note if resolved is not None and resolved.alias else ""
-        out.append({"tag": series.tag, "key": key, "level": level, "category": metric.category,
-                    "points": len(series), "exact": bool(series.exact), "note": note})
+        out.append(
+            {
+                "tag": series.tag,
+                "key": key,
+                "level": level,
+                "category": metric.category,
+                "points": len(series),
+                "exact": bool(series.exact),
+                "note": note,
+            }
+        )
     out.sort(key=lambda entry: (entry["tag"], entry["key"]))
     return out
 
@@ -61,15 +70,26 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         embed_dim = manifest.embed_dim
     total = manifest.total_steps if manifest is not None else None
     return {
-        "run": run, "source": source, "status": UNKNOWN,
-        "status_reason": reason, "reason": reason,
-        "last_step": last_step, "total_steps": total,
+        "run": run,
+        "source": source,
+        "status": UNKNOWN,
+        "status_reason": reason,
+        "reason": reason,
+        "last_step": last_step,
+        "total_steps": total,
         "progress": (min(1.0, last_step / total) if total and last_step is not None else None),
-        "levels": levels, "embed_dim": embed_dim,
-        "embed_dim_source": "manifest" if embed_dim else None, "dim_note": None,
+        "levels": levels,
+        "embed_dim": embed_dim,
+        "embed_dim_source": "manifest" if embed_dim else None,
+        "dim_note": None,
         "manifest": manifest.to_dict() if manifest is not None else None,
-        "manifest_future": bool(getattr(run_data if run_data is not None else index,
-                                        "manifest_future", False)),
-        "lights": [], "contributions": None, "flowchart": [], "patterns": [],
-        "ranges": None, "tags": tag_entries(run_data) if run_data is not None else [],
+        "manifest_future": bool(
+            getattr(run_data if run_data is not None else index, "manifest_future", False)
+        ),
+        "lights": [],
+        "contributions": None,
+        "flowchart": [],
+        "patterns": [],
+        "ranges": None,
+        "tags": tag_entries(run_data) if run_data is not None else [],
     }

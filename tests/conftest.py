@@ -15,8 +15,7 @@ import os
 
 import pytest
 from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
 
@@ -34,7 +33,8 @@ def multiplexer_for(logdir: str, sampling_hints=None):
     guidance = {"hjepa": 0, "scalars": 0}
     guidance.update(sampling_hints or {})
     multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        size_guidance={"tensors": 0, "scalars": 0}, tensor_size_guidance=guidance)
+        size_guidance={"tensors": 0, "scalars": 0}, tensor_size_guidance=guidance
+    )
     multiplexer.AddRunsFromDirectory(logdir)
     multiplexer.Reload()
     return multiplexer
@@ -53,9 +53,12 @@ def app_for(logdir: str, sampling_hints=None, **plugin_kwargs):
     """
     multiplexer = multiplexer_for(logdir, sampling_hints)
     provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
-    context = base_plugin.TBContext(data_provider=provider, logdir=logdir,
-                                    plugin_name_to_instance={},
-                                    sampling_hints=sampling_hints)
+    context = base_plugin.TBContext(
+        data_provider=provider,
+        logdir=logdir,
+        plugin_name_to_instance={},
+        sampling_hints=sampling_hints,
+    )
     plugin = plugin_lib.HJepaPlugin(context, **plugin_kwargs)
     app = application.TensorBoardWSGI([plugin], data_provider=provider)
     return werkzeug_test.Client(app), plugin, multiplexer

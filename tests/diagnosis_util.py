@@ -1,10 +1,10 @@
 """Helpers for the diagnosis tests: build a RunData from plain arrays, find results.
 
-    run = make_run({"loss.total": jepa_loss(1000),
-                    ("collapse.mean_std_per_dim", 0): const(0.03, 20, every=50)},
-                   dim=768, levels=1)
-    health = diagnose(run)
-    light(health, "collapse.mean_std_per_dim", 0)["status"]
+run = make_run({"loss.total": jepa_loss(1000),
+                ("collapse.mean_std_per_dim", 0): const(0.03, 20, every=50)},
+               dim=768, levels=1)
+health = diagnose(run)
+light(health, "collapse.mean_std_per_dim", 0)["status"]
 """
 
 import math
@@ -23,8 +23,9 @@ Curve = Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]
 _MISSING = object()
 
 
-def series(key: str, level: Optional[int], curve: Curve, *, tag: Optional[str] = None,
-           exact: bool = True) -> Series:
+def series(
+    key: str, level: Optional[int], curve: Curve, *, tag: Optional[str] = None, exact: bool = True
+) -> Series:
     """A Series of a catalogue metric: ``curve`` is values (steps 0..n-1) or (steps, values)."""
     if isinstance(curve, tuple):
         steps, values = curve
@@ -38,10 +39,19 @@ def series(key: str, level: Optional[int], curve: Curve, *, tag: Optional[str] =
     return Series(tag=tag, steps=steps, wall_times=steps * 0.5, values=values, exact=exact)
 
 
-def make_run(curves: Dict[Key, Curve], *, dim=_MISSING, levels: Optional[int] = 1,
-             weights=None, total_steps: Optional[int] = None, rows: Optional[int] = None,
-             gpu_total: Optional[float] = None, manifest: bool = True,
-             source: Source = Source.HJEPA, name: str = "run") -> RunData:
+def make_run(
+    curves: Dict[Key, Curve],
+    *,
+    dim=_MISSING,
+    levels: Optional[int] = 1,
+    weights=None,
+    total_steps: Optional[int] = None,
+    rows: Optional[int] = None,
+    gpu_total: Optional[float] = None,
+    manifest: bool = True,
+    source: Source = Source.HJEPA,
+    name: str = "run",
+) -> RunData:
     """A RunData of these curves; a manifest unless ``manifest=False``.
 
     ``curves`` keys are a metric key (level None) or (key, level).
@@ -54,10 +64,14 @@ def make_run(curves: Dict[Key, Curve], *, dim=_MISSING, levels: Optional[int] = 
     man = None
     if manifest:
         n = levels or 1
-        man = RunManifest(num_levels=n,
-                          hierarchy_weights=weights if weights is not None else [1.0] * n,
-                          embed_dim=768 if dim is _MISSING else dim, total_steps=total_steps,
-                          collapse_rows=rows, gpu_memory_total_gb=gpu_total)
+        man = RunManifest(
+            num_levels=n,
+            hierarchy_weights=weights if weights is not None else [1.0] * n,
+            embed_dim=768 if dim is _MISSING else dim,
+            total_steps=total_steps,
+            collapse_rows=rows,
+            gpu_memory_total_gb=gpu_total,
+        )
     return RunData(run=name, source=source, manifest=man, series=data)
 
 
@@ -70,14 +84,17 @@ def jepa_loss(n: int = 2000, *, seed: int = 0, noise: float = 0.02) -> np.ndarra
     """A realistic healthy JEPA loss: a fast drop, a small rise (~15%), then a slow fall."""
     t = np.linspace(0.0, 1.0, n)
     base = 0.15 + 0.85 * np.exp(-t / 0.05)
-    base = base + 0.035 * np.exp(-((t - 0.25) / 0.07) ** 2) - 0.03 * t
+    base = base + 0.035 * np.exp(-(((t - 0.25) / 0.07) ** 2)) - 0.03 * t
     rng = np.random.default_rng(seed)
     return base * (1.0 + noise * rng.standard_normal(n))
 
 
 def light(health: dict, key: str, level: Optional[int] = None) -> dict:
-    matches = [x for x in health["lights"] + health["contributions"]["checks"]
-               if x["key"] == key and x["level"] == level]
+    matches = [
+        x
+        for x in health["lights"] + health["contributions"]["checks"]
+        if x["key"] == key and x["level"] == level
+    ]
     assert len(matches) == 1, "%d lights for %s level %s" % (len(matches), key, level)
     return matches[0]
 
@@ -91,8 +108,11 @@ def pattern(health: dict, pattern_id: str) -> dict:
 
 
 def check(result: dict, check_id: str, group: str = None) -> dict:
-    groups = [group] if group else ["triggers", "checks", "applies_when", "symptoms",
-                                    "any_symptoms", "evidence"]
+    groups = (
+        [group]
+        if group
+        else ["triggers", "checks", "applies_when", "symptoms", "any_symptoms", "evidence"]
+    )
     for name in groups:
         for item in result.get(name) or []:
             if item["id"] == check_id:
@@ -110,8 +130,10 @@ def assert_json_types(value, path="health"):
         for i, v in enumerate(value):
             assert_json_types(v, "%s[%d]" % (path, i))
     else:
-        assert value is None or type(value) in (str, int, float, bool), \
-            "%s is %s" % (path, type(value).__name__)
+        assert value is None or type(value) in (str, int, float, bool), "%s is %s" % (
+            path,
+            type(value).__name__,
+        )
         if type(value) is float and not math.isfinite(value):
             # Non-finite floats are allowed only as genuine infinities of ratios.
             assert not math.isnan(value), "%s is NaN: use None for unknown" % path

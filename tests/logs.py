@@ -53,8 +53,13 @@ KINDS = ("healthy", "collapsing", "diverging", "stuck", "missing")
 SOURCES = ("hjepa", "plain", "upstream")
 
 # The overall status the diagnosis should give each kind (None: not pinned down).
-EXPECTED_STATUS = {"healthy": "healthy", "collapsing": "collapse", "diverging": "critical",
-                   "stuck": "warning", "missing": "unknown"}
+EXPECTED_STATUS = {
+    "healthy": "healthy",
+    "collapsing": "collapse",
+    "diverging": "critical",
+    "stuck": "warning",
+    "missing": "unknown",
+}
 
 
 def expected_status(kind: str, source: str = "hjepa") -> str:
@@ -67,6 +72,7 @@ def expected_status(kind: str, source: str = "hjepa") -> str:
     if source == "upstream" and kind == "healthy":
         return "unknown"
     return EXPECTED_STATUS[kind]
+
 
 # (run name, kind, source) written by ``write_logdir``.
 STANDARD_RUNS = (
@@ -96,23 +102,34 @@ _UPSTREAM_TAGS = {
     ("learning_rate.base_lr", None): "train/lr",
     ("ema.momentum_current", None): "train/ema_momentum",
 }
-_UPSTREAM_LEVEL0 = {"collapse.mean_std_per_dim": "train/target_std",
-                    "collapse.effective_rank": "train/target_rank",
-                    "hierarchy.feat_norm": "train/target_norm"}
+_UPSTREAM_LEVEL0 = {
+    "collapse.mean_std_per_dim": "train/target_std",
+    "collapse.effective_rank": "train/target_rank",
+    "hierarchy.feat_norm": "train/target_norm",
+}
 
 
 def hierarchy_weights(levels: int):
     """Default weights 1, 0.5, 0.25, ... ."""
-    return [0.5 ** i for i in range(levels)]
+    return [0.5**i for i in range(levels)]
 
 
-def manifest_for(levels: int = DEFAULT_LEVELS, embed_dim: int = DEFAULT_EMBED_DIM,
-                 total_steps: int = DEFAULT_STEPS) -> RunManifest:
+def manifest_for(
+    levels: int = DEFAULT_LEVELS,
+    embed_dim: int = DEFAULT_EMBED_DIM,
+    total_steps: int = DEFAULT_STEPS,
+) -> RunManifest:
     """The manifest ``write_run`` writes for a summary-API run."""
-    return RunManifest(num_levels=levels, hierarchy_weights=hierarchy_weights(levels),
-                       embed_dim=embed_dim, patch_grid=(14, 14), total_steps=total_steps,
-                       collapse_rows=DEFAULT_ROWS, trainer="tests.logs",
-                       config={"model": "vit_tiny", "levels": levels})
+    return RunManifest(
+        num_levels=levels,
+        hierarchy_weights=hierarchy_weights(levels),
+        embed_dim=embed_dim,
+        patch_grid=(14, 14),
+        total_steps=total_steps,
+        collapse_rows=DEFAULT_ROWS,
+        trainer="tests.logs",
+        config={"model": "vit_tiny", "levels": levels},
+    )
 
 
 def _ramp(t, start, end, t0=0.0, t1=1.0):
@@ -128,9 +145,14 @@ def _metric_steps(metric, steps: int) -> np.ndarray:
     return np.arange(0, steps, every, dtype=np.int64)
 
 
-def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = DEFAULT_LEVELS,
-           embed_dim: int = DEFAULT_EMBED_DIM, seed: int = 0
-           ) -> Dict[Tuple[str, Optional[int]], Tuple[np.ndarray, np.ndarray]]:
+def curves(
+    kind: str = "healthy",
+    *,
+    steps: int = DEFAULT_STEPS,
+    levels: int = DEFAULT_LEVELS,
+    embed_dim: int = DEFAULT_EMBED_DIM,
+    seed: int = 0,
+) -> Dict[Tuple[str, Optional[int]], Tuple[np.ndarray, np.ndarray]]:
     """Every scalar catalogue metric of a run of this kind.
 
     Returns:
@@ -151,7 +173,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
     def level_loss(t, i):
         # Drop, a small rise, then a slow fall (JEPA losses are a proxy), per level.
         base = 0.12 / (1 + i) + 0.9 / (1 + i) * np.exp(-t / 0.08)
-        base = base + 0.04 / (1 + i) * np.exp(-((t - 0.2) / 0.06) ** 2) + 0.1 / (1 + i) * (1 - t)
+        base = base + 0.04 / (1 + i) * np.exp(-(((t - 0.2) / 0.06) ** 2)) + 0.1 / (1 + i) * (1 - t)
         if kind == "stuck":
             base = np.full_like(t, 1.0 / (1 + i))
         elif kind == "collapsing":
@@ -169,7 +191,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
         t = s / max(steps - 1, 1)
         n = len(s)
         per_level = metric.per_level
-        for level in (range(levels) if per_level else [None]):
+        for level in range(levels) if per_level else [None]:
             i = level or 0
             key = metric.key
             collapse_t = _ramp(t, 0.0, 1.0, 0.2, 0.45) if kind == "collapsing" else np.zeros(n)
@@ -243,8 +265,11 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             elif key == "gradient_flow.target_features_grad_norm":
                 v = np.zeros(n)
             elif key.startswith("gradient_flow.") and key.endswith("_mean"):
-                v = np.zeros(n) if key == "gradient_flow.target_encoder_mean" else \
-                    0.01 * np.exp(-t) * noise(n, 0.05)
+                v = (
+                    np.zeros(n)
+                    if key == "gradient_flow.target_encoder_mean"
+                    else 0.01 * np.exp(-t) * noise(n, 0.05)
+                )
             elif key.startswith("gradient_flow.") and key.endswith("_max"):
                 v = 0.2 * np.exp(-t) * noise(n, 0.05)
             elif key == "learning_rate.base_lr" or key == "learning_rate.param_group":
@@ -263,7 +288,7 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             elif key == "hierarchy.feat_norm":
                 v = 8.0 + 0.5 * i + 0.5 * t
             elif key == "hierarchy.num_patches":
-                grid = max(14 // (2 ** i), 1)
+                grid = max(14 // (2**i), 1)
                 v = np.full(n, float(grid * grid))
             elif key == "stability.loss_smoothness":
                 v = 0.2 * noise(n, 0.1)
@@ -300,9 +325,13 @@ def curves(kind: str = "healthy", *, steps: int = DEFAULT_STEPS, levels: int = D
             else:  # a metric added to the catalogue later: a plausible flat curve
                 v = np.full(n, 1.0)
             v = np.asarray(v, dtype=np.float64).copy()
-            if kind == "diverging" and key in ("loss.total", "loss.level", "loss.unweighted",
-                                               "gradient_flow.global_norm",
-                                               "gradient.global_norm_before_clip"):
+            if kind == "diverging" and key in (
+                "loss.total",
+                "loss.level",
+                "loss.unweighted",
+                "gradient_flow.global_norm",
+                "gradient.global_norm_before_clip",
+            ):
                 v[t > 0.97] = np.nan
             out[(key, level)] = (s, v)
     return out
@@ -324,9 +353,12 @@ def _tag_for(source: str, key: str, level: Optional[int]) -> Optional[str]:
     return None
 
 
-def _write_events(run_dir: str, rows: Dict[str, Tuple[np.ndarray, np.ndarray]],
-                  plugin_metadata: Dict[str, summary_pb2.SummaryMetadata],
-                  first_event_values=()):
+def _write_events(
+    run_dir: str,
+    rows: Dict[str, Tuple[np.ndarray, np.ndarray]],
+    plugin_metadata: Dict[str, summary_pb2.SummaryMetadata],
+    first_event_values=(),
+):
     """Write ``{tag: (steps, values)}`` as one event per step holding all its values."""
     by_step: Dict[int, list] = {}
     for tag, (steps, values) in rows.items():
@@ -348,17 +380,28 @@ def _write_events(run_dir: str, rows: Dict[str, Tuple[np.ndarray, np.ndarray]],
                 if tag not in described:
                     value_pb.metadata.CopyFrom(plugin_metadata[tag])
                     described.add(tag)
-            writer.add_event(event_pb2.Event(
-                step=step, wall_time=WALL_START + step * SECONDS_PER_STEP, summary=summary))
+            writer.add_event(
+                event_pb2.Event(
+                    step=step, wall_time=WALL_START + step * SECONDS_PER_STEP, summary=summary
+                )
+            )
     finally:
         writer.close()
 
 
-def write_run(logdir: str, name: str, kind: str = "healthy", *, source: str = "hjepa",
-              steps: int = DEFAULT_STEPS, levels: int = DEFAULT_LEVELS,
-              embed_dim: int = DEFAULT_EMBED_DIM, seed: int = 0,
-              keys: Optional[Iterable[str]] = None,
-              extra_scalars: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None) -> str:
+def write_run(
+    logdir: str,
+    name: str,
+    kind: str = "healthy",
+    *,
+    source: str = "hjepa",
+    steps: int = DEFAULT_STEPS,
+    levels: int = DEFAULT_LEVELS,
+    embed_dim: int = DEFAULT_EMBED_DIM,
+    seed: int = 0,
+    keys: Optional[Iterable[str]] = None,
+    extra_scalars: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None,
+) -> str:
     """Write one generated run into ``logdir/name`` and return that directory.
 
     Args:
@@ -398,10 +441,12 @@ def write_run(logdir: str, name: str, kind: str = "healthy", *, source: str = "h
     first = []
     if source == "hjepa":
         manifest = manifest_for(levels, embed_dim, steps)
-        value_pb = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG,
-                                             tensor=_float32_tensor(float(levels)))
-        value_pb.metadata.CopyFrom(metadata.create_summary_metadata(
-            metadata.KIND_MANIFEST, manifest=manifest.to_dict()))
+        value_pb = summary_pb2.Summary.Value(
+            tag=metadata.MANIFEST_TAG, tensor=_float32_tensor(float(levels))
+        )
+        value_pb.metadata.CopyFrom(
+            metadata.create_summary_metadata(metadata.KIND_MANIFEST, manifest=manifest.to_dict())
+        )
         first.append(value_pb)
     elif source == "upstream":
         # An upstream tag the catalogue deliberately leaves unmapped.

@@ -40,7 +40,7 @@ def record_offsets(path: str) -> List[int]:
         raw = f.read()
     offsets, pos = [], 0
     while pos + 12 <= len(raw):
-        (length,) = struct.unpack("<Q", raw[pos:pos + 8])
+        (length,) = struct.unpack("<Q", raw[pos : pos + 8])
         end = pos + 12 + length + 4
         if end > len(raw):
             break
@@ -99,10 +99,18 @@ def write_header_only(run_dir: str) -> str:
     return path
 
 
-def write_value_run(logdir: str, name: str,
-                    transform: Callable[[str, Optional[int], np.ndarray], np.ndarray] = None,
-                    *, kind: str = "healthy", levels: int = 3, steps: int = 300,
-                    keys=None, manifest: Optional[RunManifest] = None, weights=None) -> str:
+def write_value_run(
+    logdir: str,
+    name: str,
+    transform: Callable[[str, Optional[int], np.ndarray], np.ndarray] = None,
+    *,
+    kind: str = "healthy",
+    levels: int = 3,
+    steps: int = 300,
+    keys=None,
+    manifest: Optional[RunManifest] = None,
+    weights=None,
+) -> str:
     """A summary-API run of generated curves, each passed through ``transform``."""
     data = logs.curves(kind, steps=steps, levels=levels)
     run_dir = os.path.join(logdir, name)
@@ -117,15 +125,18 @@ def write_value_run(logdir: str, name: str,
         if weights is not None and key in ("loss.total", "loss.contribution"):
             continue  # generated for the default weights
         metric = catalog.get(key)
-        tag = catalog.tag(key, group=0) if "{group}" in metric.tag else catalog.tag(
-            key, level=level)
+        tag = (
+            catalog.tag(key, group=0) if "{group}" in metric.tag else catalog.tag(key, level=level)
+        )
         values = transform(key, level, v.copy()) if transform else v
         rows[tag] = (s, np.asarray(values, dtype=np.float64))
         meta[tag] = metadata.create_summary_metadata(metadata.KIND_METRIC)
-    first = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG,
-                                      tensor=_float32_tensor(float(manifest.num_levels)))
-    first.metadata.CopyFrom(metadata.create_summary_metadata(
-        metadata.KIND_MANIFEST, manifest=manifest.to_dict()))
+    first = summary_pb2.Summary.Value(
+        tag=metadata.MANIFEST_TAG, tensor=_float32_tensor(float(manifest.num_levels))
+    )
+    first.metadata.CopyFrom(
+        metadata.create_summary_metadata(metadata.KIND_MANIFEST, manifest=manifest.to_dict())
+    )
     os.makedirs(run_dir, exist_ok=True)
     logs._write_events(run_dir, rows, meta, [first])  # pylint: disable=protected-access
     return run_dir
@@ -141,6 +152,7 @@ def assert_json_answer(status: int, headers, body: bytes):
 
 def client_get(client, path: str, **params):
     """(status, headers, decoded body bytes) of a werkzeug test client GET."""
-    response = client.get(PREFIX + path, query_string=params,
-                          headers={"Accept-Encoding": "identity"})
+    response = client.get(
+        PREFIX + path, query_string=params, headers={"Accept-Encoding": "identity"}
+    )
     return response.status_code, response.headers, response.get_data()

@@ -44,8 +44,10 @@ class Recorder(MetricHistory):
         manifest.setdefault("embed_dim", D)
         manifest.setdefault("total_steps", TOTAL)
         manifest.setdefault("collapse_rows", N)
-        return self.run_data("case", RunManifest(
-            num_levels=levels, hierarchy_weights=weights or [1.0] * levels, **manifest))
+        return self.run_data(
+            "case",
+            RunManifest(num_levels=levels, hierarchy_weights=weights or [1.0] * levels, **manifest),
+        )
 
 
 def _gen(seed):
@@ -60,7 +62,7 @@ def _basis(d, g):
 def _point(noise, g, n=N, d=D):
     """Every row one direction plus relative ``noise``: raw cosine ~ 1 / (1 + noise^2)."""
     c = F.normalize(torch.randn(1, d, generator=g), dim=1)
-    return c + noise * torch.randn(n, d, generator=g) / d ** 0.5
+    return c + noise * torch.randn(n, d, generator=g) / d**0.5
 
 
 def _rank(k, g, n=N, d=D, stds=None):
@@ -81,6 +83,7 @@ def _dead_dimension(scale):
         f = torch.randn(N, D, generator=g)
         f[:, 0] *= scale  # one dimension nearly constant (std ~ scale / sqrt(D) after L2)
         return f
+
     return make
 
 
@@ -138,17 +141,33 @@ def _gradient_run(**kwargs) -> RunData:
     rec = Recorder()
     for i, step in enumerate(range(0, 1000, 100)):
         ctx, tgt = _grad_modules(i, **kwargs)
-        rec.add_records(M.gradient_flow_records(context_encoder=ctx, predictor=ctx, target_encoder=tgt,
-                                        global_norm=M.global_grad_norm(list(ctx.parameters()))),
-                step)
+        rec.add_records(
+            M.gradient_flow_records(
+                context_encoder=ctx,
+                predictor=ctx,
+                target_encoder=tgt,
+                global_norm=M.global_grad_norm(list(ctx.parameters())),
+            ),
+            step,
+        )
     return rec.run()
 
 
 def _no_stop_gradient_run() -> RunData:
     """A tiny H-JEPA without stop-gradient: forward, backward, the gradient at its targets."""
     torch.manual_seed(0)
-    model = HJEPA(img_size=16, patch_size=4, embed_dim=32, depth=1, num_heads=2, predictor_dim=16,
-                  predictor_depth=1, predictor_heads=2, num_levels=1, stop_gradient=False)
+    model = HJEPA(
+        img_size=16,
+        patch_size=4,
+        embed_dim=32,
+        depth=1,
+        num_heads=2,
+        predictor_dim=16,
+        predictor_depth=1,
+        predictor_heads=2,
+        num_levels=1,
+        stop_gradient=False,
+    )
     masks = MultiBlockMaskGenerator(grid=4, num_targets=2, target_scale=(0.15, 0.2), min_context=2)
     rec = Recorder()
     for i, step in enumerate(range(0, 1000, 100)):
@@ -156,10 +175,16 @@ def _no_stop_gradient_run() -> RunData:
         out = model(torch.randn(4, 3, 16, 16, generator=_gen(i)), m.context, m.target)
         out.target_full.retain_grad()
         out.loss.backward()
-        rec.add_records(M.gradient_flow_records(
-            context_encoder=model.context_encoder, predictor=model.predictor,
-            target_encoder=model.target_encoder, global_norm=M.global_grad_norm(model.parameters()),
-            target_features_grad=out.target_full.grad), step)
+        rec.add_records(
+            M.gradient_flow_records(
+                context_encoder=model.context_encoder,
+                predictor=model.predictor,
+                target_encoder=model.target_encoder,
+                global_norm=M.global_grad_norm(model.parameters()),
+                target_features_grad=out.target_full.grad,
+            ),
+            step,
+        )
         model.zero_grad(set_to_none=True)
     return rec.run()
 
@@ -186,8 +211,15 @@ def _val_run(ratio) -> RunData:
 def _timing_run(forward_ms, backward_ms) -> RunData:
     rec = Recorder()
     for step in range(0, 1000, 100):
-        rec.add_records(M.performance_records(forward_ms=forward_ms, backward_ms=backward_ms,
-                                      samples_per_second=50.0, device=torch.device("cpu")), step)
+        rec.add_records(
+            M.performance_records(
+                forward_ms=forward_ms,
+                backward_ms=backward_ms,
+                samples_per_second=50.0,
+                device=torch.device("cpu"),
+            ),
+            step,
+        )
     return rec.run()
 
 
@@ -203,8 +235,15 @@ def _gpu_memory_run(allocated_gb) -> RunData:
     torch.cuda.memory_reserved = lambda device=None: (allocated_gb + 2) * 1e9
     try:
         for step in range(0, 1000, 100):
-            rec.add_records(M.performance_records(forward_ms=30.0, backward_ms=60.0, samples_per_second=900.0,
-                                          device=torch.device("cuda", 0)), step)
+            rec.add_records(
+                M.performance_records(
+                    forward_ms=30.0,
+                    backward_ms=60.0,
+                    samples_per_second=900.0,
+                    device=torch.device("cuda", 0),
+                ),
+                step,
+            )
     finally:
         torch.cuda.memory_allocated, torch.cuda.memory_reserved = saved
     return rec.run(gpu_memory_total_gb=80.0)
@@ -213,13 +252,16 @@ def _gpu_memory_run(allocated_gb) -> RunData:
 def _mask_run(expected_generator, logged_generator, batch) -> RunData:
     rec = Recorder()
     profile = mask_ratio_profile(expected_generator, batch=batch, batches=50)
-    n = logged_generator.grid ** 2
+    n = logged_generator.grid**2
     for i, step in enumerate(range(0, 1000, 20)):
         m = logged_generator(batch, step_generator(1, i))
-        rec.add_records(M.mask_records(num_context=m.context.shape[1], num_target=m.target.shape[1],
-                               num_patches=n), step)
-    return rec.run(mask_ratio_expected=profile.median,
-                   mask_ratio_range=[profile.low, profile.high])
+        rec.add_records(
+            M.mask_records(
+                num_context=m.context.shape[1], num_target=m.target.shape[1], num_patches=n
+            ),
+            step,
+        )
+    return rec.run(mask_ratio_expected=profile.median, mask_ratio_range=[profile.low, profile.high])
 
 
 def _history_run(healthy, pathology, *, switch=500) -> RunData:
@@ -275,122 +317,243 @@ class Case:
 
 
 _DEMO_MASKS = MultiBlockMaskGenerator(grid=8, num_targets=4, target_scale=(0.25, 0.3))
-_LARGE_MASKS = MultiBlockMaskGenerator(grid=8, num_targets=4, target_scale=(0.6, 0.7), min_context=1)
-_HUGE_MASKS = MultiBlockMaskGenerator(grid=8, num_targets=5, target_scale=(0.65, 0.75),
-                                      context_scale=(1.0, 1.0), min_context=1)
+_LARGE_MASKS = MultiBlockMaskGenerator(
+    grid=8, num_targets=4, target_scale=(0.6, 0.7), min_context=1
+)
+_HUGE_MASKS = MultiBlockMaskGenerator(
+    grid=8, num_targets=5, target_scale=(0.65, 0.75), context_scale=(1.0, 1.0), min_context=1
+)
 
 CASES = (
-    Case("loss.total", schema.CRITICAL, "loss_records with a NaN level loss",
-         lambda: _loss_run(lambda s: [float("nan") if s == 150 else 0.5, 0.3], [1.0, 0.5])),
-    Case("ema.momentum_current", schema.CRITICAL, "ema_records with momentum 0.5",
-         lambda: _ema_run(momentum=0.5)),
-    Case("ema.avg_parameter_divergence", schema.CRITICAL,
-         "ema_records of a target drifting away from its context encoder, growing 400x over the run",
-         lambda: _ema_run(drift=0.5)),
-    Case("ema.weight_magnitude_ratio", schema.CRITICAL,
-         "ema_records of a target whose weights are 1.5x the context encoder's",
-         lambda: _ema_run(target_scale=1.5)),
-    Case("masking.mask_ratio", schema.CRITICAL,
-         "mask_records of the trainer's mask generator with 5 blocks of 65-75% on an 8x8 grid, "
-         "batch 2 (~0.97 masked)",
-         lambda: _mask_run(_HUGE_MASKS, _HUGE_MASKS, 2)),
-    Case("prediction.cosine_sim_mean", schema.WARNING,
-         "prediction_records of predictions unrelated to their targets, late in training",
-         lambda: _prediction_run(lambda g: (torch.randn(256, D, generator=g),
-                                            torch.randn(256, D, generator=g))), level=0),
-    Case("prediction.cosine_sim_std", schema.WARNING,
-         "prediction_records where every prediction is its target scaled (all equally easy)",
-         lambda: _prediction_run(lambda g: (lambda t: (2.0 * t + 1e-4 * torch.randn(
-             t.shape, generator=g), t))(torch.randn(256, D, generator=g))), level=0),
-    Case("collapse.mean_std_per_dim", schema.COLLAPSE,
-         "collapse_records of one point plus 5% noise",
-         lambda: _collapse_run(lambda g: _point(0.05, g)), level=0),
-    Case("collapse.mean_std_per_dim", schema.WARNING,
-         "collapse_records of one point plus 15% noise",
-         lambda: _collapse_run(lambda g: _point(0.15, g)), level=0),
-    Case("collapse.min_std_per_dim", schema.COLLAPSE,
-         "collapse_records of isotropic features with one dimension scaled by 0.001",
-         lambda: _collapse_run(_dead_dimension(0.001)), level=0),
-    Case("collapse.min_std_per_dim", schema.WARNING,
-         "collapse_records of isotropic features with one dimension scaled by 0.018",
-         lambda: _collapse_run(_dead_dimension(0.018)), level=0),
-    Case("collapse.effective_rank", schema.COLLAPSE,
-         "collapse_records of features along one random direction",
-         lambda: _collapse_run(lambda g: _rank(1, g)), level=0),
-    Case("collapse.effective_rank", schema.WARNING,
-         "collapse_records of features along 3 random directions with stds 1, 0.2, 0.05 "
-         "(effective rank ~2.4)",
-         lambda: _collapse_run(lambda g: _rank(3, g, stds=[1.0, 0.2, 0.05])), level=0),
-    Case("collapse.mean_similarity", schema.COLLAPSE,
-         "collapse_records of one point plus 10% noise (raw cosine 0.99)",
-         lambda: _collapse_run(lambda g: _point(0.1, g)), level=0),
-    Case("collapse.mean_similarity", schema.WARNING,
-         "collapse_records of a shared direction plus 18% noise (raw cosine 0.97)",
-         lambda: _collapse_run(lambda g: _point(0.18, g)), level=0),
-    Case("gradient_flow.global_norm", schema.CRITICAL,
-         "gradient_flow_records of gradients holding a NaN",
-         lambda: _gradient_run(nan=True)),
-    Case("gradient_flow.target_encoder_mean", schema.CRITICAL,
-         "gradient_flow_records of a target encoder whose parameters have gradients",
-         lambda: _gradient_run(target_grad=True)),
-    Case("gradient_flow.target_features_grad_norm", schema.CRITICAL,
-         "a tiny HJEPA with stop_gradient=False: forward, backward, the gradient at its targets",
-         _no_stop_gradient_run),
-    Case("gradient.clipping_percentage", schema.CRITICAL,
-         "HJepaMetrics.log_clipping with the norm above the threshold on 60% of steps",
-         lambda: _clipping_run(0.6)),
-    Case("gradient.clipping_percentage", schema.WARNING,
-         "HJepaMetrics.log_clipping with the norm above the threshold on 20% of steps",
-         lambda: _clipping_run(0.2)),
-    Case("stability.loss_smoothness", schema.WARNING,
-         "HJepaMetrics.log_losses of a loss alternating 0.5 and 3.5",
-         lambda: _loss_run(lambda s: [0.5 if s % 2 else 3.5], [1.0])),
-    Case("stability.loss_spike_ratio", schema.CRITICAL,
-         "HJepaMetrics.log_losses of a loss of 0.2 with one step at 3.0",
-         lambda: _loss_run(lambda s: [3.0 if s == 150 else 0.2], [1.0])),
-    Case("stability.loss_spike_ratio", schema.WARNING,
-         "HJepaMetrics.log_losses of a loss of 0.2 with one step at 1.0",
-         lambda: _loss_run(lambda s: [1.0 if s == 150 else 0.2], [1.0])),
-    Case("stability.val_train_loss_ratio", schema.WARNING,
-         "HJepaMetrics.log_eval with a held-out loss 1.5x the training loss",
-         lambda: _val_run(1.5)),
-    Case("performance.forward_backward_ratio", schema.WARNING,
-         "performance_records with a backward 10x the forward (and, in its test, 10x shorter)",
-         lambda: _timing_run(10.0, 100.0)),
-    Case("performance.gpu_memory_allocated_gb", schema.WARNING,
-         "performance_records on a CUDA device reporting 45 GB allocated (counters patched: "
-         "no GPU here)",
-         lambda: _gpu_memory_run(45.0)),
-    Case("derived.contribution_vs_config", schema.CRITICAL,
-         "loss_records of 3 equally weighted levels where level 2's loss is 0.5% of the others'",
-         lambda: _loss_run(lambda s: [1.0, 1.0, 0.005], [1.0, 1.0, 1.0])),
-    Case("derived.contribution_vs_config", schema.WARNING,
-         "loss_records of 3 equally weighted levels where level 2's loss is 15% of the others'",
-         lambda: _loss_run(lambda s: [1.0, 1.0, 0.15], [1.0, 1.0, 1.0])),
-    Case("derived.rank_fall_from_peak", schema.COLLAPSE,
-         "collapse_records of isotropic features, then from mid-run of features spanning 5 "
-         "directions",
-         lambda: _history_run(lambda g: torch.randn(N, D, generator=g), lambda g: _rank(5, g)),
-         level=0),
-    Case("derived.rank_fall_from_peak", schema.WARNING,
-         "collapse_records of isotropic features, then from mid-run of features spanning 20 "
-         "directions",
-         lambda: _history_run(lambda g: torch.randn(N, D, generator=g), lambda g: _rank(20, g)),
-         level=0),
-    Case("derived.knn_vs_random_init", schema.WARNING,
-         "the trainer's kNN probe: random-init features with clear classes, trained features "
-         "noisier",
-         lambda: _probe_run(0.3, [1.2, 1.5])),
-    Case("derived.knn_vs_chance", schema.COLLAPSE,
-         "the trainer's kNN probe on constant features (every row the same vector)",
-         lambda: _probe_run(0.8, [0.8, None])),
-    Case("derived.knn_fall", schema.WARNING,
-         "the trainer's kNN probe on features that get noisier at each of the last 3 evaluations",
-         lambda: _probe_run(1.5, [0.3, 0.6, 0.9, 1.2])),
-    Case("derived.mask_ratio_change", schema.WARNING,
-         "the manifest's profile of the demo's masking (4 blocks of 25-30%), then masks of "
-         "4 blocks of 60-70% logged",
-         lambda: _mask_run(_DEMO_MASKS, _LARGE_MASKS, 32)),
+    Case(
+        "loss.total",
+        schema.CRITICAL,
+        "loss_records with a NaN level loss",
+        lambda: _loss_run(lambda s: [float("nan") if s == 150 else 0.5, 0.3], [1.0, 0.5]),
+    ),
+    Case(
+        "ema.momentum_current",
+        schema.CRITICAL,
+        "ema_records with momentum 0.5",
+        lambda: _ema_run(momentum=0.5),
+    ),
+    Case(
+        "ema.avg_parameter_divergence",
+        schema.CRITICAL,
+        "ema_records of a target drifting away from its context encoder, growing 400x over the run",
+        lambda: _ema_run(drift=0.5),
+    ),
+    Case(
+        "ema.weight_magnitude_ratio",
+        schema.CRITICAL,
+        "ema_records of a target whose weights are 1.5x the context encoder's",
+        lambda: _ema_run(target_scale=1.5),
+    ),
+    Case(
+        "masking.mask_ratio",
+        schema.CRITICAL,
+        "mask_records of the trainer's mask generator with 5 blocks of 65-75% on an 8x8 grid, "
+        "batch 2 (~0.97 masked)",
+        lambda: _mask_run(_HUGE_MASKS, _HUGE_MASKS, 2),
+    ),
+    Case(
+        "prediction.cosine_sim_mean",
+        schema.WARNING,
+        "prediction_records of predictions unrelated to their targets, late in training",
+        lambda: _prediction_run(
+            lambda g: (torch.randn(256, D, generator=g), torch.randn(256, D, generator=g))
+        ),
+        level=0,
+    ),
+    Case(
+        "prediction.cosine_sim_std",
+        schema.WARNING,
+        "prediction_records where every prediction is its target scaled (all equally easy)",
+        lambda: _prediction_run(
+            lambda g: (lambda t: (2.0 * t + 1e-4 * torch.randn(t.shape, generator=g), t))(
+                torch.randn(256, D, generator=g)
+            )
+        ),
+        level=0,
+    ),
+    Case(
+        "collapse.mean_std_per_dim",
+        schema.COLLAPSE,
+        "collapse_records of one point plus 5% noise",
+        lambda: _collapse_run(lambda g: _point(0.05, g)),
+        level=0,
+    ),
+    Case(
+        "collapse.mean_std_per_dim",
+        schema.WARNING,
+        "collapse_records of one point plus 15% noise",
+        lambda: _collapse_run(lambda g: _point(0.15, g)),
+        level=0,
+    ),
+    Case(
+        "collapse.min_std_per_dim",
+        schema.COLLAPSE,
+        "collapse_records of isotropic features with one dimension scaled by 0.001",
+        lambda: _collapse_run(_dead_dimension(0.001)),
+        level=0,
+    ),
+    Case(
+        "collapse.min_std_per_dim",
+        schema.WARNING,
+        "collapse_records of isotropic features with one dimension scaled by 0.018",
+        lambda: _collapse_run(_dead_dimension(0.018)),
+        level=0,
+    ),
+    Case(
+        "collapse.effective_rank",
+        schema.COLLAPSE,
+        "collapse_records of features along one random direction",
+        lambda: _collapse_run(lambda g: _rank(1, g)),
+        level=0,
+    ),
+    Case(
+        "collapse.effective_rank",
+        schema.WARNING,
+        "collapse_records of features along 3 random directions with stds 1, 0.2, 0.05 "
+        "(effective rank ~2.4)",
+        lambda: _collapse_run(lambda g: _rank(3, g, stds=[1.0, 0.2, 0.05])),
+        level=0,
+    ),
+    Case(
+        "collapse.mean_similarity",
+        schema.COLLAPSE,
+        "collapse_records of one point plus 10% noise (raw cosine 0.99)",
+        lambda: _collapse_run(lambda g: _point(0.1, g)),
+        level=0,
+    ),
+    Case(
+        "collapse.mean_similarity",
+        schema.WARNING,
+        "collapse_records of a shared direction plus 18% noise (raw cosine 0.97)",
+        lambda: _collapse_run(lambda g: _point(0.18, g)),
+        level=0,
+    ),
+    Case(
+        "gradient_flow.global_norm",
+        schema.CRITICAL,
+        "gradient_flow_records of gradients holding a NaN",
+        lambda: _gradient_run(nan=True),
+    ),
+    Case(
+        "gradient_flow.target_encoder_mean",
+        schema.CRITICAL,
+        "gradient_flow_records of a target encoder whose parameters have gradients",
+        lambda: _gradient_run(target_grad=True),
+    ),
+    Case(
+        "gradient_flow.target_features_grad_norm",
+        schema.CRITICAL,
+        "a tiny HJEPA with stop_gradient=False: forward, backward, the gradient at its targets",
+        _no_stop_gradient_run,
+    ),
+    Case(
+        "gradient.clipping_percentage",
+        schema.CRITICAL,
+        "HJepaMetrics.log_clipping with the norm above the threshold on 60% of steps",
+        lambda: _clipping_run(0.6),
+    ),
+    Case(
+        "gradient.clipping_percentage",
+        schema.WARNING,
+        "HJepaMetrics.log_clipping with the norm above the threshold on 20% of steps",
+        lambda: _clipping_run(0.2),
+    ),
+    Case(
+        "stability.loss_smoothness",
+        schema.WARNING,
+        "HJepaMetrics.log_losses of a loss alternating 0.5 and 3.5",
+        lambda: _loss_run(lambda s: [0.5 if s % 2 else 3.5], [1.0]),
+    ),
+    Case(
+        "stability.loss_spike_ratio",
+        schema.CRITICAL,
+        "HJepaMetrics.log_losses of a loss of 0.2 with one step at 3.0",
+        lambda: _loss_run(lambda s: [3.0 if s == 150 else 0.2], [1.0]),
+    ),
+    Case(
+        "stability.loss_spike_ratio",
+        schema.WARNING,
+        "HJepaMetrics.log_losses of a loss of 0.2 with one step at 1.0",
+        lambda: _loss_run(lambda s: [1.0 if s == 150 else 0.2], [1.0]),
+    ),
+    Case(
+        "stability.val_train_loss_ratio",
+        schema.WARNING,
+        "HJepaMetrics.log_eval with a held-out loss 1.5x the training loss",
+        lambda: _val_run(1.5),
+    ),
+    Case(
+        "performance.forward_backward_ratio",
+        schema.WARNING,
+        "performance_records with a backward 10x the forward (and, in its test, 10x shorter)",
+        lambda: _timing_run(10.0, 100.0),
+    ),
+    Case(
+        "performance.gpu_memory_allocated_gb",
+        schema.WARNING,
+        "performance_records on a CUDA device reporting 45 GB allocated (counters patched: "
+        "no GPU here)",
+        lambda: _gpu_memory_run(45.0),
+    ),
+    Case(
+        "derived.contribution_vs_config",
+        schema.CRITICAL,
+        "loss_records of 3 equally weighted levels where level 2's loss is 0.5% of the others'",
+        lambda: _loss_run(lambda s: [1.0, 1.0, 0.005], [1.0, 1.0, 1.0]),
+    ),
+    Case(
+        "derived.contribution_vs_config",
+        schema.WARNING,
+        "loss_records of 3 equally weighted levels where level 2's loss is 15% of the others'",
+        lambda: _loss_run(lambda s: [1.0, 1.0, 0.15], [1.0, 1.0, 1.0]),
+    ),
+    Case(
+        "derived.rank_fall_from_peak",
+        schema.COLLAPSE,
+        "collapse_records of isotropic features, then from mid-run of features spanning 5 "
+        "directions",
+        lambda: _history_run(lambda g: torch.randn(N, D, generator=g), lambda g: _rank(5, g)),
+        level=0,
+    ),
+    Case(
+        "derived.rank_fall_from_peak",
+        schema.WARNING,
+        "collapse_records of isotropic features, then from mid-run of features spanning 20 "
+        "directions",
+        lambda: _history_run(lambda g: torch.randn(N, D, generator=g), lambda g: _rank(20, g)),
+        level=0,
+    ),
+    Case(
+        "derived.knn_vs_random_init",
+        schema.WARNING,
+        "the trainer's kNN probe: random-init features with clear classes, trained features "
+        "noisier",
+        lambda: _probe_run(0.3, [1.2, 1.5]),
+    ),
+    Case(
+        "derived.knn_vs_chance",
+        schema.COLLAPSE,
+        "the trainer's kNN probe on constant features (every row the same vector)",
+        lambda: _probe_run(0.8, [0.8, None]),
+    ),
+    Case(
+        "derived.knn_fall",
+        schema.WARNING,
+        "the trainer's kNN probe on features that get noisier at each of the last 3 evaluations",
+        lambda: _probe_run(1.5, [0.3, 0.6, 0.9, 1.2]),
+    ),
+    Case(
+        "derived.mask_ratio_change",
+        schema.WARNING,
+        "the manifest's profile of the demo's masking (4 blocks of 25-30%), then masks of "
+        "4 blocks of 60-70% logged",
+        lambda: _mask_run(_DEMO_MASKS, _LARGE_MASKS, 32),
+    ),
 )
 
 
@@ -409,11 +572,15 @@ def rules_with_bands():
 
 def table() -> str:
     """The README's table: rule -> what fires it -> the test."""
-    rows = ["| rule | status | what fires it (through the trainer's metric code) | test |",
-            "|---|---|---|---|"]
+    rows = [
+        "| rule | status | what fires it (through the trainer's metric code) | test |",
+        "|---|---|---|---|",
+    ]
     for case in CASES:
-        rows.append("| `%s` | %s | %s | `tests/test_rule_firing.py::test_rule_fires[%s]` |"
-                    % (case.key, case.status, case.fires_it, case.test_id))
+        rows.append(
+            "| `%s` | %s | %s | `tests/test_rule_firing.py::test_rule_fires[%s]` |"
+            % (case.key, case.status, case.fires_it, case.test_id)
+        )
     return "\n".join(rows)
 
 
@@ -422,7 +589,9 @@ BLOCK = re.compile(r"(<!-- BEGIN rule-firing -->\n)(?:.*?\n)?(<!-- END rule-firi
 
 def replace_block(text: str) -> str:
     if not BLOCK.search(text):
-        raise ValueError("README has no <!-- BEGIN rule-firing --> ... <!-- END rule-firing --> block")
+        raise ValueError(
+            "README has no <!-- BEGIN rule-firing --> ... <!-- END rule-firing --> block"
+        )
     return BLOCK.sub(lambda m: m.group(1) + table() + "\n" + m.group(2), text)
 
 

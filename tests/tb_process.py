@@ -65,9 +65,17 @@ class TensorBoardProcess:
         so ``get("/data/...")`` works either way.
     """
 
-    def __init__(self, logdir: str, *, load_fast: str = "false", args: Sequence[str] = (),
-                 command: Optional[Sequence[str]] = None, timeout: float = DEFAULT_TIMEOUT,
-                 env: Optional[Dict[str, str]] = None, path_prefix: str = ""):
+    def __init__(
+        self,
+        logdir: str,
+        *,
+        load_fast: str = "false",
+        args: Sequence[str] = (),
+        command: Optional[Sequence[str]] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Optional[Dict[str, str]] = None,
+        path_prefix: str = "",
+    ):
         self.logdir = logdir
         self.path_prefix = path_prefix.rstrip("/")
         self.load_fast = load_fast
@@ -96,16 +104,27 @@ class TensorBoardProcess:
         self._tmpdir = tempfile.mkdtemp(prefix="hjepa-tb-")
         env = dict(os.environ, TMPDIR=self._tmpdir, TEMP=self._tmpdir, TMP=self._tmpdir)
         env.update(self.extra_env)
-        argv = self.command + ["--logdir", self.logdir, "--port", "0", "--host", "localhost",
-                               "--load_fast", self.load_fast, "--reload_interval", "1"]
+        argv = self.command + [
+            "--logdir",
+            self.logdir,
+            "--port",
+            "0",
+            "--host",
+            "localhost",
+            "--load_fast",
+            self.load_fast,
+            "--reload_interval",
+            "1",
+        ]
         if self.path_prefix:
             argv += ["--path_prefix", self.path_prefix]
         argv += self.args
         self._log = open(os.path.join(self._tmpdir, "tensorboard.log"), "w+b")
         started = time.monotonic()
         # A new session: stop() can signal the process group (TensorBoard + data server).
-        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             self._wait_ready(started)
         except BaseException:
@@ -120,8 +139,9 @@ class TensorBoardProcess:
         deadline = started + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("tensorboard exited with %s:\n%s"
-                                   % (self.proc.returncode, self.output()))
+                raise RuntimeError(
+                    "tensorboard exited with %s:\n%s" % (self.proc.returncode, self.output())
+                )
             if self.port is None:
                 try:
                     with open(self._info_file()) as f:
@@ -138,8 +158,9 @@ class TensorBoardProcess:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("tensorboard not ready after %.0f s:\n%s"
-                           % (self.timeout, self.output()))
+        raise RuntimeError(
+            "tensorboard not ready after %.0f s:\n%s" % (self.timeout, self.output())
+        )
 
     def output(self) -> str:
         """What the process printed so far (stdout and stderr)."""

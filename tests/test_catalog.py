@@ -12,8 +12,9 @@ from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(HERE, "..", "..", "shared", "seed",
-                         "hjepa_tensorboard_metrics_reference.md")
+REFERENCE = os.path.join(
+    HERE, "..", "..", "shared", "seed", "hjepa_tensorboard_metrics_reference.md"
+)
 REFERENCE_COPY = os.path.join(HERE, "data", "hjepa_tensorboard_metrics_reference.md")
 
 
@@ -82,22 +83,37 @@ def test_metric_record_is_complete(metric):
 
 
 def test_reference_frequencies_are_recorded():
-    expected = {"loss": 1, "masking": 100, "prediction": 100, "collapse": 100,
-                "gradient_flow": 100, "learning_rate": 100, "hierarchy": 100,
-                "stability": 1, "performance": 100, "ema": 500}
+    expected = {
+        "loss": 1,
+        "masking": 100,
+        "prediction": 100,
+        "collapse": 100,
+        "gradient_flow": 100,
+        "learning_rate": 100,
+        "hierarchy": 100,
+        "stability": 1,
+        "performance": 100,
+        "ema": 500,
+    }
     for metric in catalog.metrics():
-        if metric.category in expected and metric.origin == "reference" \
-                and metric.key != "stability.val_train_loss_ratio":
+        if (
+            metric.category in expected
+            and metric.origin == "reference"
+            and metric.key != "stability.val_train_loss_ratio"
+        ):
             assert metric.frequency.steps == expected[metric.category], metric.key
 
 
-@pytest.mark.parametrize("key,kw,expected", [
-    ("loss.total", {}, "train/loss/total"),
-    ("loss.level", {"level": 2}, "train/loss/h2"),
-    ("collapse.effective_rank", {"level": 7}, "train/collapse/level7_effective_rank"),
-    ("learning_rate.param_group", {"group": 3}, "train/learning_rate/param_group_3"),
-    ("gradients.histogram", {"layer": "predictor"}, "gradients/predictor_histogram"),
-])
+@pytest.mark.parametrize(
+    "key,kw,expected",
+    [
+        ("loss.total", {}, "train/loss/total"),
+        ("loss.level", {"level": 2}, "train/loss/h2"),
+        ("collapse.effective_rank", {"level": 7}, "train/collapse/level7_effective_rank"),
+        ("learning_rate.param_group", {"group": 3}, "train/learning_rate/param_group_3"),
+        ("gradients.histogram", {"layer": "predictor"}, "gradients/predictor_histogram"),
+    ],
+)
 def test_tag_fills_placeholders(key, kw, expected):
     assert catalog.tag(key, **kw) == expected
     resolved = catalog.resolve(expected)
@@ -118,17 +134,20 @@ def test_tag_errors_name_the_problem():
         catalog.tag("gradients.histogram", layer="a/b")
 
 
-@pytest.mark.parametrize("tag,key,level,exact", [
-    ("train/loss", "loss.total", None, True),
-    ("train/loss_h0", "loss.level", 0, True),
-    ("train/loss_h3", "loss.level", 3, True),
-    ("train/loss_unweighted", "loss.unweighted", None, True),
-    ("train/lr", "learning_rate.base_lr", None, True),
-    ("train/ema_momentum", "ema.momentum_current", None, True),
-    ("train/target_std", "collapse.mean_std_per_dim", 0, False),
-    ("train/target_rank", "collapse.effective_rank", 0, False),
-    ("train/target_norm", "hierarchy.feat_norm", 0, False),
-])
+@pytest.mark.parametrize(
+    "tag,key,level,exact",
+    [
+        ("train/loss", "loss.total", None, True),
+        ("train/loss_h0", "loss.level", 0, True),
+        ("train/loss_h3", "loss.level", 3, True),
+        ("train/loss_unweighted", "loss.unweighted", None, True),
+        ("train/lr", "learning_rate.base_lr", None, True),
+        ("train/ema_momentum", "ema.momentum_current", None, True),
+        ("train/target_std", "collapse.mean_std_per_dim", 0, False),
+        ("train/target_rank", "collapse.effective_rank", 0, False),
+        ("train/target_norm", "hierarchy.feat_norm", 0, False),
+    ],
+)
 def test_upstream_aliases(tag, key, level, exact):
     resolved = catalog.resolve(tag)
     assert resolved.metric.key == key and resolved.level == level
@@ -136,17 +155,26 @@ def test_upstream_aliases(tag, key, level, exact):
     assert catalog.source_of(resolved) is catalog.Source.UPSTREAM
 
 
-@pytest.mark.parametrize("tag", [
-    "train/loss/totally", "train/loss/hx", "train/collapse/levelA_effective_rank",
-    "xtrain/loss/total", "train/context_std", "", "train/loss/h", "x" * 10000,
-])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "train/loss/totally",
+        "train/loss/hx",
+        "train/collapse/levelA_effective_rank",
+        "xtrain/loss/total",
+        "train/context_std",
+        "",
+        "train/loss/h",
+        "x" * 10000,
+    ],
+)
 def test_lookalike_tags_are_not_resolved(tag):
     assert catalog.resolve(tag) is None
 
 
 def test_dimension_relative_bounds_reduce_to_reference_at_768():
     rules = {m.key: m.rule for m in catalog.metrics() if m.rule}
-    sqrt768 = 768 ** 0.5
+    sqrt768 = 768**0.5
     mean_std = {b.status: b.bound for b in rules["collapse.mean_std_per_dim"].bands}
     # Calibrated on real runs (see each rule's correction): dimension-relative, and below the
     # reference's numbers at D=768, which call a healthy tiny demo collapsed.
@@ -171,14 +199,19 @@ def test_every_corrected_rule_says_why():
     corrected += [p for p in catalog.patterns() if p.correction]
     assert len(corrected) >= 8
     for item in corrected:
-        c = (item.rule.correction if hasattr(item, "rule") else item.correction)
+        c = item.rule.correction if hasattr(item, "rule") else item.correction
         assert c.reference_says and c.rule and len(c.why) > 40
 
 
 def test_flowchart_has_every_reference_branch_with_data_checks():
     questions = [b.question for b in catalog.branches()]
-    for q in ("Loss not decreasing?", "Collapse detected?", "Poor prediction quality?",
-              "Gradient issues?", "Slow training?"):
+    for q in (
+        "Loss not decreasing?",
+        "Collapse detected?",
+        "Poor prediction quality?",
+        "Gradient issues?",
+        "Slow training?",
+    ):
         assert any(x.startswith(q) for x in questions), q
     known = {m.key for m in catalog.metrics()} | {d.key for d in catalog.derived()}
     for branch in catalog.branches():
@@ -192,8 +225,14 @@ def test_flowchart_has_every_reference_branch_with_data_checks():
 def test_patterns_cover_section_16():
     ids = {p.id for p in catalog.patterns()}
     # Section 16's five, plus the partial collapse that DESIGN's corrections describe.
-    assert ids == {"loss_stuck", "divergence", "collapse", "noisy", "early_plateau",
-                   "partial_collapse"}
+    assert ids == {
+        "loss_stuck",
+        "divergence",
+        "collapse",
+        "noisy",
+        "early_plateau",
+        "partial_collapse",
+    }
     known = {m.key for m in catalog.metrics()} | {d.key for d in catalog.derived()}
     for pattern in catalog.patterns():
         assert pattern.symptoms or pattern.any_symptoms
@@ -216,8 +255,10 @@ def test_to_dict_is_plain_json():
 
 
 def test_catalog_never_imports_torch():
-    code = ("import sys; import tensorboard_plugin_hjepa.catalog, tensorboard_plugin_hjepa.summary;"
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; import tensorboard_plugin_hjepa.catalog, tensorboard_plugin_hjepa.summary;"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -240,17 +281,25 @@ def test_a_check_on_a_judged_quantity_names_its_band_and_agrees_with_it():
         if rule is None:
             assert check.band is None, (owner, check.id)
             continue
-        same_quantity = (check.statistic == rule.statistic and check.normalise == rule.normalise)
+        same_quantity = check.statistic == rule.statistic and check.normalise == rule.normalise
         if check.band is None:
             # Comparing what a band compares (same statistic and direction) with a number
             # of its own is a retyped bound, unless it is a note's bound (the reference's
             # typical range), named once and shared.
-            shared = {b for n in rule.notes
-                      for b in (n.bound if isinstance(n.bound, tuple) else (n.bound,))}
+            shared = {
+                b
+                for n in rule.notes
+                for b in (n.bound if isinstance(n.bound, tuple) else (n.bound,))
+            }
             same_direction = any(b.op == check.op for b in rule.bands)
             assert not (same_quantity and same_direction) or check.bound in shared, (
-                "%s/%s retypes a bound of %s" % (owner, check.id, check.metric))
+                "%s/%s retypes a bound of %s" % (owner, check.id, check.metric)
+            )
             continue
         band = next(b for b in rule.bands if b.status == check.band)
         assert (check.op, check.bound, check.statistic, check.normalise) == (
-            band.op, band.bound, rule.statistic, rule.normalise), (owner, check.id)
+            band.op,
+            band.bound,
+            rule.statistic,
+            rule.normalise,
+        ), (owner, check.id)

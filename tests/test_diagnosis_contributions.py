@@ -16,8 +16,7 @@ def _contrib_curves(shares, n=100, scale=1.0):
 
 @pytest.mark.parametrize("scale", [100.0, 1.0], ids=["percent", "fraction"])
 def test_logged_contributions_in_percent_or_fractions_give_the_same_shares(scale):
-    health = diagnose(make_run(_contrib_curves([0.6, 0.3, 0.1], scale=scale), levels=3,
-                               weights=W))
+    health = diagnose(make_run(_contrib_curves([0.6, 0.3, 0.1], scale=scale), levels=3, weights=W))
     contrib = health["contributions"]
     assert contrib["source"] == "loss.contribution"
     assert contrib["recent"] == pytest.approx([0.6, 0.3, 0.1])
@@ -34,8 +33,7 @@ def test_shares_from_level_losses_times_manifest_weights():
     assert contrib["source"] == "loss.level"
     assert contrib["recent"] == pytest.approx(EXPECTED)
     assert contrib["weights_source"] == "the run manifest"
-    vs_config = next(c for c in contrib["checks"]
-                     if c["key"] == "derived.contribution_vs_config")
+    vs_config = next(c for c in contrib["checks"] if c["key"] == "derived.contribution_vs_config")
     assert vs_config["value"] == pytest.approx(1.0)  # every level exactly as configured
     assert contrib["ratios"] == pytest.approx([1.0, 1.0, 1.0])
     assert len(contrib["steps"]) == 100 and len(contrib["shares"]) == 3
@@ -137,8 +135,9 @@ def test_a_missing_level_loss_is_named():
 def test_curves_on_different_steps_are_aligned_on_common_steps():
     a = (np.arange(0, 200, 1), np.full(200, 0.5))
     b = (np.arange(0, 200, 2), np.full(100, 0.5))
-    contrib = diagnose(make_run({("loss.level", 0): a, ("loss.level", 1): b}, levels=2,
-                                weights=[1.0, 3.0]))["contributions"]
+    contrib = diagnose(
+        make_run({("loss.level", 0): a, ("loss.level", 1): b}, levels=2, weights=[1.0, 3.0])
+    )["contributions"]
     assert contrib["recent"] == pytest.approx([0.25, 0.75])
     assert contrib["steps"][-1] == 198
 
@@ -146,7 +145,12 @@ def test_curves_on_different_steps_are_aligned_on_common_steps():
 def test_nan_in_a_level_loss_does_not_break_the_shares():
     loss0 = np.full(100, 0.5)
     loss0[-3:] = np.nan
-    contrib = diagnose(make_run({("loss.level", 0): loss0, ("loss.level", 1): np.full(100, 0.5)},
-                                levels=2, weights=[1.0, 1.0]))["contributions"]
+    contrib = diagnose(
+        make_run(
+            {("loss.level", 0): loss0, ("loss.level", 1): np.full(100, 0.5)},
+            levels=2,
+            weights=[1.0, 1.0],
+        )
+    )["contributions"]
     assert contrib["recent"] == pytest.approx([0.5, 0.5])
     assert contrib["shares"][0][-1] is None

@@ -48,9 +48,24 @@ def test_collapse_is_still_seen_in_plain_logs_without_d():
 
 def test_health_has_the_documented_shape_and_only_json_types():
     health = diagnose(_generated("collapsing"))
-    assert set(health) >= {"run", "source", "status", "last_step", "total_steps", "progress",
-                           "levels", "embed_dim", "dim_note", "manifest", "lights",
-                           "contributions", "flowchart", "patterns", "ranges", "tags"}
+    assert set(health) >= {
+        "run",
+        "source",
+        "status",
+        "last_step",
+        "total_steps",
+        "progress",
+        "levels",
+        "embed_dim",
+        "dim_note",
+        "manifest",
+        "lights",
+        "contributions",
+        "flowchart",
+        "patterns",
+        "ranges",
+        "tags",
+    }
     assert health["levels"] == [0, 1, 2] and health["embed_dim"] == logs.DEFAULT_EMBED_DIM
     assert health["manifest"]["hierarchy_weights"] == [1.0, 0.5, 0.25]
     assert_json_types(health)
@@ -72,8 +87,10 @@ def _light(status, key="loss.total", category="loss", level=None):
 def test_overall_status_is_the_worst_judged_light():
     lights = [_light(s) for s in ("unknown", "healthy", "warning")]
     assert overall_status(lights, [], [])[0] == "warning"
-    worse = lights + [_light("critical"), _light("collapse", "collapse.effective_rank",
-                                                  "collapse", 1)]
+    worse = lights + [
+        _light("critical"),
+        _light("collapse", "collapse.effective_rank", "collapse", 1),
+    ]
     status, reason = overall_status(worse, [], [])
     assert status == "critical" and "loss.total is critical" in reason
     assert overall_status([_light("unknown")], [], [])[0] == "unknown"
@@ -103,15 +120,22 @@ def test_unknown_collapse_lights_never_read_as_healthy():
 
 
 def test_summarize_lists_the_worst_lights_worst_first():
-    curves = {("collapse.mean_similarity", 0): const(0.99), "masking.mask_ratio": const(0.8),
-              "gradient.clipping_percentage": const(60.0),
-              ("collapse.mean_similarity", 1): const(0.99), "loss.total": np.ones(30)}
+    curves = {
+        ("collapse.mean_similarity", 0): const(0.99),
+        "masking.mask_ratio": const(0.8),
+        "gradient.clipping_percentage": const(60.0),
+        ("collapse.mean_similarity", 1): const(0.99),
+        "loss.total": np.ones(30),
+    }
     health = diagnose(make_run(curves, levels=2))
     summary = summarize(health)
     assert summary["status"] == "critical"
     assert [w["status"] for w in summary["worst"]] == ["critical", "collapse", "collapse"]
-    assert summary["worst"][0] == {"key": "gradient.clipping_percentage", "level": None,
-                                   "status": "critical"}
+    assert summary["worst"][0] == {
+        "key": "gradient.clipping_percentage",
+        "level": None,
+        "status": "critical",
+    }
     assert summary["levels"] == 2 and summary["embed_dim"] == 768
     assert summary["last_step"] == 29
 
@@ -134,20 +158,32 @@ def test_diagnose_does_not_modify_its_input():
         np.testing.assert_array_equal(run.series[key].values, values)
 
 
-_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
-                    st.sampled_from([0.0, -0.0, 1e-30, 1e30, float("nan"), float("inf")]))
-_KEYS = [(m.key, 0 if m.per_level else None) for m in catalog.metrics()
-         if m.kind == "scalar" and "{group}" not in m.tag]
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from([0.0, -0.0, 1e-30, 1e30, float("nan"), float("inf")]),
+)
+_KEYS = [
+    (m.key, 0 if m.per_level else None)
+    for m in catalog.metrics()
+    if m.kind == "scalar" and "{group}" not in m.tag
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.dictionaries(st.sampled_from(_KEYS), st.lists(_VALUES, max_size=40),
-                            max_size=8),
-       dim=st.sampled_from([None, 1, 7, 768]),
-       manifest=st.booleans(), levels=st.integers(1, 3))
+@given(
+    data=st.dictionaries(st.sampled_from(_KEYS), st.lists(_VALUES, max_size=40), max_size=8),
+    dim=st.sampled_from([None, 1, 7, 768]),
+    manifest=st.booleans(),
+    levels=st.integers(1, 3),
+)
 def test_any_curves_never_crash_and_stay_json_ready(data, dim, manifest, levels):
-    run = make_run({k: np.asarray(v, dtype=np.float64) for k, v in data.items()}, dim=dim,
-                   manifest=manifest, levels=levels, total_steps=40)
+    run = make_run(
+        {k: np.asarray(v, dtype=np.float64) for k, v in data.items()},
+        dim=dim,
+        manifest=manifest,
+        levels=levels,
+        total_steps=40,
+    )
     health = diagnose(run)
     assert health["status"] in schema.STATUSES
     assert_json_types(health)

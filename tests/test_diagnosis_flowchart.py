@@ -60,19 +60,24 @@ def test_a_healthy_run_fires_no_branch():
 
 
 def test_loss_not_decreasing():
-    health = _health(**{"loss.total": np.full(1000, 0.9),
-                        "learning_rate.base_lr": const(1e-6, 10, every=100)})
+    health = _health(
+        **{"loss.total": np.full(1000, 0.9), "learning_rate.base_lr": const(1e-6, 10, every=100)}
+    )
     assert "loss_not_decreasing" in _fired(health)
     result = branch(health, "loss_not_decreasing")
     assert check(result, "lr_too_low")["fired"] is True
     assert check(result, "grad_zero")["fired"] is False
 
 
-@pytest.mark.parametrize("change", [
-    {"collapse.mean_std_per_dim@0": const(0.002, 10, every=100)},  # r = 0.055 < 0.1
-    {"collapse.effective_rank@0": const(5.0, 10, every=100)},  # 5 of 768 < 0.01
-    {"collapse.mean_similarity@0": const(0.99, 10, every=100)},  # raw cosine: one direction
-], ids=["std", "rank", "similarity"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"collapse.mean_std_per_dim@0": const(0.002, 10, every=100)},  # r = 0.055 < 0.1
+        {"collapse.effective_rank@0": const(5.0, 10, every=100)},  # 5 of 768 < 0.01
+        {"collapse.mean_similarity@0": const(0.99, 10, every=100)},  # raw cosine: one direction
+    ],
+    ids=["std", "rank", "similarity"],
+)
 def test_collapse_fires_on_any_collapse_indicator(change):
     health = _health(**change)
     assert "collapse" in _fired(health)
@@ -80,29 +85,54 @@ def test_collapse_fires_on_any_collapse_indicator(change):
 
 
 def test_collapse_triggers_without_data_are_unknown_and_do_not_fire():
-    health = _health(**{"collapse.mean_std_per_dim@0": None, "collapse.effective_rank@0": None,
-                        "collapse.mean_similarity@0": None})
+    health = _health(
+        **{
+            "collapse.mean_std_per_dim@0": None,
+            "collapse.effective_rank@0": None,
+            "collapse.mean_similarity@0": None,
+        }
+    )
     result = branch(health, "collapse")
     assert not result["fired"]
     assert [t["fired"] for t in result["triggers"]] == [None] * len(result["triggers"])
 
 
 def test_poor_prediction():
-    health = _health(**{"prediction.cosine_sim_mean@0": const(0.3, 10, every=100),
-                        "masking.mask_ratio": const(0.8, 10, every=100)})
+    health = _health(
+        **{
+            "prediction.cosine_sim_mean@0": const(0.3, 10, every=100),
+            "masking.mask_ratio": const(0.8, 10, every=100),
+        }
+    )
     assert "poor_prediction" in _fired(health)
     assert check(branch(health, "poor_prediction"), "mask_aggressive")["fired"] is True
 
 
-@pytest.mark.parametrize("change, trigger", [
-    ({"gradient.clipping_percentage": const(60.0, 100)}, "clipping_high"),
-    ({"gradient_flow.global_norm": const(20.0, 100)}, "grad_exploding"),
-    ({"gradient_flow.global_norm": (np.arange(100), np.r_[np.ones(60) + 0.01 *
-                                                           np.sin(np.arange(60)), 5.0,
-                                                           np.ones(39)])}, "grad_spike"),
-    ({"gradient_flow.global_norm": (np.arange(100), np.r_[np.ones(50), np.nan,
-                                                           np.ones(49)])}, "grad_non_finite"),
-])
+@pytest.mark.parametrize(
+    "change, trigger",
+    [
+        ({"gradient.clipping_percentage": const(60.0, 100)}, "clipping_high"),
+        ({"gradient_flow.global_norm": const(20.0, 100)}, "grad_exploding"),
+        (
+            {
+                "gradient_flow.global_norm": (
+                    np.arange(100),
+                    np.r_[np.ones(60) + 0.01 * np.sin(np.arange(60)), 5.0, np.ones(39)],
+                )
+            },
+            "grad_spike",
+        ),
+        (
+            {
+                "gradient_flow.global_norm": (
+                    np.arange(100),
+                    np.r_[np.ones(50), np.nan, np.ones(49)],
+                )
+            },
+            "grad_non_finite",
+        ),
+    ],
+)
 def test_gradient_issues(change, trigger):
     health = _health(**change)
     result = branch(health, "gradient_issues")
@@ -128,8 +158,12 @@ def test_slow_training_applies_only_on_a_gpu():
     assert result["applicable"] is True and result["fired"] is True
     memory = check(result, "memory_near_capacity")
     assert memory["value"] == pytest.approx(76.0 / 80.0) and memory["fired"] is True
-    fast = _health(**{"performance.samples_per_second": const(900.0, 10, every=100),
-                      "performance.gpu_memory_reserved_gb": const(10.0, 10, every=100)})
+    fast = _health(
+        **{
+            "performance.samples_per_second": const(900.0, 10, every=100),
+            "performance.gpu_memory_reserved_gb": const(10.0, 10, every=100),
+        }
+    )
     assert branch(fast, "slow_training")["fired"] is False
 
 
@@ -145,11 +179,14 @@ def test_per_level_checks_report_every_level_and_fire_on_any():
 
 
 def test_level_all_fires_only_when_every_level_with_data_fires():
-    curves = {("collapse.mean_similarity", 0): const(0.9), ("collapse.mean_similarity", 1):
-              const(0.1)}
+    curves = {
+        ("collapse.mean_similarity", 0): const(0.9),
+        ("collapse.mean_similarity", 1): const(0.1),
+    }
     ctx = Context(make_run(curves, levels=3))
-    spec = schema.Check("all_similar", "collapse.mean_similarity", ">", 0.7, "all levels",
-                        level="all")
+    spec = schema.Check(
+        "all_similar", "collapse.mean_similarity", ">", 0.7, "all levels", level="all"
+    )
     assert checks.evaluate(ctx, spec)["fired"] is False
     ctx = Context(make_run({("collapse.mean_similarity", 0): const(0.9)}, levels=3))
     assert checks.evaluate(ctx, spec)["fired"] is True  # levels 1 and 2 have no data
@@ -176,6 +213,9 @@ def test_a_check_that_names_a_band_agrees_with_the_light_beside_it():
     for value, fired in ((0.97, False), (0.99, True)):
         health = _health(**{"collapse.mean_similarity@0": const(value, 10, every=100)})
         item = check(branch(health, "collapse"), "similarity_collapsed")
-        status = next(x["status"] for x in health["lights"]
-                      if x["key"] == "collapse.mean_similarity" and x["level"] == 0)
+        status = next(
+            x["status"]
+            for x in health["lights"]
+            if x["key"] == "collapse.mean_similarity" and x["level"] == 0
+        )
         assert item["fired"] is fired and (status == "collapse") is fired

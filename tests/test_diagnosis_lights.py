@@ -25,12 +25,16 @@ def test_one_light_per_ruled_metric_and_level_even_with_no_data():
 
 
 def test_levels_come_from_the_data_without_a_manifest():
-    run = make_run({("collapse.mean_similarity", 0): const(0.1),
-                    ("collapse.mean_similarity", 1): const(0.1)}, manifest=False)
+    run = make_run(
+        {("collapse.mean_similarity", 0): const(0.1), ("collapse.mean_similarity", 1): const(0.1)},
+        manifest=False,
+    )
     health = diagnose(run)
     assert health["levels"] == [0, 1]
-    assert {x["level"] for x in health["lights"] if x["key"] == "collapse.mean_similarity"} \
-        == {0, 1}
+    assert {x["level"] for x in health["lights"] if x["key"] == "collapse.mean_similarity"} == {
+        0,
+        1,
+    }
 
 
 def test_a_run_with_no_per_level_data_still_shows_level_0_lights_as_unknown():
@@ -48,8 +52,13 @@ def test_a_light_carries_its_evidence():
     assert result["tag"] == "train/collapse/level0_mean_std_per_dim"
     assert result["category"] == "collapse"
     assert result["value"] == pytest.approx(np.median(values[-30:]))
-    assert result["window"] == {"statistic": "recent", "start_step": 2700, "end_step": 2990,
-                                "points": 30, "non_finite": 0}
+    assert result["window"] == {
+        "statistic": "recent",
+        "start_step": 2700,
+        "end_step": 2990,
+        "points": 30,
+        "non_finite": 0,
+    }
     assert result["status"] == "healthy"
     assert result["threshold"]["op"] == "<" and result["threshold"]["bound"] == 0.2
     assert [b["status"] for b in result["bands"]] == ["collapse", "warning"]
@@ -85,14 +94,20 @@ def test_nan_loss_is_critical():
 def test_a_curve_with_nan_in_the_past_is_never_healthy():
     values = np.full(100, 0.03)
     values[10] = np.inf
-    result = light(diagnose(make_run({("collapse.mean_std_per_dim", 0): values})),
-                   "collapse.mean_std_per_dim", 0)
+    result = light(
+        diagnose(make_run({("collapse.mean_std_per_dim", 0): values})),
+        "collapse.mean_std_per_dim",
+        0,
+    )
     assert result["status"] == "warning"
     assert "1 of 100 logged values are NaN/Inf (first at step 10)" in result["explanation"]
 
 
-@pytest.mark.parametrize("values", [[], [np.nan] * 30, [np.inf, -np.inf], [0.5]],
-                         ids=["empty", "all_nan", "all_inf", "one_point"])
+@pytest.mark.parametrize(
+    "values",
+    [[], [np.nan] * 30, [np.inf, -np.inf], [0.5]],
+    ids=["empty", "all_nan", "all_inf", "one_point"],
+)
 def test_unusable_curves_give_unknown(values):
     run = make_run({"masking.mask_ratio": np.asarray(values, dtype=float)})
     result = light(diagnose(run), "masking.mask_ratio")
@@ -125,7 +140,8 @@ def test_inexact_alias_with_a_dimension_relative_rule_is_unknown_with_the_alias_
 def test_exact_alias_is_judged():
     run = make_run({}, dim=768)
     run.series[("ema.momentum_current", None)] = series(
-        "ema.momentum_current", None, np.full(20, 0.5), tag="train/ema_momentum")
+        "ema.momentum_current", None, np.full(20, 0.5), tag="train/ema_momentum"
+    )
     result = light(diagnose(run), "ema.momentum_current")
     assert result["status"] == "critical"
     assert result["tag"] == "train/ema_momentum"
@@ -134,12 +150,16 @@ def test_exact_alias_is_judged():
 def test_notes_of_a_count_rule_are_about_the_level_of_the_curve():
     # gradient_flow.global_norm is judged on its NaN count; its note "> 10" is about
     # the norm itself.
-    result = light(diagnose(make_run({"gradient_flow.global_norm": np.full(30, 25.0)})),
-                   "gradient_flow.global_norm")
+    result = light(
+        diagnose(make_run({"gradient_flow.global_norm": np.full(30, 25.0)})),
+        "gradient_flow.global_norm",
+    )
     assert result["status"] == "healthy"
     assert any("potentially unstable" in note for note in result["notes"])
-    calm = light(diagnose(make_run({"gradient_flow.global_norm": np.full(30, 1.0)})),
-                 "gradient_flow.global_norm")
+    calm = light(
+        diagnose(make_run({"gradient_flow.global_norm": np.full(30, 1.0)})),
+        "gradient_flow.global_norm",
+    )
     assert calm["notes"] == []
 
 

@@ -17,8 +17,10 @@ def healthy_curves():
     return {
         "loss.total": jepa_loss(N),
         "learning_rate.base_lr": const(3e-4, 20, every=100),
-        "gradient_flow.global_norm": (np.arange(200) * 10,
-                                      1.0 + 0.05 * np.random.default_rng(0).standard_normal(200)),
+        "gradient_flow.global_norm": (
+            np.arange(200) * 10,
+            1.0 + 0.05 * np.random.default_rng(0).standard_normal(200),
+        ),
         "gradient.clipping_percentage": const(2.0, N),
         "ema.momentum_current": (np.arange(20) * 100, 0.996 + 0.004 * t),
         "stability.loss_smoothness": const(0.05, N),
@@ -63,7 +65,7 @@ def test_healthy_curve_caught_in_its_rise_is_not_divergence():
 def test_a_big_rise_alone_is_not_divergence_without_evidence():
     curves = healthy_curves()
     loss = jepa_loss(N)
-    loss[N // 2:] *= np.linspace(1.0, 2.0, N - N // 2)  # rises 2x, all else healthy
+    loss[N // 2 :] *= np.linspace(1.0, 2.0, N - N // 2)  # rises 2x, all else healthy
     found, health = _detected(curves | {"loss.total": loss})
     item = pattern(health, "divergence")
     assert check(item, "loss_rises")["fired"] is True
@@ -72,17 +74,18 @@ def test_a_big_rise_alone_is_not_divergence_without_evidence():
 
 def test_divergence_with_clipping_evidence():
     loss = jepa_loss(N)
-    loss[N // 2:] *= np.linspace(1.0, 3.0, N - N // 2)
-    curves = healthy_curves() | {"loss.total": loss,
-                                 "gradient.clipping_percentage": const(70.0, N)}
+    loss[N // 2 :] *= np.linspace(1.0, 3.0, N - N // 2)
+    curves = healthy_curves() | {"loss.total": loss, "gradient.clipping_percentage": const(70.0, N)}
     found, health = _detected(curves)
     assert "divergence" in found
     assert check(pattern(health, "divergence"), "clipping_high")["fired"] is True
 
 
 def test_loss_stuck():
-    curves = healthy_curves() | {"loss.total": 0.9 + 0.01 * np.sin(np.arange(N)),
-                                 "learning_rate.base_lr": const(1e-6, 20, every=100)}
+    curves = healthy_curves() | {
+        "loss.total": 0.9 + 0.01 * np.sin(np.arange(N)),
+        "learning_rate.base_lr": const(1e-6, 20, every=100),
+    }
     found, health = _detected(curves)
     assert "loss_stuck" in found
     assert check(pattern(health, "loss_stuck"), "lr_too_low")["fired"] is True
@@ -129,8 +132,10 @@ def test_no_pattern_is_detected_without_data(pattern_id):
 
 
 def test_a_detected_pattern_makes_a_run_without_alerts_a_warning():
-    curves = healthy_curves() | {"loss.total": 0.9 + 0.01 * np.sin(np.arange(N)),
-                                 "learning_rate.base_lr": const(1e-6, 20, every=100)}
+    curves = healthy_curves() | {
+        "loss.total": 0.9 + 0.01 * np.sin(np.arange(N)),
+        "learning_rate.base_lr": const(1e-6, 20, every=100),
+    }
     found, health = _detected(curves)
     assert "loss_stuck" in found
     assert health["status"] == "warning" and "loss_stuck" in health["status_reason"]

@@ -11,7 +11,7 @@ EVALS = np.arange(300, 1001, 100)  # after early training of a 1000-step run
 
 
 def _run(knn, *, baseline=0.30, classes=10.0, **kwargs):
-    curves = {"eval.knn_top1": (EVALS[:len(knn)], np.asarray(knn, dtype=float))}
+    curves = {"eval.knn_top1": (EVALS[: len(knn)], np.asarray(knn, dtype=float))}
     if baseline is not None:
         curves["eval.knn_top1_random_init"] = (np.array([0]), np.array([baseline]))
     if classes is not None:
@@ -44,20 +44,25 @@ def test_a_probe_falling_steadily_from_its_peak_warns_but_not_a_noisy_one():
 
 
 def test_a_probe_before_early_training_ends_is_not_judged_against_random_init():
-    curves = {"eval.knn_top1": (np.array([100]), np.array([0.2])),
-              "eval.knn_top1_random_init": (np.array([0]), np.array([0.3]))}
+    curves = {
+        "eval.knn_top1": (np.array([100]), np.array([0.2])),
+        "eval.knn_top1_random_init": (np.array([0]), np.array([0.3])),
+    }
     result = light(diagnose(make_run(curves, total_steps=1000)), "derived.knn_vs_random_init")
     assert result["status"] == "unknown" and "after warmup" in result["explanation"]
 
 
 def test_another_trainers_probe_tag_gets_the_same_lights():
-    knn = series("eval.knn_top1", None, (EVALS[:4], np.array([0.5, 0.48, 0.45, 0.41])),
-                 tag="val/knn_top1")
-    health = diagnose(RunData(run="plain", source=Source.PLAIN, manifest=None,
-                              series={("eval.knn_top1", None): knn}))
+    knn = series(
+        "eval.knn_top1", None, (EVALS[:4], np.array([0.5, 0.48, 0.45, 0.41])), tag="val/knn_top1"
+    )
+    health = diagnose(
+        RunData(
+            run="plain", source=Source.PLAIN, manifest=None, series={("eval.knn_top1", None): knn}
+        )
+    )
     assert light(health, "derived.knn_fall")["status"] == "warning"
     assert light(health, "derived.knn_fall")["tag"] == "val/knn_top1"
     # No baseline and no class count in such logs: those two lights say unknown.
     assert light(health, "derived.knn_vs_random_init")["status"] == "unknown"
     assert light(health, "derived.knn_vs_chance")["status"] == "unknown"
-

@@ -65,9 +65,11 @@ def test_missing_metric_is_listed_as_not_logged():
 def test_inexact_alias_is_not_judged():
     run = make_run({"loss.total": np.full(100, 0.1)}, total_steps=100)
     run.source = Source.UPSTREAM
-    run.series[("hierarchy.feat_norm", 0)] = series("hierarchy.feat_norm", 0, np.ones(100),
-                                                    tag="train/target_norm", exact=False)
+    run.series[("hierarchy.feat_norm", 0)] = series(
+        "hierarchy.feat_norm", 0, np.ones(100), tag="train/target_norm", exact=False
+    )
     run.series[("collapse.mean_std_per_dim", 0)] = series(
-        "collapse.mean_std_per_dim", 0, np.full(100, 0.12), tag="train/target_std", exact=False)
+        "collapse.mean_std_per_dim", 0, np.full(100, 0.12), tag="train/target_std", exact=False
+    )
     item = _check(diagnose(run)["ranges"], "collapse.mean_std_per_dim", 0)
     assert item["in_range"] is None and "trend only" in item["note"]

@@ -23,8 +23,7 @@ from tests.diagnosis_util import light, make_run
 D = 256
 ROWS = 4 * D
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq}
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
 def _oracle_bound(bound, dim):
@@ -54,9 +53,11 @@ def _oracle_band(rule, judged, dim):
 
 def _edge_values(op, bound):
     """Judged values at and just either side of a bound."""
+
     def around(b):
         eps = 1e-6 * max(1.0, abs(b))
         return [b - eps, b, b + eps]
+
     if op in ("outside", "inside"):
         return around(float(bound[0])) + around(float(bound[1]))
     return around(float(bound))
@@ -95,8 +96,9 @@ def _cases():
             for judged in _edge_values(band.op, bound):
                 if _curve_for(metric.rule, _raw(metric.rule, judged)) is None:
                     continue  # e.g. a negative count of non-finite values: no curve has it
-                yield pytest.param(metric, judged, id="%s-band%d-%s%g" % (
-                    metric.key, index, band.op, judged))
+                yield pytest.param(
+                    metric, judged, id="%s-band%d-%s%g" % (metric.key, index, band.op, judged)
+                )
 
 
 @pytest.mark.parametrize("metric, judged", list(_cases()))
@@ -104,8 +106,9 @@ def test_every_band_at_and_around_its_bound(metric, judged):
     rule = metric.rule
     values = _curve_for(rule, _raw(rule, judged))
     level = 0 if metric.per_level else None
-    run = make_run({(metric.key, level): values, ("collapse.num_rows", 0): np.full(20, ROWS)},
-                   dim=D, levels=1)
+    run = make_run(
+        {(metric.key, level): values, ("collapse.num_rows", 0): np.full(20, ROWS)}, dim=D, levels=1
+    )
     result = light(diagnose(run), metric.key, level)
     matched = _oracle_band(rule, judged, D)
     expected = matched.status if matched else schema.HEALTHY
@@ -122,7 +125,7 @@ def test_every_band_at_and_around_its_bound(metric, judged):
 
 def test_every_status_word_of_a_band_is_a_catalogue_status():
     for metric in catalog.metrics():
-        for band in (metric.rule.bands if metric.rule else ()):
+        for band in metric.rule.bands if metric.rule else ():
             assert band.status in (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)
             assert band.op in schema.OPERATORS
 
@@ -135,19 +138,22 @@ def _status(key, raw, *, dim, rows=None, level=0):
     return light(diagnose(make_run(curves, dim=dim, levels=1)), key, level)
 
 
-@pytest.mark.parametrize("raw, dim, status", [
-    # mean std per dim, judged as std * sqrt(D): healthy >= 0.2, collapse < 0.1 (calibrated).
-    (0.0200, 768, "healthy"),   # 0.554
-    (0.0100, 768, "healthy"),   # 0.277: the reference's "collapse < 0.01", a healthy demo level
-    (0.0073, 768, "healthy"),   # 0.202
-    (0.0072, 768, "warning"),   # 0.1995
-    (0.0037, 768, "warning"),   # 0.1025
-    (0.0036, 768, "collapse"),  # 0.0998
-    (0.0500, 192, "healthy"),   # 0.693
-    (0.0100, 192, "warning"),   # 0.139
-    (0.0070, 192, "collapse"),  # 0.097
-    (0.0360, 768, "healthy"),   # 0.998: isotropic L2-normalised features
-])
+@pytest.mark.parametrize(
+    "raw, dim, status",
+    [
+        # mean std per dim, judged as std * sqrt(D): healthy >= 0.2, collapse < 0.1 (calibrated).
+        (0.0200, 768, "healthy"),  # 0.554
+        (0.0100, 768, "healthy"),  # 0.277: the reference's "collapse < 0.01", a healthy demo level
+        (0.0073, 768, "healthy"),  # 0.202
+        (0.0072, 768, "warning"),  # 0.1995
+        (0.0037, 768, "warning"),  # 0.1025
+        (0.0036, 768, "collapse"),  # 0.0998
+        (0.0500, 192, "healthy"),  # 0.693
+        (0.0100, 192, "warning"),  # 0.139
+        (0.0070, 192, "collapse"),  # 0.097
+        (0.0360, 768, "healthy"),  # 0.998: isotropic L2-normalised features
+    ],
+)
 def test_mean_std_is_judged_relative_to_sqrt_d(raw, dim, status):
     result = _status("collapse.mean_std_per_dim", raw, dim=dim)
     assert result["status"] == status
@@ -160,35 +166,41 @@ def test_the_reference_healthy_std_bound_is_not_used():
     assert _status("collapse.mean_std_per_dim", 0.035, dim=768)["status"] == "healthy"
 
 
-@pytest.mark.parametrize("raw, dim, status", [
-    # min std per dim, judged as std * sqrt(D): healthy >= 0.024, collapse < 0.012 (calibrated).
-    (0.0051, 768, "healthy"),   # 0.141
-    (0.0010, 768, "healthy"),   # 0.0277: the reference's 0.001
-    (0.00087, 768, "healthy"),  # 0.0241
-    (0.00086, 768, "warning"),  # 0.0238
-    (0.00044, 768, "warning"),  # 0.0122
-    (0.00043, 768, "collapse"), # 0.0119
-    (0.0110, 192, "healthy"),   # 0.152
-    (0.0010, 192, "warning"),   # 0.0139
-    (0.0008, 192, "collapse"),  # 0.0111
-])
+@pytest.mark.parametrize(
+    "raw, dim, status",
+    [
+        # min std per dim, judged as std * sqrt(D): healthy >= 0.024, collapse < 0.012 (calibrated).
+        (0.0051, 768, "healthy"),  # 0.141
+        (0.0010, 768, "healthy"),  # 0.0277: the reference's 0.001
+        (0.00087, 768, "healthy"),  # 0.0241
+        (0.00086, 768, "warning"),  # 0.0238
+        (0.00044, 768, "warning"),  # 0.0122
+        (0.00043, 768, "collapse"),  # 0.0119
+        (0.0110, 192, "healthy"),  # 0.152
+        (0.0010, 192, "warning"),  # 0.0139
+        (0.0008, 192, "collapse"),  # 0.0111
+    ],
+)
 def test_min_std_is_judged_relative_to_sqrt_d(raw, dim, status):
     assert _status("collapse.min_std_per_dim", raw, dim=dim)["status"] == status
 
 
-@pytest.mark.parametrize("erank, dim, rows, status", [
-    # calibrated on real runs: healthy >= 0.015 and 2.5 directions, collapse < 0.01 or
-    # under 2 directions (reference: 500 / 200 of 768)
-    (500, 768, 4096, "healthy"),   # 0.651 = the reference's 500 of 768
-    (200, 768, 4096, "healthy"),   # 0.260: the reference's collapse, a healthy tiny run's level
-    (12, 768, 4096, "healthy"),    # 0.0156
-    (11, 768, 4096, "warning"),    # 0.0143
-    (8, 768, 4096, "warning"),     # 0.0104
-    (7, 768, 4096, "collapse"),    # 0.0091
-    (3, 192, 1024, "healthy"),     # 0.0156, 3 directions
-    (2.4, 192, 1024, "warning"),   # under 2.5 directions
-    (1.9, 192, 1024, "collapse"),  # under 2 directions
-])
+@pytest.mark.parametrize(
+    "erank, dim, rows, status",
+    [
+        # calibrated on real runs: healthy >= 0.015 and 2.5 directions, collapse < 0.01 or
+        # under 2 directions (reference: 500 / 200 of 768)
+        (500, 768, 4096, "healthy"),  # 0.651 = the reference's 500 of 768
+        (200, 768, 4096, "healthy"),  # 0.260: the reference's collapse, a healthy tiny run's level
+        (12, 768, 4096, "healthy"),  # 0.0156
+        (11, 768, 4096, "warning"),  # 0.0143
+        (8, 768, 4096, "warning"),  # 0.0104
+        (7, 768, 4096, "collapse"),  # 0.0091
+        (3, 192, 1024, "healthy"),  # 0.0156, 3 directions
+        (2.4, 192, 1024, "warning"),  # under 2.5 directions
+        (1.9, 192, 1024, "collapse"),  # under 2 directions
+    ],
+)
 def test_effective_rank_is_judged_as_a_fraction_of_min_n_d(erank, dim, rows, status):
     result = _status("collapse.effective_rank", erank, dim=dim, rows=rows)
     assert result["status"] == status
@@ -217,36 +229,48 @@ def test_effective_rank_with_rows_unknown_uses_d_and_says_so():
     assert any("rows N unknown" in note for note in result["notes"])
 
 
-@pytest.mark.parametrize("value, dim, status", [
-    (0.60, 768, "healthy"),   # a shared mean direction: healthy at any width
-    (0.955, 64, "healthy"),
-    (0.97, 768, "warning"),
-    (0.975, 192, "warning"),
-    (0.99, 64, "collapse"),   # every feature points one way
-    (0.999, None, "collapse"),  # the raw cosine needs no D
-])
+@pytest.mark.parametrize(
+    "value, dim, status",
+    [
+        (0.60, 768, "healthy"),  # a shared mean direction: healthy at any width
+        (0.955, 64, "healthy"),
+        (0.97, 768, "warning"),
+        (0.975, 192, "warning"),
+        (0.99, 64, "collapse"),  # every feature points one way
+        (0.999, None, "collapse"),  # the raw cosine needs no D
+    ],
+)
 def test_similarity_is_judged_on_the_raw_cosine_at_any_width(value, dim, status):
     result = _status("collapse.mean_similarity", value, dim=dim)
     assert result["status"] == status
 
 
-@pytest.mark.parametrize("key, raw, status", [
-    ("collapse.mean_std_per_dim", 1e-5, "collapse"),  # std*sqrt(D) <= 0.0009 at every D
-    ("collapse.min_std_per_dim", 1e-6, "collapse"),
-    ("collapse.effective_rank", 1.3, "collapse"),     # under 2 directions at every width
-    ("collapse.mean_std_per_dim", 0.03, "healthy"),   # 0.24 at D=64 ... 1 at D=1111 (its cap)
-])
+@pytest.mark.parametrize(
+    "key, raw, status",
+    [
+        ("collapse.mean_std_per_dim", 1e-5, "collapse"),  # std*sqrt(D) <= 0.0009 at every D
+        ("collapse.min_std_per_dim", 1e-6, "collapse"),
+        ("collapse.effective_rank", 1.3, "collapse"),  # under 2 directions at every width
+        ("collapse.mean_std_per_dim", 0.03, "healthy"),  # 0.24 at D=64 ... 1 at D=1111 (its cap)
+    ],
+)
 def test_dimension_relative_rule_without_d_is_judged_where_every_plausible_d_agrees(
-        key, raw, status):
+    key, raw, status
+):
     result = _status(key, raw, dim=None)
     assert result["status"] == status, result["explanation"]
     assert any("every plausible D" in note for note in result["notes"])
     assert result["judged_value"] is None  # no single D to normalise with
 
 
-@pytest.mark.parametrize("key, raw", [("collapse.mean_std_per_dim", 0.003),
-                                      ("collapse.min_std_per_dim", 0.001),
-                                      ("collapse.effective_rank", 5.0)])
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        ("collapse.mean_std_per_dim", 0.003),
+        ("collapse.min_std_per_dim", 0.001),
+        ("collapse.effective_rank", 5.0),
+    ],
+)
 def test_dimension_relative_rule_without_d_is_unknown_where_d_decides(key, raw):
     result = _status(key, raw, dim=None)
     assert result["status"] == "unknown"
@@ -263,21 +287,34 @@ def test_a_given_d_judges_a_run_without_one_and_says_so():
     assert light(health, "collapse.mean_std_per_dim", 0)["status"] == "warning"  # 0.139
     assert health["embed_dim"] == 768 and health["embed_dim_source"] == "user"
     assert "D=768 assumed" in health["dim_note"]
-    with_manifest = diagnose(make_run({("collapse.mean_std_per_dim", 0): np.full(20, 0.003)},
-                                      dim=128, levels=1), embed_dim=768)
+    with_manifest = diagnose(
+        make_run({("collapse.mean_std_per_dim", 0): np.full(20, 0.003)}, dim=128, levels=1),
+        embed_dim=768,
+    )
     assert with_manifest["embed_dim"] == 128 and with_manifest["embed_dim_source"] == "manifest"
     assert "ignored" in with_manifest["dim_note"]
 
 
 # ----------------------------------------------------------------- rules.py itself
-@pytest.mark.parametrize("value, op, bound, expected", [
-    (1.0, "<", 2.0, True), (2.0, "<", 2.0, False), (2.0, "<=", 2.0, True),
-    (3.0, ">", 2.0, True), (2.0, ">", 2.0, False), (2.0, ">=", 2.0, True),
-    (0.0, "==", 0.0, True), (0.5, "outside", (0.4, 0.7), False),
-    (0.4, "outside", (0.4, 0.7), False), (0.39, "outside", (0.4, 0.7), True),
-    (0.71, "outside", (0.4, 0.7), True), (0.5, "inside", (0.4, 0.7), True),
-    (float("nan"), "<", 1.0, False), (float("nan"), "outside", (0.0, 1.0), False),
-])
+@pytest.mark.parametrize(
+    "value, op, bound, expected",
+    [
+        (1.0, "<", 2.0, True),
+        (2.0, "<", 2.0, False),
+        (2.0, "<=", 2.0, True),
+        (3.0, ">", 2.0, True),
+        (2.0, ">", 2.0, False),
+        (2.0, ">=", 2.0, True),
+        (0.0, "==", 0.0, True),
+        (0.5, "outside", (0.4, 0.7), False),
+        (0.4, "outside", (0.4, 0.7), False),
+        (0.39, "outside", (0.4, 0.7), True),
+        (0.71, "outside", (0.4, 0.7), True),
+        (0.5, "inside", (0.4, 0.7), True),
+        (float("nan"), "<", 1.0, False),
+        (float("nan"), "outside", (0.0, 1.0), False),
+    ],
+)
 def test_compare(value, op, bound, expected):
     assert rules.compare(value, op, bound) is expected
 

@@ -19,9 +19,22 @@ def test_every_catalogue_statistic_is_implemented():
     assert set(S.STATISTIC_FUNCTIONS) == set(STATISTICS)
 
 
-@pytest.mark.parametrize("n, expected", [(0, 0), (1, 1), (3, 3), (5, 5), (10, 5), (49, 5),
-                                         (51, 6), (100, 10), (1000, 100), (2000, 200),
-                                         (100_000, 200)])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (0, 0),
+        (1, 1),
+        (3, 3),
+        (5, 5),
+        (10, 5),
+        (49, 5),
+        (51, 6),
+        (100, 10),
+        (1000, 100),
+        (2000, 200),
+        (100_000, 200),
+    ],
+)
 def test_window_is_ten_percent_within_5_and_200(n, expected):
     assert S.window_size(n) == expected
 
@@ -63,8 +76,9 @@ def test_at_start_skips_a_non_finite_first_point():
 def test_recent_over_first():
     assert S.recent_over_first(curve([1.0] * 50 + [3.0] * 50)).value == pytest.approx(3.0)
     # leading zeros (EMA divergence right after the copy) carry no scale: skipped
-    assert S.recent_over_first(curve([0.0] * 2 + [1.0] * 48 + [3.0] * 50)).value \
-        == pytest.approx(3.0)
+    assert S.recent_over_first(curve([0.0] * 2 + [1.0] * 48 + [3.0] * 50)).value == pytest.approx(
+        3.0
+    )
     assert S.recent_over_first(curve([0.0] * 50 + [3.0] * 50)).value == pytest.approx(1.0)
     assert S.recent_over_first(curve([0.0] * 100)).value is None
 
@@ -125,8 +139,10 @@ def test_max_zscore_of_a_step_after_a_constant_stretch_is_huge():
 
 def test_max_zscore_of_gaussian_noise_stays_below_the_spike_bound():
     # The gradient-spike check fires at z > 6: noise alone must not reach it.
-    worst = max(S.max_zscore(curve(np.random.default_rng(seed).normal(size=1000))).value
-                for seed in range(40))
+    worst = max(
+        S.max_zscore(curve(np.random.default_rng(seed).normal(size=1000))).value
+        for seed in range(40)
+    )
     assert worst < 6.0
 
 
@@ -147,8 +163,11 @@ def test_recent_max_and_count():
 
 
 @pytest.mark.parametrize("name", sorted(STATISTICS))
-@pytest.mark.parametrize("values", [[], [1.0], [np.nan], [np.inf] * 30, [np.nan] * 300],
-                         ids=["empty", "one", "one_nan", "all_inf", "all_nan"])
+@pytest.mark.parametrize(
+    "values",
+    [[], [1.0], [np.nan], [np.inf] * 30, [np.nan] * 300],
+    ids=["empty", "one", "one_nan", "all_inf", "all_nan"],
+)
 def test_degenerate_curves_never_crash_and_never_invent_a_value(name, values):
     stat = S.compute(name, curve(values))
     finite = [v for v in values if math.isfinite(v)]

@@ -15,8 +15,13 @@ STEPS = 60
 
 
 def _write_healthy(run_dir, *, nan_loss=False, collapse=False, dim=192):
-    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=dim,
-                           total_steps=STEPS, collapse_rows=1024)
+    manifest = RunManifest(
+        num_levels=2,
+        hierarchy_weights=[1.0, 0.5],
+        embed_dim=dim,
+        total_steps=STEPS,
+        collapse_rows=1024,
+    )
     with SummaryWriter(run_dir, manifest=manifest) as writer:
         for step in range(STEPS):
             loss = 0.2 + np.exp(-step / 10)
@@ -87,8 +92,11 @@ def test_the_summary_lists_what_is_wrong_and_what_to_do(logdir, capsys):
     assert code == 1
     bad = _section(out, "bad")
     assert bad[1].strip().startswith("status: worst light: collapse.")
-    listed = [line.split()[:4] for line in bad if line.startswith("    ") and
-              line.split()[0] in ("WARNING", "COLLAPSE", "CRITICAL")]
+    listed = [
+        line.split()[:4]
+        for line in bad
+        if line.startswith("    ") and line.split()[0] in ("WARNING", "COLLAPSE", "CRITICAL")
+    ]
     assert ["COLLAPSE", "collapse.mean_std_per_dim", "level", "0"] in listed
     assert ["COLLAPSE", "collapse.mean_std_per_dim", "level", "1"] in listed
     assert not any(line.split()[0] in ("HEALTHY", "UNKNOWN") for line in bad[2:])
@@ -155,8 +163,10 @@ def _light(health, key, level=0):
 def test_embed_dim_judges_logs_without_a_manifest_at_that_dimension(tmp_path, capsys):
     std = 0.15 / np.sqrt(192)  # std * sqrt(D) depends on D: 0.15 at D=192
     _write_plain(tmp_path / "plain", std=std)
-    with SummaryWriter(str(tmp_path / "manifest"), manifest=RunManifest(
-            num_levels=1, hierarchy_weights=[1.0], embed_dim=192)) as writer:
+    with SummaryWriter(
+        str(tmp_path / "manifest"),
+        manifest=RunManifest(num_levels=1, hierarchy_weights=[1.0], embed_dim=192),
+    ) as writer:
         for step in range(STEPS):  # the same curves, with a manifest D
             writer.scalar("loss.total", 1.0 / (1 + step), step)
             writer.scalar("collapse.mean_std_per_dim", std, step, level=0)
@@ -186,8 +196,9 @@ def test_embed_dim_can_turn_a_run_red_that_was_unknown(tmp_path, capsys):
     code, out, _ = _run([str(tmp_path), "--embed-dim", "192"], capsys)
     assert code == doctor.EXIT_ALERT
     assert "COLLAPSE  run 'plain'" in out
-    assert any(line.split()[:2] == ["COLLAPSE", "collapse.mean_std_per_dim"]
-               for line in out.splitlines())
+    assert any(
+        line.split()[:2] == ["COLLAPSE", "collapse.mean_std_per_dim"] for line in out.splitlines()
+    )
 
 
 def test_a_manifest_dimension_wins_over_embed_dim(logdir, capsys):
@@ -205,8 +216,7 @@ def test_a_bad_embed_dim_exits_2_with_one_line_naming_the_flag(logdir, capsys, v
     assert err.startswith("hjepa-doctor: error: --embed-dim ") and err.count("\n") == 1
 
 
-def test_a_failing_diagnosis_is_unknown_with_every_field_of_a_verdict(logdir, capsys,
-                                                                     monkeypatch):
+def test_a_failing_diagnosis_is_unknown_with_every_field_of_a_verdict(logdir, capsys, monkeypatch):
     from tensorboard_plugin_hjepa import diagnosis
 
     code, out, _ = _run([str(logdir), "--json"], capsys)
@@ -226,11 +236,14 @@ def test_a_failing_diagnosis_is_unknown_with_every_field_of_a_verdict(logdir, ca
     assert "UNKNOWN  run 'good'" in out and "status: the diagnosis failed" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["{tmp}/nope"], "does not exist"),
-    (["{tmp}/empty"], "no H-JEPA runs found"),
-    (["{tmp}/logs", "--run", "missing"], "unknown run 'missing'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["{tmp}/nope"], "does not exist"),
+        (["{tmp}/empty"], "no H-JEPA runs found"),
+        (["{tmp}/logs", "--run", "missing"], "unknown run 'missing'"),
+    ],
+)
 def test_read_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     write_plain_scalars(str(tmp_path / "empty" / "other"), [("accuracy", 0.5, 1)])
@@ -257,6 +270,7 @@ def test_colour_auto_respects_no_color(monkeypatch):
     class Tty:
         def isatty(self):
             return True
+
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert doctor._use_colour("auto", Tty()) is True  # pylint: disable=protected-access
     monkeypatch.setenv("NO_COLOR", "1")
@@ -288,7 +302,8 @@ def test_console_script_runs(logdir):
     exe = os.path.join(os.path.dirname(sys.executable), "hjepa-doctor")
     if not os.path.exists(exe):
         pytest.skip("console script not installed")
-    result = subprocess.run([exe, str(logdir), "--json"], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [exe, str(logdir), "--json"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["runs"]["good"]["status"] == "healthy"

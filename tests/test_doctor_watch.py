@@ -27,8 +27,13 @@ def _write(writer, steps, *, collapse=False):
 
 
 def _writer(run_dir):
-    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=DIM,
-                           total_steps=200, collapse_rows=1024)
+    manifest = RunManifest(
+        num_levels=2,
+        hierarchy_weights=[1.0, 0.5],
+        embed_dim=DIM,
+        total_steps=200,
+        collapse_rows=1024,
+    )
     return SummaryWriter(str(run_dir), manifest=manifest)
 
 
@@ -110,10 +115,13 @@ def test_watch_waits_for_runs_and_says_so_once(tmp_path, monkeypatch, capsys):
     assert code == doctor.EXIT_OK
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--watch", "--json"], "--json is not supported"),
-    (["--watch", "--interval", "0"], "--interval must be > 0"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--watch", "--json"], "--json is not supported"),
+        (["--watch", "--interval", "0"], "--interval must be > 0"),
+    ],
+)
 def test_watch_usage_errors(tmp_path, capsys, argv, message):
     assert doctor.main([str(tmp_path)] + argv) == doctor.EXIT_ERROR
     assert message in capsys.readouterr().err
@@ -146,8 +154,18 @@ def test_watch_judges_logs_without_a_manifest_at_the_given_dimension(tmp_path, c
     write_plain_scalars(str(tmp_path / "plain"), rows)
     code = doctor.main([str(tmp_path), "--watch", "--interval", "0.01", "--max-polls", "1"])
     assert code == doctor.EXIT_OK and "COLLAPSE" not in capsys.readouterr().out
-    code = doctor.main([str(tmp_path), "--watch", "--interval", "0.01", "--max-polls", "1",
-                        "--embed-dim", str(DIM)])
+    code = doctor.main(
+        [
+            str(tmp_path),
+            "--watch",
+            "--interval",
+            "0.01",
+            "--max-polls",
+            "1",
+            "--embed-dim",
+            str(DIM),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == doctor.EXIT_ALERT
     assert "new run 'plain'" in out and "collapse.mean_std_per_dim level 0 COLLAPSE" in out

@@ -11,17 +11,32 @@ import pytest
 pytest.importorskip("torch")
 
 from tensorboard_plugin_hjepa.catalog import schema
-
 from tests.conftest import app_for
 
-EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
-                       "own_training_loop.py")
+EXAMPLE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "own_training_loop.py"
+)
 
 
 def _run(logdir, *extra, expect=0):
-    proc = subprocess.run([sys.executable, EXAMPLE, "--logdir", str(logdir), "--steps", "120",
-                           "--check-every", "20", "--threads", "1", *extra],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            EXAMPLE,
+            "--logdir",
+            str(logdir),
+            "--steps",
+            "120",
+            "--check-every",
+            "20",
+            "--threads",
+            "1",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == expect, proc.stderr
     return proc.stderr
 
@@ -39,8 +54,11 @@ def test_every_light_is_known_through_the_health_route(healthy_logdir):
     response = client.get("/data/plugin/hjepa/health?run=own")
     assert response.status_code == 200
     health = json.loads(response.get_data())
-    unknown = [(l["key"], l["level"], l["explanation"]) for l in health["lights"]
-               if l["status"] == schema.UNKNOWN]
+    unknown = [
+        (l["key"], l["level"], l["explanation"])
+        for l in health["lights"]
+        if l["status"] == schema.UNKNOWN
+    ]
     assert unknown == []
     assert health["contributions"]["status"] != schema.UNKNOWN
     assert health["source"] == "hjepa" and health["levels"] == [0, 1] and health["embed_dim"] == 64

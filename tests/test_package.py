@@ -13,8 +13,21 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), ROOT], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            ROOT,
+        ],
+        check=True,
+    )
     (path,) = out.glob("tensorboard_plugin_hjepa-*.whl")
     return path
 
@@ -31,55 +44,73 @@ def test_wheel_ships_frontend_configs_and_entry_points(wheel):
     assert "hjepa = tensorboard_plugin_hjepa.plugin:HJepaLoader" in entry_points
     assert "hjepa-doctor = tensorboard_plugin_hjepa.doctor:main" in entry_points
     assert "hjepa-train = hjepa_trainer.cli:main" in entry_points
-    base_requirements = [line for line in requires.splitlines()
-                         if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    base_requirements = [
+        line
+        for line in requires.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
     assert base_requirements and not any("torch" in r for r in base_requirements)
     assert any("torch" in r and 'extra == "train"' in r for r in requires.splitlines())
 
 
 def test_plugin_modules_never_import_torch():
-    modules = ["tensorboard_plugin_hjepa", "tensorboard_plugin_hjepa.catalog",
-               "tensorboard_plugin_hjepa.summary", "tensorboard_plugin_hjepa.plugin"]
-    code = ("import importlib, sys\n"
-            "for name in %r:\n"
-            "    importlib.import_module(name)\n"
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
-            "assert not bad, bad\n" % modules)
+    modules = [
+        "tensorboard_plugin_hjepa",
+        "tensorboard_plugin_hjepa.catalog",
+        "tensorboard_plugin_hjepa.summary",
+        "tensorboard_plugin_hjepa.plugin",
+    ]
+    code = (
+        "import importlib, sys\n"
+        "for name in %r:\n"
+        "    importlib.import_module(name)\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
+        "assert not bad, bad\n" % modules
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_reader_never_imports_the_writer():
     """The plugin, its routes, the adapter, the engine and the doctor read runs (and
     their manifests) without the event-file writer of ``summary.py``."""
-    modules = ["tensorboard_plugin_hjepa.plugin", "tensorboard_plugin_hjepa.health_service",
-               "tensorboard_plugin_hjepa.data", "tensorboard_plugin_hjepa.run_data",
-               "tensorboard_plugin_hjepa.diagnosis", "tensorboard_plugin_hjepa.doctor",
-               "tensorboard.backend.event_processing.data_provider"]
-    code = ("import importlib, sys\n"
-            "for name in %r:\n"
-            "    importlib.import_module(name)\n"
-            "from tensorboard_plugin_hjepa import metadata\n"
-            "assert metadata.RunManifest(num_levels=1, hierarchy_weights=[1]).embed_dim is None\n"
-            "bad = [m for m in ('tensorboard_plugin_hjepa.summary',\n"
-            "                   'tensorboard.summary.writer.event_file_writer') if m in sys.modules]\n"
-            "assert not bad, bad\n"
-            "from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter\n"
-            "assert RunManifest is metadata.RunManifest\n" % modules)
+    modules = [
+        "tensorboard_plugin_hjepa.plugin",
+        "tensorboard_plugin_hjepa.health_service",
+        "tensorboard_plugin_hjepa.data",
+        "tensorboard_plugin_hjepa.run_data",
+        "tensorboard_plugin_hjepa.diagnosis",
+        "tensorboard_plugin_hjepa.doctor",
+        "tensorboard.backend.event_processing.data_provider",
+    ]
+    code = (
+        "import importlib, sys\n"
+        "for name in %r:\n"
+        "    importlib.import_module(name)\n"
+        "from tensorboard_plugin_hjepa import metadata\n"
+        "assert metadata.RunManifest(num_levels=1, hierarchy_weights=[1]).embed_dim is None\n"
+        "bad = [m for m in ('tensorboard_plugin_hjepa.summary',\n"
+        "                   'tensorboard.summary.writer.event_file_writer') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter\n"
+        "assert RunManifest is metadata.RunManifest\n" % modules
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_fresh_virtualenv_without_torch_serves_the_plugin(wheel, tmp_path):
     """A user's `pip install` in a new virtualenv: the plugin imports and TensorBoard
     lists it, with no torch anywhere in that environment."""
-    from tests.tb_process import running_tensorboard
     from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+    from tests.tb_process import running_tensorboard
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True)
-    check = ("import importlib.util, tensorboard_plugin_hjepa, tensorboard_plugin_hjepa.plugin;"
-             "assert importlib.util.find_spec('torch') is None, 'torch installed'")
+    check = (
+        "import importlib.util, tensorboard_plugin_hjepa, tensorboard_plugin_hjepa.plugin;"
+        "assert importlib.util.find_spec('torch') is None, 'torch installed'"
+    )
     subprocess.run([python, "-c", check], check=True)
 
     logdir = tmp_path / "logs"
@@ -87,8 +118,9 @@ def test_fresh_virtualenv_without_torch_serves_the_plugin(wheel, tmp_path):
     with SummaryWriter(str(logdir / "run"), manifest=manifest) as writer:
         for step in range(20):
             writer.scalar("loss.total", 1.0 / (step + 1), step)
-    with running_tensorboard(str(logdir), load_fast="true",
-                             command=[str(venv / "bin" / "tensorboard")]) as tb:
+    with running_tensorboard(
+        str(logdir), load_fast="true", command=[str(venv / "bin" / "tensorboard")]
+    ) as tb:
         listing = tb.get_json("/data/plugins_listing")
         assert listing["hjepa"]["enabled"] is True
         assert listing["hjepa"]["tab_name"] == "H-JEPA Health"

@@ -46,9 +46,11 @@ def _wait_loaded(tb, timeout=60):
     while True:
         runs = {r["run"]: r for r in tb.get_json(PREFIX + "/runs")["runs"]}
         long_run = runs.pop("long", None)
-        if set(runs) == {name for name, _, _ in RUNS} and all(
-                r["last_step"] == STEPS - 1 for r in runs.values()) and (
-                long_run is not None and long_run["last_step"] == LONG_STEPS - 1):
+        if (
+            set(runs) == {name for name, _, _ in RUNS}
+            and all(r["last_step"] == STEPS - 1 for r in runs.values())
+            and (long_run is not None and long_run["last_step"] == LONG_STEPS - 1)
+        ):
             return runs
         if time.monotonic() > deadline:
             raise AssertionError("runs not loaded after %ds: %r" % (timeout, runs))
@@ -72,7 +74,8 @@ def test_plugins_listing_lists_the_tab(tb):
 def test_runs_lists_every_source(tb):
     runs = tb.loaded_runs
     assert {name: r["source"] for name, r in runs.items()} == {
-        name: source for name, _, source in RUNS}
+        name: source for name, _, source in RUNS
+    }
     assert runs["healthy"]["levels"] == 3 and runs["healthy"]["embed_dim"] == 192
     assert runs["plain"]["embed_dim"] is None
 
@@ -90,7 +93,9 @@ def test_full_resolution_curves_without_any_flag(tb):
     body = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
     steps = [row[0] for row in body["data"]]
     assert steps == list(range(STEPS)) and body["sampled"] is False
-    every_100 = tb.get_json(PREFIX + "/scalars?run=healthy&tag=train/collapse/level1_effective_rank")
+    every_100 = tb.get_json(
+        PREFIX + "/scalars?run=healthy&tag=train/collapse/level1_effective_rank"
+    )
     assert len(every_100["data"]) == STEPS // 100
 
 
@@ -119,10 +124,13 @@ def test_every_route_answers(tb):
     status, headers, body = tb.get(PREFIX + "/index.js")
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
     assert b"render" in body
-    for path, code in ((PREFIX + "/health", 400), (PREFIX + "/health?run=nope", 404),
-                       (PREFIX + "/scalars?run=healthy", 400),
-                       (PREFIX + "/scalars?run=healthy&tag=nope", 404),
-                       (PREFIX + "/../../etc/passwd", 404)):
+    for path, code in (
+        (PREFIX + "/health", 400),
+        (PREFIX + "/health?run=nope", 404),
+        (PREFIX + "/scalars?run=healthy", 400),
+        (PREFIX + "/scalars?run=healthy&tag=nope", 404),
+        (PREFIX + "/../../etc/passwd", 404),
+    ):
         status, headers, body = tb.get(path)
         assert status == code, path
         if path.startswith(PREFIX + "/h") or path.startswith(PREFIX + "/s"):
@@ -131,8 +139,9 @@ def test_every_route_answers(tb):
 
 
 def test_a_user_samples_flag_for_hjepa_wins_and_a_path_prefix_works(e2e_logdir):
-    with running_tensorboard(e2e_logdir, load_fast="true", path_prefix="/tb",
-                             args=["--samples_per_plugin=hjepa=100"]) as proc:
+    with running_tensorboard(
+        e2e_logdir, load_fast="true", path_prefix="/tb", args=["--samples_per_plugin=hjepa=100"]
+    ) as proc:
         _wait_loaded(proc)
         assert proc.url.endswith("/tb")
         body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
@@ -162,13 +171,17 @@ def test_why_fix_flags_exists_tensorboards_own_sampling(e2e_logdir, load_fast, k
     "hjepa" tag; if this changes, revisit DEFAULT_HJEPA_SAMPLES."""
     import sys
 
-    with running_tensorboard(e2e_logdir, load_fast=load_fast,
-                             command=[sys.executable, "-c", _WITHOUT_FIX_FLAGS]) as proc:
+    with running_tensorboard(
+        e2e_logdir, load_fast=load_fast, command=[sys.executable, "-c", _WITHOUT_FIX_FLAGS]
+    ) as proc:
         deadline = time.monotonic() + 60
         while True:
             status, _, _ = proc.get(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
-            body = proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total") \
-                if status == 200 else {"data": []}
+            body = (
+                proc.get_json(PREFIX + "/scalars?run=healthy&tag=train/loss/total")
+                if status == 200
+                else {"data": []}
+            )
             if body["data"] and body["data"][-1][0] == STEPS - 1:
                 break
             assert time.monotonic() < deadline, "run not loaded"

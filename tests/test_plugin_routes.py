@@ -44,8 +44,7 @@ def test_plugins_listing_enables_the_tab_with_its_name(standard_app):
     entry = listing["hjepa"]
     assert entry["enabled"] is True
     assert entry["tab_name"] == "H-JEPA Health"
-    assert entry["loading_mechanism"] == {"type": "IFRAME",
-                                          "module_path": PREFIX + "/index.js"}
+    assert entry["loading_mechanism"] == {"type": "IFRAME", "module_path": PREFIX + "/index.js"}
 
 
 @pytest.mark.parametrize("source", ["plain", "upstream"])
@@ -108,9 +107,24 @@ def test_catalog_is_the_whole_catalogue(standard_app):
 # ----------------------------------------------------------------------------- health
 def test_health_has_the_documented_shape(standard_app):
     health = _json(_get(standard_app[0], "/health", run="healthy"))
-    for field in ("run", "source", "status", "last_step", "total_steps", "progress",
-                  "levels", "embed_dim", "dim_note", "manifest", "lights", "contributions",
-                  "flowchart", "patterns", "ranges", "tags"):
+    for field in (
+        "run",
+        "source",
+        "status",
+        "last_step",
+        "total_steps",
+        "progress",
+        "levels",
+        "embed_dim",
+        "dim_note",
+        "manifest",
+        "lights",
+        "contributions",
+        "flowchart",
+        "patterns",
+        "ranges",
+        "tags",
+    ):
         assert field in health, field
     assert health["run"] == "healthy" and health["source"] == "hjepa"
     assert health["levels"] == [0, 1, 2] and health["embed_dim"] == logs.DEFAULT_EMBED_DIM
@@ -120,14 +134,14 @@ def test_health_has_the_documented_shape(standard_app):
     assert tags["train/collapse/level2_effective_rank"]["level"] == 2
 
 
-@pytest.mark.parametrize("run,status", [("healthy", "healthy"), ("collapsing", "collapse"),
-                                        ("diverging", "critical")])
+@pytest.mark.parametrize(
+    "run,status", [("healthy", "healthy"), ("collapsing", "collapse"), ("diverging", "critical")]
+)
 def test_health_status_of_generated_runs(standard_app, run, status):
     health = _json(_get(standard_app[0], "/health", run=run))
     assert health["status"] == status
     if status == "collapse":
-        collapsed = {(l["key"], l["level"]) for l in health["lights"]
-                     if l["status"] == "collapse"}
+        collapsed = {(l["key"], l["level"]) for l in health["lights"] if l["status"] == "collapse"}
         assert ("collapse.mean_std_per_dim", 0) in collapsed
 
 
@@ -146,8 +160,11 @@ def test_health_of_a_plain_run_says_what_is_unknown(standard_app):
 
 # -------------------------------------------------------------------------- embed_dim
 def _std_light(health, level=0):
-    return next(x for x in health["lights"]
-                if x["key"] == "collapse.mean_std_per_dim" and x["level"] == level)
+    return next(
+        x
+        for x in health["lights"]
+        if x["key"] == "collapse.mean_std_per_dim" and x["level"] == level
+    )
 
 
 def test_embed_dim_judges_a_run_without_a_manifest_at_that_dimension(standard_app):
@@ -188,8 +205,10 @@ def test_runs_with_embed_dim_says_which_dimension_each_run_was_judged_at(standar
 
 
 @pytest.mark.parametrize("path", ["/health", "/runs"])
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "1e3", "+64", " 64", "65537",
-                                   "\u0663", "", "9" * 40, ["64", "64"]])
+@pytest.mark.parametrize(
+    "value",
+    ["0", "-1", "abc", "1.5", "1e3", "+64", " 64", "65537", "\u0663", "", "9" * 40, ["64", "64"]],
+)
 def test_a_bad_embed_dim_is_400_json_naming_the_parameter(standard_app, path, value):
     body = _json(_get(standard_app[0], path, run="plain_healthy", embed_dim=value), 400)
     assert "embed_dim" in body["error"]
@@ -213,6 +232,7 @@ def test_verdicts_are_cached_per_data_change_and_dimension(tmp_path):
     assert len(plugin.service._cache[("", "plain")]) == DIMS_PER_RUN
     # New data: the next request at a D judges again.
     from tensorboard_plugin_hjepa.summary import write_plain_scalars
+
     write_plain_scalars(os.path.join(logdir, "plain"), [("train/loss/total", 0.1, 500)])
     multiplexer.Reload()
     calls.clear()
@@ -234,8 +254,7 @@ def test_scalars_returns_every_sample_in_step_order(standard_app):
 
 
 def test_scalars_of_an_upstream_alias_maps_onto_the_catalogue(standard_app):
-    body = _json(_get(standard_app[0], "/scalars", run="upstream_healthy",
-                      tag="train/loss_h1"))
+    body = _json(_get(standard_app[0], "/scalars", run="upstream_healthy", tag="train/loss_h1"))
     assert (body["key"], body["level"]) == ("loss.level", 1)
     assert len(body["data"]) == STANDARD_STEPS
 
@@ -247,29 +266,35 @@ def test_non_finite_values_arrive_as_json_strings(standard_app):
     assert b"NaN," not in response.get_data().replace(b'"NaN",', b"")
 
 
-@pytest.mark.parametrize("run,tag", [
-    ("healthy", "accuracy/top1"),            # not a catalogue tag
-    ("not_hjepa", "accuracy/top1"),          # run with no catalogue tag
-    ("healthy", "train/loss"),               # an alias the run does not have
-    ("healthy", metadata.MANIFEST_TAG),      # the manifest is not a curve
-    ("nope", "train/loss/total"),
-])
+@pytest.mark.parametrize(
+    "run,tag",
+    [
+        ("healthy", "accuracy/top1"),  # not a catalogue tag
+        ("not_hjepa", "accuracy/top1"),  # run with no catalogue tag
+        ("healthy", "train/loss"),  # an alias the run does not have
+        ("healthy", metadata.MANIFEST_TAG),  # the manifest is not a curve
+        ("nope", "train/loss/total"),
+    ],
+)
 def test_scalars_unknown_run_or_tag_is_404_json(standard_app, run, tag):
     body = _json(_get(standard_app[0], "/scalars", run=run, tag=tag), 404)
     assert isinstance(body["error"], str) and body["error"]
 
 
 # ------------------------------------------------------------------------- parameters
-@pytest.mark.parametrize("path,params", [
-    ("/health", {}),
-    ("/health", {"run": ""}),
-    ("/health", {"run": ["healthy", "stuck"]}),
-    ("/health", {"run": "x" * 5000}),
-    ("/scalars", {"run": "healthy"}),
-    ("/scalars", {"tag": "train/loss/total"}),
-    ("/scalars", {"run": "healthy", "tag": ""}),
-    ("/scalars", {"run": "healthy", "tag": ["train/loss/total", "train/loss/h0"]}),
-])
+@pytest.mark.parametrize(
+    "path,params",
+    [
+        ("/health", {}),
+        ("/health", {"run": ""}),
+        ("/health", {"run": ["healthy", "stuck"]}),
+        ("/health", {"run": "x" * 5000}),
+        ("/scalars", {"run": "healthy"}),
+        ("/scalars", {"tag": "train/loss/total"}),
+        ("/scalars", {"run": "healthy", "tag": ""}),
+        ("/scalars", {"run": "healthy", "tag": ["train/loss/total", "train/loss/h0"]}),
+    ],
+)
 def test_missing_empty_or_repeated_parameter_is_400_json(standard_app, path, params):
     body = _json(_get(standard_app[0], path, **params), 400)
     assert "error" in body
@@ -298,11 +323,21 @@ def test_every_frontend_file_is_served_with_its_type(standard_app):
         assert response.get_data() == resource.read_bytes()
 
 
-@pytest.mark.parametrize("path", [
-    "/../plugin.py", "/%2e%2e/plugin.py", "/..%2fplugin.py", "/static/../../setup.py",
-    "/__init__.py", "/index.js/../../../../etc/passwd", "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "/nope.js", "/index.js%00.txt", "/INDEX.JS",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../plugin.py",
+        "/%2e%2e/plugin.py",
+        "/..%2fplugin.py",
+        "/static/../../setup.py",
+        "/__init__.py",
+        "/index.js/../../../../etc/passwd",
+        "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/nope.js",
+        "/index.js%00.txt",
+        "/INDEX.JS",
+    ],
+)
 def test_static_path_traversal_and_unknown_files_are_404(standard_app, path):
     response = standard_app[0].get(PREFIX + path)
     assert response.status_code == 404
@@ -364,6 +399,7 @@ def test_a_failing_read_makes_that_run_unknown_not_500(standard_app):
     client, plugin, _ = standard_app
     service = HealthService(_BrokenReads(plugin.service._provider), listing_ttl_s=0)
     from tensorboard import context
+
     ctx = context.RequestContext()
     health = service.health_impl(ctx, "", "healthy")
     assert health["status"] == "unknown" and "disk on fire" in health["reason"]
@@ -379,6 +415,7 @@ class _BrokenListing(_BrokenReads):
 
 def test_a_failing_listing_gives_an_empty_runs_answer_with_the_reason(standard_app):
     from tensorboard import context
+
     service = HealthService(_BrokenListing(standard_app[1].service._provider))
     answer = service.runs_impl(context.RequestContext(), "")
     assert answer["runs"] == [] and "data server gone" in answer["error"]
@@ -390,8 +427,10 @@ def test_verdicts_are_computed_once_per_data_change(tmp_path):
     logs.write_run(logdir, "b", "healthy", steps=300, seed=1)
     client, plugin, multiplexer = app_for(logdir, listing_ttl_s=0)
     calls = []
-    plugin.service._diagnose = lambda rd: calls.append(rd.run) or {
-        "run": rd.run, "status": "healthy", "last_step": rd.last_step, "lights": []}
+    plugin.service._diagnose = lambda rd: (
+        calls.append(rd.run)
+        or {"run": rd.run, "status": "healthy", "last_step": rd.last_step, "lights": []}
+    )
     plugin.service._summarize = lambda health: {"status": health["status"], "worst": []}
     for _ in range(3):
         _runs(client)
@@ -399,6 +438,7 @@ def test_verdicts_are_computed_once_per_data_change(tmp_path):
     assert sorted(calls) == ["a", "b"]
     # Run "a" gains steps: only "a" is judged again, once.
     from tensorboard_plugin_hjepa.summary import SummaryWriter
+
     with SummaryWriter(os.path.join(logdir, "a"), filename_suffix=".more") as writer:
         writer.scalar("loss.total", 0.1, step=400)
     multiplexer.Reload()
@@ -416,14 +456,17 @@ def _flags(**kw):
 N = plugin_lib.DEFAULT_HJEPA_SAMPLES
 
 
-@pytest.mark.parametrize("given,expected", [
-    ({}, {"hjepa": N}),
-    ({"scalars": 500}, {"scalars": 500, "hjepa": N}),
-    ({"hjepa": 0}, {"hjepa": 0}),
-    ({"hjepa": 5000}, {"hjepa": 5000}),
-    ("images=3,hjepa=7", {"images": 3, "hjepa": 7}),
-    ("", {"hjepa": N}),
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ({}, {"hjepa": N}),
+        ({"scalars": 500}, {"scalars": 500, "hjepa": N}),
+        ({"hjepa": 0}, {"hjepa": 0}),
+        ({"hjepa": 5000}, {"hjepa": 5000}),
+        ("images=3,hjepa=7", {"images": 3, "hjepa": 7}),
+        ("", {"hjepa": N}),
+    ],
+)
 def test_fix_flags_raises_the_hjepa_sample_limit_unless_told(given, expected):
     before = dict(given) if isinstance(given, dict) else given
     flags = _flags(samples_per_plugin=given)
@@ -450,8 +493,9 @@ def test_sampled_curves_say_so_and_name_the_flag(tmp_path):
     body = _json(_get(client, "/scalars", run="long", tag="train/loss/total"))
     assert len(body["data"]) == 100 and body["sampled"] is True
     assert "--samples_per_plugin=hjepa=0" in body["sampling_note"]
-    every_100 = _json(_get(client, "/scalars", run="long",
-                           tag="train/collapse/level0_effective_rank"))
+    every_100 = _json(
+        _get(client, "/scalars", run="long", tag="train/collapse/level0_effective_rank")
+    )
     assert len(every_100["data"]) == 3 and every_100["sampled"] is False
     plain = _json(_get(client, "/scalars", run="plain", tag="train/loss/total"))
     assert len(plain["data"]) == 300 and plain["sampled"] is False
@@ -469,6 +513,7 @@ def test_without_flags_nothing_is_reported_as_sampled(standard_app):
 def _write_bad_manifest(run_dir, content):
     from tensorboard.compat.proto import summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
     from tensorboard_plugin_hjepa.summary import _float32_tensor
 
     value = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG, tensor=_float32_tensor(3.0))
@@ -477,13 +522,21 @@ def _write_bad_manifest(run_dir, content):
     value.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
     writer = EventFileWriter(run_dir, filename_suffix=".manifest")
     from tensorboard.compat.proto import event_pb2
-    writer.add_event(event_pb2.Event(step=0, wall_time=1.0,
-                                     summary=summary_pb2.Summary(value=[value])))
+
+    writer.add_event(
+        event_pb2.Event(step=0, wall_time=1.0, summary=summary_pb2.Summary(value=[value]))
+    )
     writer.close()
 
 
-@pytest.mark.parametrize("content", [b"not json", b'{"version": "x"}',
-                                     b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": -2}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b'{"version": "x"}',
+        b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": -2}}',
+    ],
+)
 def test_an_unreadable_manifest_is_reported_not_a_500(tmp_path, content):
     logdir = str(tmp_path)
     run_dir = logs.write_run(logdir, "run", "healthy", source="plain", steps=200)
@@ -531,6 +584,7 @@ def test_runs_entries_carry_every_field_of_the_engines_summary(standard_app):
 def test_concurrent_requests_for_one_run_judge_it_once(tmp_path):
     import threading
     import time as time_lib
+
     from tensorboard import context
 
     logs.write_run(str(tmp_path), "a", "healthy", steps=100)
@@ -545,8 +599,14 @@ def test_concurrent_requests_for_one_run_judge_it_once(tmp_path):
     plugin.service._diagnose = slow_diagnose
     plugin.service._summarize = lambda health: {"status": health["status"], "worst": []}
     answers = []
-    threads = [threading.Thread(target=lambda: answers.append(
-        plugin.service.health_impl(context.RequestContext(), "", "a"))) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda: answers.append(
+                plugin.service.health_impl(context.RequestContext(), "", "a")
+            )
+        )
+        for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -555,12 +615,15 @@ def test_concurrent_requests_for_one_run_judge_it_once(tmp_path):
     assert all(answer is answers[0] for answer in answers)
 
 
-@pytest.mark.parametrize("hints,load_fast,expected", [
-    (None, None, {}),
-    ({}, "false", {"hjepa": 10, "scalars": 1000}),
-    ({}, "true", {"hjepa": 1000, "scalars": 1000}),
-    ({"hjepa": 0, "scalars": 50}, "auto", {"hjepa": None, "scalars": 50}),
-    ({"hjepa": N}, "auto", {"hjepa": N, "scalars": 1000}),
-])
+@pytest.mark.parametrize(
+    "hints,load_fast,expected",
+    [
+        (None, None, {}),
+        ({}, "false", {"hjepa": 10, "scalars": 1000}),
+        ({}, "true", {"hjepa": 1000, "scalars": 1000}),
+        ({"hjepa": 0, "scalars": 50}, "auto", {"hjepa": None, "scalars": 50}),
+        ({"hjepa": N}, "auto", {"hjepa": N, "scalars": 1000}),
+    ],
+)
 def test_sample_limits_follow_the_flags(hints, load_fast, expected):
     assert plugin_lib.sample_limits(hints, load_fast) == expected

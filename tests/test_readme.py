@@ -16,7 +16,8 @@ def _read(path):
 def test_metric_table_and_corrections_match_the_catalogue():
     readme = _read("README.md")
     assert markdown.replace_blocks(readme) == readme, (
-        "README is stale: run python -m tensorboard_plugin_hjepa.catalog.markdown README.md")
+        "README is stale: run python -m tensorboard_plugin_hjepa.catalog.markdown README.md"
+    )
     assert markdown.metric_table() in readme and markdown.corrections() in readme
 
 

@@ -1,13 +1,14 @@
 """Damaged and changing event files (issue 8): never a 500, never a wrong ``healthy``.
 
-Faults, each on a real event file: truncated inside a record, one data byte flipped
-(bad data CRC), a length field claiming ~2**62 bytes (bad length CRC), an event file of zero bytes, one holding only the file-version record,
-a file growing while it is read (a record half-written, then completed), and a run
-directory deleted while a real TensorBoard serves it. The damaged runs are
-*collapsing* runs whose damage falls after the collapse: whatever part of them is
-read must still say ``collapse``, never ``healthy``. Checked in process (WSGI app),
-through ``hjepa-doctor``, and through real ``tensorboard`` processes on both loading
-paths (``--load_fast=true``: Rust data server; ``false``: Python multiplexer).
+Faults, each on a real event file: truncated inside a record, one data byte flipped (bad
+data CRC), a length field claiming ~2**62 bytes (bad length CRC), an event file of zero
+bytes, one holding only the file-version record, a file growing while it is read (a
+record half-written, then completed), and a run directory deleted while a real
+TensorBoard serves it. The damaged runs are *collapsing* runs whose damage falls after
+the collapse: whatever part of them is read must still say ``collapse``, never
+``healthy``. Checked in process (WSGI app), through ``hjepa-doctor``, and through real
+``tensorboard`` processes on both loading paths (``--load_fast=true``: Rust data server;
+``false``: Python multiplexer).
 """
 
 import json
@@ -137,7 +138,7 @@ def test_a_file_growing_while_read_in_process(tmp_path):
     cuts = [offsets[len(offsets) // 4] + 9, offsets[len(offsets) // 2] + 30, len(raw)]
     for cut in cuts:
         with open(target, "ab") as f:  # append the next piece, ending mid-record
-            f.write(raw[os.path.getsize(target) if os.path.exists(target) else 0:cut])
+            f.write(raw[os.path.getsize(target) if os.path.exists(target) else 0 : cut])
         multiplexer.AddRunsFromDirectory(logdir)  # as TensorBoard's reloader does
         multiplexer.Reload()
         runs = R.assert_json_answer(*R.client_get(client, "/runs"))
@@ -165,17 +166,25 @@ def test_damaged_growing_and_deleted_runs_through_real_tensorboard(tmp_path, loa
     with open(target, "wb") as f:
         f.write(raw[:half])  # ends inside a record
     with running_tensorboard(logdir, load_fast=load_fast) as tb:
-        get = lambda path, **params: tb.get(R.PREFIX + path + _query(params))
+
+        def get(path, **params):
+            return tb.get(R.PREFIX + path + _query(params))
+
         expected = {"ok", "ok_with_junk", "doomed", "growing"} | set(DAMAGED)
-        _wait(lambda: expected <= {r["run"] for r in R.assert_json_answer(*get("/runs"))["runs"]}
-              and all(r["last_step"] for r in R.assert_json_answer(*get("/runs"))["runs"]))
+        _wait(
+            lambda: (
+                expected <= {r["run"] for r in R.assert_json_answer(*get("/runs"))["runs"]}
+                and all(r["last_step"] for r in R.assert_json_answer(*get("/runs"))["runs"])
+            )
+        )
         runs, healths = _check_all_routes(get)
         _assert_verdicts(runs, healths)
         first = healths["growing"]["last_step"]
         with open(target, "ab") as f:  # the writer finishes the file
             f.write(raw[half:])
-        _wait(lambda: R.assert_json_answer(*get("/health", run="growing"))["last_step"]
-              == STEPS - 1)
+        _wait(
+            lambda: R.assert_json_answer(*get("/health", run="growing"))["last_step"] == STEPS - 1
+        )
         assert first < STEPS - 1
         assert R.assert_json_answer(*get("/health", run="growing"))["status"] == "collapse"
         # Delete a run while it is served: every answer stays JSON, never a 5xx.

@@ -26,8 +26,8 @@ from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.summary import SummaryWriter
 from tests import logs
 from tests import reliability_util as R
-from tests.test_reliability_routes import NASTY
 from tests.tb_process import running_tensorboard
+from tests.test_reliability_routes import NASTY
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +50,12 @@ def _live_writer(run_dir, stop, progress):
         group = 0 if "{group}" in catalog.get(key).tag else None
         for step, value in zip(steps.tolist(), values.tolist()):
             by_step.setdefault(step, []).append((key, level, group, value))
-    with SummaryWriter(run_dir, manifest=logs.manifest_for(total_steps=LIVE_STEPS),
-                       flush_secs=3600, max_queue=100_000) as writer:
+    with SummaryWriter(
+        run_dir,
+        manifest=logs.manifest_for(total_steps=LIVE_STEPS),
+        flush_secs=3600,
+        max_queue=100_000,
+    ) as writer:
         for step in range(LIVE_STEPS):
             if stop.is_set():
                 break
@@ -72,13 +76,13 @@ def _client(tb, deadline, counts, lock, seed):
             counts["requests"] += 1
         roll = rng.random()
         if roll < 0.8:
-            path = "/health?run=" + ("live" if rng.random() < 0.7 else
-                                     str(rng.choice(["healthy", "collapsing"])))
+            path = "/health?run=" + (
+                "live" if rng.random() < 0.7 else str(rng.choice(["healthy", "collapsing"]))
+            )
         elif roll < 0.9:
             path = "/runs"
         else:
-            path = "/scalars?" + urllib.parse.urlencode({"run": "live",
-                                                         "tag": "train/loss/total"})
+            path = "/scalars?" + urllib.parse.urlencode({"run": "live", "tag": "train/loss/total"})
         status = body = None
         try:
             status, headers, body = tb.get(R.PREFIX + path, timeout=120)
@@ -125,8 +129,10 @@ def test_fifty_clients_hammer_health_while_a_run_is_written(tmp_path, load_fast)
         counts, lock = {"requests": 0, "ok": 0, "errors": 0}, threading.Lock()
         start = time.monotonic()
         deadline = start + DURATION_S[load_fast]
-        clients = [threading.Thread(target=_client, args=(tb, deadline, counts, lock, i),
-                                    daemon=True) for i in range(CLIENTS)]
+        clients = [
+            threading.Thread(target=_client, args=(tb, deadline, counts, lock, i), daemon=True)
+            for i in range(CLIENTS)
+        ]
         for thread in clients:
             thread.start()
         time.sleep(WARMUP_S)
@@ -152,8 +158,12 @@ def test_fifty_clients_hammer_health_while_a_run_is_written(tmp_path, load_fast)
         # with requests (phase 1's growth includes the live run's new points).
         rss_static_start = tb.rss_bytes()
         static_deadline = time.monotonic() + STATIC_S
-        clients = [threading.Thread(target=_client, args=(tb, static_deadline, counts, lock, i),
-                                    daemon=True) for i in range(CLIENTS)]
+        clients = [
+            threading.Thread(
+                target=_client, args=(tb, static_deadline, counts, lock, i), daemon=True
+            )
+            for i in range(CLIENTS)
+        ]
         requests_before = counts["requests"]
         for thread in clients:
             thread.start()
@@ -164,8 +174,9 @@ def test_fifty_clients_hammer_health_while_a_run_is_written(tmp_path, load_fast)
         # Hostile parameters through the real server too (a 1 MB one included).
         for value in NASTY:
             for path in ("/health", "/scalars"):
-                status, headers, body = tb.get(R.PREFIX + path + "?" + urllib.parse.urlencode(
-                    {"run": value, "tag": value}))
+                status, headers, body = tb.get(
+                    R.PREFIX + path + "?" + urllib.parse.urlencode({"run": value, "tag": value})
+                )
                 if len(value) > 65536 and status in (413, 414, 431):
                     continue  # refused by TensorBoard's HTTP server before the plugin
                 answer = R.assert_json_answer(status, headers, body)
@@ -173,20 +184,32 @@ def test_fifty_clients_hammer_health_while_a_run_is_written(tmp_path, load_fast)
         output = tb.output()
     elapsed = time.monotonic() - start
     LAST[load_fast] = numbers = {
-        "load_fast": load_fast, "clients": CLIENTS, "seconds": round(elapsed, 1),
-        "requests": counts["requests"], "ok": counts["ok"], "errors": counts["errors"],
-        "steps_written": last + 1, "rss_warm_mb": round(rss_warm / 2**20, 1),
-        "rss_peak_mb": round(rss_peak / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
+        "load_fast": load_fast,
+        "clients": CLIENTS,
+        "seconds": round(elapsed, 1),
+        "requests": counts["requests"],
+        "ok": counts["ok"],
+        "errors": counts["errors"],
+        "steps_written": last + 1,
+        "rss_warm_mb": round(rss_warm / 2**20, 1),
+        "rss_peak_mb": round(rss_peak / 2**20, 1),
+        "rss_end_mb": round(rss_end / 2**20, 1),
         "static_requests": static_requests,
         "rss_static_start_mb": round(rss_static_start / 2**20, 1),
-        "rss_static_end_mb": round(rss_static_end / 2**20, 1)}
+        "rss_static_end_mb": round(rss_static_end / 2**20, 1),
+    }
     print("\nload test:", json.dumps(numbers))
-    assert counts["errors"] == 0, (counts.get("exceptions", [])[:5],
-                                   counts.get("bad_answers", [])[:5])
+    assert counts["errors"] == 0, (
+        counts.get("exceptions", [])[:5],
+        counts.get("bad_answers", [])[:5],
+    )
     assert counts["ok"] == counts["requests"] > CLIENTS
     # A healthy run cut short: early prediction quality may still be a warning.
     assert health["last_step"] == last > 0 and health["status"] in ("healthy", "warning"), (
-        health["last_step"], last, health["status_reason"])
+        health["last_step"],
+        last,
+        health["status_reason"],
+    )
     for marker in ("Traceback", "hjepa:", "Exception"):
         assert marker not in output, output[-3000:]
     # Stable memory: the run grows (more points kept), so allow for its data, but not

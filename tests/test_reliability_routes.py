@@ -19,15 +19,44 @@ from tests import reliability_util as R
 from tests.conftest import HOSTILE_RUN
 
 JSON_ROUTES = ("/runs", "/catalog", "/health", "/scalars")
-OTHER_PATHS = ("/index.js", "/style.css", "/nope", "/../../etc/passwd", "/index.js/..",
-               "/%2e%2e/%2e%2e/etc/passwd", "/health/extra", "/<script>", "/")
+OTHER_PATHS = (
+    "/index.js",
+    "/style.css",
+    "/nope",
+    "/../../etc/passwd",
+    "/index.js/..",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/health/extra",
+    "/<script>",
+    "/",
+)
 MEGABYTE = "x" * (1 << 20)
 NASTY = [
-    "", " ", "\x00", "no_such_run", "../../etc/passwd", "..\\..\\windows\\win.ini",
-    "/etc/passwd", "file:///etc/passwd", "<script>alert(1)</script>", HOSTILE_RUN,
-    "\"'><svg onload=alert(1)>", "héalthy", "健康", "\U0001F600", "\u202e\u200b",
-    "healthy\nX-Injected: 1", "healthy\r\n\r\n<html>", "%00", "%", "%zz", "healthy%2F..",
-    "train/loss/total", "train/loss/total" * 400, "a" * 4097, MEGABYTE,
+    "",
+    " ",
+    "\x00",
+    "no_such_run",
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "/etc/passwd",
+    "file:///etc/passwd",
+    "<script>alert(1)</script>",
+    HOSTILE_RUN,
+    "\"'><svg onload=alert(1)>",
+    "héalthy",
+    "健康",
+    "\U0001f600",
+    "\u202e\u200b",
+    "healthy\nX-Injected: 1",
+    "healthy\r\n\r\n<html>",
+    "%00",
+    "%",
+    "%zz",
+    "healthy%2F..",
+    "train/loss/total",
+    "train/loss/total" * 400,
+    "a" * 4097,
+    MEGABYTE,
 ]
 EXAMPLES = {"count": 0}
 
@@ -49,17 +78,21 @@ def _check(response, path):
 
 
 def _get(client, path, query: str):
-    return client.get(R.PREFIX + path, query_string=query,
-                      headers={"Accept-Encoding": "identity"})
+    return client.get(R.PREFIX + path, query_string=query, headers={"Accept-Encoding": "identity"})
 
 
-@pytest.mark.parametrize("value", NASTY, ids=lambda v: repr(v[:24]) + (
-    "...%d" % len(v) if len(v) > 24 else ""))
+@pytest.mark.parametrize(
+    "value", NASTY, ids=lambda v: repr(v[:24]) + ("...%d" % len(v) if len(v) > 24 else "")
+)
 @pytest.mark.parametrize("path", JSON_ROUTES)
 def test_named_hostile_values_on_every_route(standard_app, path, value):
     client = standard_app[0]
-    for query in ({"run": value}, {"run": value, "tag": value},
-                  {"run": "healthy", "tag": value}, {"tag": value}):
+    for query in (
+        {"run": value},
+        {"run": value, "tag": value},
+        {"run": "healthy", "tag": value},
+        {"tag": value},
+    ):
         response = _get(client, path, urllib.parse.urlencode(query))
         answer = _check(response, path)
         if path in ("/health", "/scalars") and value != "healthy":
@@ -75,11 +108,22 @@ def test_named_hostile_values_on_every_route(standard_app, path, value):
 @pytest.mark.parametrize("path", JSON_ROUTES)
 def test_repeated_and_odd_parameter_shapes(standard_app, path):
     client = standard_app[0]
-    for query in ("run=healthy&run=healthy", "run=healthy&run=collapsing",
-                  "run=healthy&tag=train/loss/total&tag=train/loss/total",
-                  "run", "run=", "=healthy", "&&&", "run=healthy&run", "run[]=healthy",
-                  "run=healthy;tag=train/loss/total", "run=%ff%fe", "run=%c0%ae%c0%ae%2f",
-                  "run=" + "%41" * 5000, "x=" + "y" * (1 << 20)):
+    for query in (
+        "run=healthy&run=healthy",
+        "run=healthy&run=collapsing",
+        "run=healthy&tag=train/loss/total&tag=train/loss/total",
+        "run",
+        "run=",
+        "=healthy",
+        "&&&",
+        "run=healthy&run",
+        "run[]=healthy",
+        "run=healthy;tag=train/loss/total",
+        "run=%ff%fe",
+        "run=%c0%ae%c0%ae%2f",
+        "run=" + "%41" * 5000,
+        "x=" + "y" * (1 << 20),
+    ):
         response = _get(client, path, query)
         answer = _check(response, path)
         if path in ("/health", "/scalars") and "&run=" in query:
@@ -99,11 +143,13 @@ def test_the_hostile_run_is_served_as_json_data(standard_app):
     client = standard_app[0]
     runs = _check(_get(client, "/runs", ""), "/runs")
     assert HOSTILE_RUN in {r["run"] for r in runs["runs"]}
-    health = _check(_get(client, "/health", urllib.parse.urlencode({"run": HOSTILE_RUN})),
-                    "/health")
+    health = _check(
+        _get(client, "/health", urllib.parse.urlencode({"run": HOSTILE_RUN})), "/health"
+    )
     assert health["run"] == HOSTILE_RUN and health["status"] in R.STATUSES
-    body = _get(client, "/scalars", urllib.parse.urlencode(
-        {"run": HOSTILE_RUN, "tag": "train/loss/total"}))
+    body = _get(
+        client, "/scalars", urllib.parse.urlencode({"run": HOSTILE_RUN, "tag": "train/loss/total"})
+    )
     assert _check(body, "/scalars")["run"] == HOSTILE_RUN
 
 
@@ -111,8 +157,10 @@ _NAMES = st.sampled_from(["run", "tag", "RUN", "run ", "", "x", "experiment"])
 _VALUES = st.one_of(
     st.text(max_size=64),
     st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
-    st.sampled_from(NASTY[:-1] + ["healthy", "collapsing", "train/loss/total",
-                                  "train/collapse/level0_mean_std_per_dim"]),
+    st.sampled_from(
+        NASTY[:-1]
+        + ["healthy", "collapsing", "train/loss/total", "train/collapse/level0_mean_std_per_dim"]
+    ),
     st.text(alphabet="./\\%<>\"'&;=?#", max_size=40),
 )
 
@@ -121,26 +169,39 @@ def _raw_query(pairs, raw_bytes):
     """A query string of ``pairs`` percent-encoded as UTF-8, or, with ``raw_bytes``, of
     latin-1 bytes (invalid UTF-8 on the wire)."""
     encoding = "latin-1" if raw_bytes else "utf-8"
-    return "&".join("%s=%s" % (urllib.parse.quote(k.encode(encoding, "replace"), safe=""),
-                               urllib.parse.quote(v.encode(encoding, "replace"), safe=""))
-                    for k, v in pairs)
+    return "&".join(
+        "%s=%s"
+        % (
+            urllib.parse.quote(k.encode(encoding, "replace"), safe=""),
+            urllib.parse.quote(v.encode(encoding, "replace"), safe=""),
+        )
+        for k, v in pairs
+    )
 
 
-@settings(max_examples=1000, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
-@given(path=st.sampled_from(JSON_ROUTES + OTHER_PATHS),
-       pairs=st.lists(st.tuples(_NAMES, _VALUES), max_size=4),
-       raw_bytes=st.booleans())
+@settings(
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    path=st.sampled_from(JSON_ROUTES + OTHER_PATHS),
+    pairs=st.lists(st.tuples(_NAMES, _VALUES), max_size=4),
+    raw_bytes=st.booleans(),
+)
 def test_fuzzed_queries_on_every_route(standard_app, path, pairs, raw_bytes):
     EXAMPLES["count"] += 1
     client = standard_app[0]
     _check(_get(client, path, _raw_query(pairs, raw_bytes)), path)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(run=_VALUES, tag=_VALUES)
 def test_fuzzed_run_and_tag_are_answered_404_or_data(standard_app, run, tag):
     """A single run/tag pair: 200 for a real run (and tag), else a 400/404 JSON error."""
@@ -179,10 +240,14 @@ def test_a_provider_that_fails_gives_json_answers_not_500(standard_logdir):
     from tests.conftest import provider_for
 
     provider = _GoneProvider(provider_for(standard_logdir))
-    context = base_plugin.TBContext(data_provider=provider, logdir=standard_logdir,
-                                    plugin_name_to_instance={})
-    client = werkzeug_test.Client(application.TensorBoardWSGI(
-        [plugin_lib.HJepaPlugin(context, listing_ttl_s=0)], data_provider=provider))
+    context = base_plugin.TBContext(
+        data_provider=provider, logdir=standard_logdir, plugin_name_to_instance={}
+    )
+    client = werkzeug_test.Client(
+        application.TensorBoardWSGI(
+            [plugin_lib.HJepaPlugin(context, listing_ttl_s=0)], data_provider=provider
+        )
+    )
     runs = _check(_get(client, "/runs", ""), "/runs")
     assert runs["runs"] == [] and "data server gone" in runs["error"]
     response = _get(client, "/health", "run=healthy")

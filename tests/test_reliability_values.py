@@ -38,6 +38,7 @@ def _fill(value, only=None):
         if only is None or only(key):
             return np.full_like(values, value)
         return values
+
     return transform
 
 
@@ -54,13 +55,19 @@ VALUE_RUNS = {
     "collapse_ninf": (_fill(-np.inf, _collapse), None, {"unknown", "warning"}),
     "collapse_denormal": (_fill(DENORMAL, _collapse), None, {"collapse"}),
     "last_point_nan": (lambda k, l, v: np.concatenate([v[:-1], [np.nan]]), None, {"critical"}),
-    "one_nan_in_collapse": (lambda k, l, v: np.where(np.arange(len(v)) == 3, np.nan, v)
-                            if _collapse(k) else v, None, {"warning"}),
+    "one_nan_in_collapse": (
+        lambda k, l, v: np.where(np.arange(len(v)) == 3, np.nan, v) if _collapse(k) else v,
+        None,
+        {"warning"},
+    ),
     # Only some metrics: the loss alone, the loss and the EMA, no loss at all.
     "only_loss": (None, ("loss.total", "loss.level"), {"unknown"}),
     "only_ema": (None, ("ema.momentum_current", "ema.weight_magnitude_ratio"), {"unknown"}),
-    "no_loss": (None, tuple(k for k, _ in logs.curves("healthy", steps=10)
-                            if not k.startswith("loss.")), {"healthy"}),
+    "no_loss": (
+        None,
+        tuple(k for k, _ in logs.curves("healthy", steps=10) if not k.startswith("loss.")),
+        {"healthy"},
+    ),
 }
 
 
@@ -91,8 +98,7 @@ def test_odd_values_give_an_alert_or_unknown(value_app, name):
             assert light["window"]["non_finite"] == 0, light
     # Every curve the run has comes back through the scalars route as JSON.
     for entry in health["tags"]:
-        body = R.assert_json_answer(*R.client_get(client, "/scalars", run=name,
-                                                  tag=entry["tag"]))
+        body = R.assert_json_answer(*R.client_get(client, "/scalars", run=name, tag=entry["tag"]))
         assert len(body["data"]) == entry["points"]
 
 
@@ -137,9 +143,13 @@ def test_impossible_collapse_values_are_unknown_not_healthy(tmp_path, name):
     values = IMPOSSIBLE[name]
     keys = set(values)
     # Only the impossible collapse curves (plus the loss): they alone decide collapse.
-    R.write_value_run(str(tmp_path), name, lambda k, l, v: np.full_like(v, values[k])
-                      if k in values else v, keys=keys | {"loss.total", "loss.level"},
-                      steps=STEPS)
+    R.write_value_run(
+        str(tmp_path),
+        name,
+        lambda k, l, v: np.full_like(v, values[k]) if k in values else v,
+        keys=keys | {"loss.total", "loss.level"},
+        steps=STEPS,
+    )
     client, _, _ = app_for(str(tmp_path))
     health = _health(client, name)
     judged = [light for light in health["lights"] if light["key"] in keys]
@@ -153,19 +163,31 @@ def test_impossible_collapse_values_are_unknown_not_healthy(tmp_path, name):
 @pytest.mark.parametrize("levels", [1, 8])
 def test_one_and_eight_levels(tmp_path, levels):
     weights = [1.0] * levels
+
     # Level losses of one size, so that with equal weights every level has an equal share
     # (the generated losses fall as 1/(1+i): level 7 of 8 would be a real 4.6% warning).
-    same_size = lambda key, level, values: values * (1 + level) if key == "loss.level" else values
-    R.write_value_run(str(tmp_path), "healthy", same_size, levels=levels, steps=STEPS,
-                      weights=weights)
-    R.write_value_run(str(tmp_path), "collapsing", same_size, kind="collapsing", levels=levels,
-                      steps=STEPS, weights=weights)
+    def same_size(key, level, values):
+        return values * (1 + level) if key == "loss.level" else values
+
+    R.write_value_run(
+        str(tmp_path), "healthy", same_size, levels=levels, steps=STEPS, weights=weights
+    )
+    R.write_value_run(
+        str(tmp_path),
+        "collapsing",
+        same_size,
+        kind="collapsing",
+        levels=levels,
+        steps=STEPS,
+        weights=weights,
+    )
     client, _, _ = app_for(str(tmp_path))
     healthy = _health(client, "healthy")
     assert healthy["levels"] == list(range(levels))
     assert healthy["status"] == "healthy", healthy["status_reason"]
-    per_level = [light for light in healthy["lights"]
-                 if light["key"] == "collapse.mean_std_per_dim"]
+    per_level = [
+        light for light in healthy["lights"] if light["key"] == "collapse.mean_std_per_dim"
+    ]
     assert [light["level"] for light in per_level] == list(range(levels))
     contributions = healthy["contributions"]
     if levels == 1:
@@ -180,14 +202,25 @@ def test_one_and_eight_levels(tmp_path, levels):
 
 # Tags that look like the catalogue's but are not.
 LOOKALIKES = (
-    "train/loss/total ", "train/loss/Total", "Train/loss/total", "train//loss/total",
-    "/train/loss/total", "train/loss/total/", "ｔrain/loss/total", "train/loss/total\x00",
-    "train/collapse/level0_mean_std_per_dim_x", "train/collapse/levelA_mean_std_per_dim",
-    "train/collapse/level-1_mean_std_per_dim", "train/collapse/level 0_mean_std_per_dim",
-    "train/collapse/level00_mean_std_per_dim", "train/collapse/level01_effective_rank",
+    "train/loss/total ",
+    "train/loss/Total",
+    "Train/loss/total",
+    "train//loss/total",
+    "/train/loss/total",
+    "train/loss/total/",
+    "ｔrain/loss/total",
+    "train/loss/total\x00",
+    "train/collapse/level0_mean_std_per_dim_x",
+    "train/collapse/levelA_mean_std_per_dim",
+    "train/collapse/level-1_mean_std_per_dim",
+    "train/collapse/level 0_mean_std_per_dim",
+    "train/collapse/level00_mean_std_per_dim",
+    "train/collapse/level01_effective_rank",
     "train/collapse/level\u0663_mean_std_per_dim",  # ARABIC-INDIC DIGIT THREE
     "train/collapse/level\uff10_mean_std_per_dim",  # FULLWIDTH DIGIT ZERO
-    "train/collapse/level1e3_mean_std_per_dim", "train/loss/h0x1", "train/loss_h+1",
+    "train/collapse/level1e3_mean_std_per_dim",
+    "train/loss/h0x1",
+    "train/loss_h+1",
     "train/collapse/level99999999999999999999_mean_std_per_dim",
 )
 
@@ -210,10 +243,10 @@ def test_lookalike_tags_neither_list_a_run_nor_replace_real_curves(tmp_path):
     writer = EventFileWriter(run_dir, filename_suffix=".x")
     for tag, (s, v) in healthy_looking.items():
         for step, value in zip(s.tolist(), v.tolist()):
-            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(
-                tag=tag, simple_value=value)])
-            writer.add_event(event_pb2.Event(step=step, wall_time=1.0 + step,
-                                             summary=summary))
+            summary = summary_pb2.Summary(
+                value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]
+            )
+            writer.add_event(event_pb2.Event(step=step, wall_time=1.0 + step, summary=summary))
     writer.close()
     # A collapsing run with healthy-looking lookalikes of its collapse curves beside them
     # ("level00" sorts before "level0_": it must not be chosen as level 0's curve).
@@ -223,9 +256,18 @@ def test_lookalike_tags_neither_list_a_run_nor_replace_real_curves(tmp_path):
         extra["train/collapse/level0%d_effective_rank" % i] = (steps, np.full(len(steps), 180.0))
         extra["train/collapse/level0%d_mean_similarity" % i] = (steps, np.full(len(steps), 0.05))
         extra["train/collapse/level0%d_min_std_per_dim" % i] = (steps, np.full(len(steps), 0.03))
-    logs.write_run(logdir, "collapsing", "collapsing", steps=STEPS, extra_scalars=extra,
-                   keys=[k for k, _ in logs.curves("collapsing", steps=10)
-                         if k.startswith(("collapse.", "loss."))])
+    logs.write_run(
+        logdir,
+        "collapsing",
+        "collapsing",
+        steps=STEPS,
+        extra_scalars=extra,
+        keys=[
+            k
+            for k, _ in logs.curves("collapsing", steps=10)
+            if k.startswith(("collapse.", "loss."))
+        ],
+    )
     client, _, _ = app_for(logdir)
     runs = {r["run"] for r in R.assert_json_answer(*R.client_get(client, "/runs"))["runs"]}
     assert runs == {"collapsing"}
@@ -235,8 +277,9 @@ def test_lookalike_tags_neither_list_a_run_nor_replace_real_curves(tmp_path):
     tags = {entry["tag"] for entry in health["tags"]}
     assert not tags & set(extra), sorted(tags & set(extra))
     assert health["status"] == "collapse", health["status_reason"]
-    status, headers, body = R.client_get(client, "/scalars", run="collapsing",
-                                         tag="train/collapse/level00_mean_std_per_dim")
+    status, headers, body = R.client_get(
+        client, "/scalars", run="collapsing", tag="train/collapse/level00_mean_std_per_dim"
+    )
     assert status == 404 and R.assert_json_answer(status, headers, body)
 
 
@@ -250,8 +293,9 @@ def _write_future(run_dir, manifest_content, metric_content):
     for step in range(STEPS):
         values = []
         if first:
-            value = summary_pb2.Summary.Value(tag=metadata.MANIFEST_TAG,
-                                              tensor=_float32_tensor(3.0))
+            value = summary_pb2.Summary.Value(
+                tag=metadata.MANIFEST_TAG, tensor=_float32_tensor(3.0)
+            )
             value.metadata.plugin_data.plugin_name = metadata.PLUGIN_NAME
             value.metadata.plugin_data.content = manifest_content
             value.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
@@ -262,15 +306,19 @@ def _write_future(run_dir, manifest_content, metric_content):
                 continue
             tag = catalog.tag(key, level=level)
             value = summary_pb2.Summary.Value(
-                tag=tag, tensor=_float32_tensor(float(v[np.searchsorted(s, step)])))
+                tag=tag, tensor=_float32_tensor(float(v[np.searchsorted(s, step)]))
+            )
             if tag not in described:
                 value.metadata.plugin_data.plugin_name = metadata.PLUGIN_NAME
                 value.metadata.plugin_data.content = metric_content
                 value.metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
                 described.add(tag)
             values.append(value)
-        writer.add_event(event_pb2.Event(step=step, wall_time=1.7e9 + step,
-                                         summary=summary_pb2.Summary(value=values)))
+        writer.add_event(
+            event_pb2.Event(
+                step=step, wall_time=1.7e9 + step, summary=summary_pb2.Summary(value=values)
+            )
+        )
     writer.close()
 
 
@@ -283,25 +331,38 @@ def _manifest(**extra):
 FUTURE = {
     # A newer version with new fields: read as far as understood, flagged future.
     "future_readable": (
-        {"version": 99, "kind": "manifest", "manifest": _manifest(new_field=[1, 2]),
-         "extra": {"x": 1}},
-        {"version": 99, "kind": "metric", "unit_system": "si"}, True),
+        {
+            "version": 99,
+            "kind": "manifest",
+            "manifest": _manifest(new_field=[1, 2]),
+            "extra": {"x": 1},
+        },
+        {"version": 99, "kind": "metric", "unit_system": "si"},
+        True,
+    ),
     # A newer version whose manifest changed shape: reported, the curves still judged.
     "future_reshaped": (
         {"version": 99, "kind": "manifest", "manifest": [3, [1, 0.5, 0.25]]},
-        {"version": 99, "kind": "metric"}, False),
+        {"version": 99, "kind": "metric"},
+        False,
+    ),
     # A newer kind of summary on the metric tags.
     "future_kind": (
         {"version": 99, "kind": "manifest_v2", "levels": 3},
-        {"version": 99, "kind": "quantiles"}, False),
+        {"version": 99, "kind": "quantiles"},
+        False,
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(FUTURE))
 def test_summary_metadata_of_a_future_version(tmp_path, name, capsys):
     manifest_content, metric_content, readable = FUTURE[name]
-    _write_future(os.path.join(str(tmp_path), name),
-                  json.dumps(manifest_content).encode(), json.dumps(metric_content).encode())
+    _write_future(
+        os.path.join(str(tmp_path), name),
+        json.dumps(manifest_content).encode(),
+        json.dumps(metric_content).encode(),
+    )
     client, _, _ = app_for(str(tmp_path))
     runs = {r["run"]: r for r in R.assert_json_answer(*R.client_get(client, "/runs"))["runs"]}
     health = _health(client, name)
@@ -320,8 +381,12 @@ def test_summary_metadata_of_a_future_version(tmp_path, name, capsys):
     assert "Traceback" not in err
 
 
-NON_SCALAR = {"vector": np.array([1.0, 2.0, 3.0], np.float32), "empty": np.array([], np.float32),
-              "matrix": np.ones((2, 2), np.float32), "string": np.array(b"abc")}
+NON_SCALAR = {
+    "vector": np.array([1.0, 2.0, 3.0], np.float32),
+    "empty": np.array([], np.float32),
+    "matrix": np.ones((2, 2), np.float32),
+    "string": np.array(b"abc"),
+}
 
 
 def test_non_scalar_values_under_a_catalogue_tag(tmp_path):
@@ -340,8 +405,11 @@ def test_non_scalar_values_under_a_catalogue_tag(tmp_path):
         for step in range(STEPS, STEPS + 20):
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(array))
             value.metadata.CopyFrom(metadata.create_summary_metadata(metadata.KIND_METRIC))
-            writer.add_event(event_pb2.Event(step=step, wall_time=2e9 + step,
-                                             summary=summary_pb2.Summary(value=[value])))
+            writer.add_event(
+                event_pb2.Event(
+                    step=step, wall_time=2e9 + step, summary=summary_pb2.Summary(value=[value])
+                )
+            )
         writer.close()
     client, _, _ = app_for(logdir)
     runs = R.assert_json_answer(*R.client_get(client, "/runs"))

@@ -29,8 +29,11 @@ def test_fast_subset_is_healthy_and_collapse():
 def test_fast_scenario_gets_its_diagnosis(fast_rows, name):
     row = fast_rows[name]
     assert row["trainer_exit"] == 0
-    assert row["match"], "%s: expected %s, product said %s" % (name, row["expected"],
-                                                              row["product"])
+    assert row["match"], "%s: expected %s, product said %s" % (
+        name,
+        row["expected"],
+        row["product"],
+    )
 
 
 def test_healthy_and_collapse_are_told_apart(fast_rows):

@@ -3,13 +3,11 @@
 import json
 import logging
 import math
-import os
 
 import numpy as np
 import pytest
 from tensorboard import context
-from tensorboard.backend.event_processing import data_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 
 from tensorboard_plugin_hjepa import catalog, metadata
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter, write_plain_scalars
@@ -17,7 +15,8 @@ from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter, write_p
 
 def _provider(logdir):
     multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        size_guidance={"tensors": 0, "scalars": 0, "histograms": 0})
+        size_guidance={"tensors": 0, "scalars": 0, "histograms": 0}
+    )
     multiplexer.AddRunsFromDirectory(logdir)
     multiplexer.Reload()
     return data_provider.MultiplexerDataProvider(multiplexer, logdir)
@@ -27,8 +26,9 @@ def _read(logdir, plugin=metadata.PLUGIN_NAME):
     provider = _provider(logdir)
     ctx = context.RequestContext()
     listing = provider.list_scalars(ctx, experiment_id="", plugin_name=plugin)
-    data = provider.read_scalars(ctx, experiment_id="", plugin_name=plugin,
-                                 downsample=10 ** 9, run_tag_filter=None)
+    data = provider.read_scalars(
+        ctx, experiment_id="", plugin_name=plugin, downsample=10**9, run_tag_filter=None
+    )
     return listing, data
 
 
@@ -36,8 +36,14 @@ def _read(logdir, plugin=metadata.PLUGIN_NAME):
 def test_round_trip_identical_for_every_level_count(tmp_path, levels):
     rng = np.random.default_rng(levels)
     weights = [1.0 / (i + 1) for i in range(levels)]
-    manifest = RunManifest(num_levels=levels, hierarchy_weights=weights, embed_dim=192,
-                           patch_grid=(8, 8), total_steps=300, config={"seed": 1})
+    manifest = RunManifest(
+        num_levels=levels,
+        hierarchy_weights=weights,
+        embed_dim=192,
+        patch_grid=(8, 8),
+        total_steps=300,
+        config={"seed": 1},
+    )
     written = {}
     with SummaryWriter(str(tmp_path / "run"), manifest=manifest) as writer:
         for step in range(0, 300, 7):
@@ -51,9 +57,14 @@ def test_round_trip_identical_for_every_level_count(tmp_path, levels):
     listing, data = _read(str(tmp_path))
     tags = set(listing["run"])
     assert tags == {metadata.MANIFEST_TAG, "train/loss/total"} | {
-        catalog.tag("collapse.mean_std_per_dim", level=i) for i in range(levels)}
-    read_back = {(tag, d.step): d.value for tag, points in data["run"].items()
-                 for d in points if tag != metadata.MANIFEST_TAG}
+        catalog.tag("collapse.mean_std_per_dim", level=i) for i in range(levels)
+    }
+    read_back = {
+        (tag, d.step): d.value
+        for tag, points in data["run"].items()
+        for d in points
+        if tag != metadata.MANIFEST_TAG
+    }
     assert read_back == written  # float32 values survive exactly
     content = metadata.parse_plugin_content(listing["run"][metadata.MANIFEST_TAG].plugin_content)
     assert content["kind"] == metadata.KIND_MANIFEST and not content["future"]
@@ -65,8 +76,7 @@ def test_metric_metadata_is_versioned_scalar_data(tmp_path):
         writer.scalar("loss.total", 1.0, 0)
     listing, _ = _read(str(tmp_path))
     content = metadata.parse_plugin_content(listing["run"]["train/loss/total"].plugin_content)
-    assert content == {"version": metadata.PLUGIN_DATA_VERSION, "kind": "metric",
-                       "future": False}
+    assert content == {"version": metadata.PLUGIN_DATA_VERSION, "kind": "metric", "future": False}
 
 
 def test_non_finite_values_are_written_faithfully(tmp_path):
@@ -102,10 +112,16 @@ def test_allow_unknown_writes_a_plain_scalar(tmp_path):
     assert [d.value for d in data["run"]["my/own_metric"]] == [2.5]
 
 
-@pytest.mark.parametrize("value,error", [
-    ("1.0", TypeError), (None, TypeError), (True, TypeError), ([1.0, 2.0], TypeError),
-    (np.zeros((2, 2)), TypeError),
-])
+@pytest.mark.parametrize(
+    "value,error",
+    [
+        ("1.0", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        ([1.0, 2.0], TypeError),
+        (np.zeros((2, 2)), TypeError),
+    ],
+)
 def test_bad_values_raise(tmp_path, value, error):
     with SummaryWriter(str(tmp_path / "run")) as writer:
         with pytest.raises(error):
@@ -143,6 +159,7 @@ def test_write_plain_scalars_like_any_trainer(tmp_path):
 
 def test_histogram_and_text(tmp_path):
     from tensorboard.backend.event_processing import event_accumulator
+
     with SummaryWriter(str(tmp_path / "run")) as writer:
         writer.histogram("gradients.histogram", [0.1, 0.2, math.nan, 0.3], 4, layer="predictor")
         writer.text("health/alerts", "all good", 4)
@@ -153,8 +170,11 @@ def test_histogram_and_text(tmp_path):
     tags = acc.Tags()["tensors"]
     assert "gradients/predictor_histogram" in tags and "health/alerts" in tags
     buckets = acc.Tensors("gradients/predictor_histogram")[0].tensor_proto
-    counts = np.frombuffer(buckets.tensor_content, dtype=np.float64).reshape(-1, 3)[:, 2] \
-        if buckets.tensor_content else np.array(buckets.double_val).reshape(-1, 3)[:, 2]
+    counts = (
+        np.frombuffer(buckets.tensor_content, dtype=np.float64).reshape(-1, 3)[:, 2]
+        if buckets.tensor_content
+        else np.array(buckets.double_val).reshape(-1, 3)[:, 2]
+    )
     assert counts.sum() == 3  # the NaN is dropped, the three finite values are kept
 
 
@@ -165,15 +185,18 @@ def test_closed_writer_refuses(tmp_path):
         writer.scalar("loss.total", 1.0, 0)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"num_levels": 0, "hierarchy_weights": []}, "num_levels"),
-    ({"num_levels": 2, "hierarchy_weights": [1.0]}, "2 levels"),
-    ({"num_levels": 1, "hierarchy_weights": [math.nan]}, "finite"),
-    ({"num_levels": 2, "hierarchy_weights": [0, 0]}, "not all 0"),
-    ({"num_levels": 1, "hierarchy_weights": [1], "embed_dim": 0}, "embed_dim"),
-    ({"num_levels": 1, "hierarchy_weights": [1], "patch_grid": (4,)}, "patch_grid"),
-    ({"num_levels": 1, "hierarchy_weights": [1], "config": {"x": object()}}, "JSON"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_levels": 0, "hierarchy_weights": []}, "num_levels"),
+        ({"num_levels": 2, "hierarchy_weights": [1.0]}, "2 levels"),
+        ({"num_levels": 1, "hierarchy_weights": [math.nan]}, "finite"),
+        ({"num_levels": 2, "hierarchy_weights": [0, 0]}, "not all 0"),
+        ({"num_levels": 1, "hierarchy_weights": [1], "embed_dim": 0}, "embed_dim"),
+        ({"num_levels": 1, "hierarchy_weights": [1], "patch_grid": (4,)}, "patch_grid"),
+        ({"num_levels": 1, "hierarchy_weights": [1], "config": {"x": object()}}, "JSON"),
+    ],
+)
 def test_manifest_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RunManifest(**kwargs)
@@ -194,10 +217,15 @@ def test_future_plugin_version_is_flagged_and_warned_once(caplog):
     assert len([r for r in caplog.records if "newer" in r.getMessage()]) == 1
 
 
-@pytest.mark.parametrize("content,error", [
-    ("not bytes", TypeError), (b"\xff\xfe", ValueError), (b"[1, 2]", ValueError),
-    (b'{"version": "1"}', ValueError),
-])
+@pytest.mark.parametrize(
+    "content,error",
+    [
+        ("not bytes", TypeError),
+        (b"\xff\xfe", ValueError),
+        (b"[1, 2]", ValueError),
+        (b'{"version": "1"}', ValueError),
+    ],
+)
 def test_bad_plugin_content(content, error):
     with pytest.raises(error):
         metadata.parse_plugin_content(content)
@@ -211,11 +239,20 @@ def test_the_reader_gets_every_manifest_field_the_writer_wrote(tmp_path):
     """Written by summary.SummaryWriter, read by data.load_runs (metadata.parse_manifest)."""
     from tensorboard_plugin_hjepa import data
 
-    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=128,
-                           patch_grid=(14, 14), total_steps=1500, collapse_rows=4096,
-                           warmup_steps=150, stop_gradient=True, mask_ratio_expected=0.44,
-                           mask_ratio_range=(0.38, 0.52), trainer="test 1.0",
-                           config={"lr": 5e-4})
+    manifest = RunManifest(
+        num_levels=2,
+        hierarchy_weights=[1.0, 0.5],
+        embed_dim=128,
+        patch_grid=(14, 14),
+        total_steps=1500,
+        collapse_rows=4096,
+        warmup_steps=150,
+        stop_gradient=True,
+        mask_ratio_expected=0.44,
+        mask_ratio_range=(0.38, 0.52),
+        trainer="test 1.0",
+        config={"lr": 5e-4},
+    )
     with SummaryWriter(str(tmp_path / "run"), manifest=manifest) as writer:
         writer.scalar("loss.total", 1.0, 0)
     run = data.load_runs(_provider(str(tmp_path)), context.RequestContext(), "")["run"]
@@ -223,14 +260,23 @@ def test_the_reader_gets_every_manifest_field_the_writer_wrote(tmp_path):
     assert run.manifest.mask_ratio_range == [0.38, 0.52] and run.manifest.warmup_steps == 150
 
 
-@pytest.mark.parametrize("content,error", [
-    (b"not json", "unreadable run manifest"),
-    (b'{"version": 1, "kind": "metric"}', "carries no manifest"),
-    (b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 0, '
-     b'"hierarchy_weights": []}}', "num_levels"),
-    (b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 1, '
-     b'"hierarchy_weights": [1], "mask_ratio_range": [0.9, 0.1]}}', "mask_ratio_range"),
-])
+@pytest.mark.parametrize(
+    "content,error",
+    [
+        (b"not json", "unreadable run manifest"),
+        (b'{"version": 1, "kind": "metric"}', "carries no manifest"),
+        (
+            b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 0, '
+            b'"hierarchy_weights": []}}',
+            "num_levels",
+        ),
+        (
+            b'{"version": 1, "kind": "manifest", "manifest": {"num_levels": 1, '
+            b'"hierarchy_weights": [1], "mask_ratio_range": [0.9, 0.1]}}',
+            "mask_ratio_range",
+        ),
+    ],
+)
 def test_a_bad_manifest_is_an_error_text_not_an_exception(content, error):
     manifest, future, message = metadata.parse_manifest(content)
     assert manifest is None and future is False and error in message

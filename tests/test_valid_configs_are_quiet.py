@@ -18,8 +18,9 @@ from tensorboard_plugin_hjepa.diagnosis import diagnose
 from tests.diagnosis_util import light
 from tests.rule_firing import Recorder
 
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "trainer",
-                       "configs")
+CONFIGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "trainer", "configs"
+)
 
 
 @pytest.mark.parametrize("name", ["vit_b16_224_gpu.yaml", "tiny_cpu.yaml"])
@@ -29,12 +30,19 @@ def test_the_projects_own_masking_raises_no_mask_warning(name):
     batch = cfg.training.batch_size
     profile = mask_ratio_profile(masks, batch=batch, seed=cfg.training.seed)  # as the manifest
     rec = Recorder()
-    for i, step in enumerate(range(0, 1000, 10)):
+    for step in range(0, 1000, 10):
         m = masks(batch, step_generator(cfg.training.seed, step))
-        rec.add_records(M.mask_records(num_context=m.context.shape[1], num_target=m.target.shape[1],
-                                       num_patches=masks.grid ** 2), step)
-    health = diagnose(rec.run(mask_ratio_expected=profile.median,
-                              mask_ratio_range=[profile.low, profile.high]))
+        rec.add_records(
+            M.mask_records(
+                num_context=m.context.shape[1],
+                num_target=m.target.shape[1],
+                num_patches=masks.grid**2,
+            ),
+            step,
+        )
+    health = diagnose(
+        rec.run(mask_ratio_expected=profile.median, mask_ratio_range=[profile.low, profile.high])
+    )
     if name.startswith("vit_b"):
         assert profile.median < 0.4  # outside the reference's typical range, as configured
     assert light(health, "masking.mask_ratio")["status"] == "healthy"
@@ -69,4 +77,4 @@ def test_early_predictions_are_not_a_warning_until_training_is_under_way():
     early, late = run(range(0, 40, 10)), run(range(600, 700, 10))
     assert 0.15 < early["value"] < 0.35
     assert early["status"] == "healthy"  # 4% into training: the reference expects ~0.4 later
-    assert late["status"] == "warning"   # 70% into training, still 0.25
+    assert late["status"] == "warning"  # 70% into training, still 0.25

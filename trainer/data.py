@@ -89,9 +89,14 @@ def generate_procedural(num: int, size: int, seed: int) -> Tuple[torch.Tensor, t
         p = _patterns(c, n, size, gen).unsqueeze(1)  # (n, 1, S, S)
         # Dark and light tones with a random tint and random polarity: colour varies
         # between images but does not drown the pattern, which carries the class.
-        dark = 0.35 * torch.rand(n, 1, 1, 1, generator=gen) + 0.15 * (2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
-        light = 0.65 + 0.35 * torch.rand(n, 1, 1, 1, generator=gen) + 0.15 * (
-            2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
+        dark = 0.35 * torch.rand(n, 1, 1, 1, generator=gen) + 0.15 * (
+            2 * torch.rand(n, 3, 1, 1, generator=gen) - 1
+        )
+        light = (
+            0.65
+            + 0.35 * torch.rand(n, 1, 1, 1, generator=gen)
+            + 0.15 * (2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
+        )
         swap = torch.rand(n, 1, 1, 1, generator=gen) < 0.5
         bg, fg = torch.where(swap, light, dark), torch.where(swap, dark, light)
         img = bg + p * (fg - bg) + 0.04 * torch.randn(n, 3, size, size, generator=gen)
@@ -137,7 +142,9 @@ def _load_image(path: str, size: int) -> torch.Tensor:
             im = im.convert("RGB")
             w, h = im.size
             scale = size / min(w, h)
-            im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
+            im = im.resize(
+                (max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC
+            )
             w, h = im.size
             left, top = (w - size) // 2, (h - size) // 2
             im = im.crop((left, top, left + size, top + size))
@@ -159,7 +166,9 @@ class ImageFolder:
         ValueError: if ``root`` is not a directory or has no class folders or no images.
     """
 
-    def __init__(self, root: str, *, size: int, files: Optional[List[Tuple[str, int]]] = None) -> None:
+    def __init__(
+        self, root: str, *, size: int, files: Optional[List[Tuple[str, int]]] = None
+    ) -> None:
         self.size = size
         if not os.path.isdir(root):
             raise ValueError(f"data.path {root!r} is not a directory")
@@ -200,14 +209,18 @@ class ImageFolder:
         return torch.stack([im for im, _ in items]), torch.tensor([lb for _, lb in items])
 
 
-def split_folder(folder: ImageFolder, *, val_fraction: float, seed: int) -> Tuple[ImageFolder, ImageFolder]:
+def split_folder(
+    folder: ImageFolder, *, val_fraction: float, seed: int
+) -> Tuple[ImageFolder, ImageFolder]:
     """Deterministic train / held-out split of an ``ImageFolder``."""
     perm = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed)).tolist()
     n_val = max(1, int(round(len(folder) * val_fraction)))
     return folder.subset(sorted(perm[n_val:])), folder.subset(sorted(perm[:n_val]))
 
 
-def batch_indices(step: int, *, size: int, batch: int, seed: int, rank: int = 0, world: int = 1) -> torch.Tensor:
+def batch_indices(
+    step: int, *, size: int, batch: int, seed: int, rank: int = 0, world: int = 1
+) -> torch.Tensor:
     """Indices of this rank's batch at ``step``: a pure function of the arguments.
 
     Each epoch is a permutation seeded by (seed, epoch); the global batch of
@@ -231,15 +244,25 @@ def batch_indices(step: int, *, size: int, batch: int, seed: int, rank: int = 0,
     global_batch = batch * world
     per_epoch = size // global_batch
     if per_epoch == 0:
-        raise ValueError(f"dataset has {size} images, fewer than one global batch of {global_batch}")
+        raise ValueError(
+            f"dataset has {size} images, fewer than one global batch of {global_batch}"
+        )
     epoch, pos = divmod(step, per_epoch)
     perm = torch.randperm(size, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     start = pos * global_batch + rank * batch
     return perm[start : start + batch]
 
 
-def iterate_batches(dataset, *, start_step: int, batch: int, seed: int, rank: int = 0, world: int = 1,
-                    num_workers: int = 0) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+def iterate_batches(
+    dataset,
+    *,
+    start_step: int,
+    batch: int,
+    seed: int,
+    rank: int = 0,
+    world: int = 1,
+    num_workers: int = 0,
+) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Yield (images uint8, labels) batches for steps ``start_step, start_step+1, ...``.
 
     In-memory datasets are indexed directly; file datasets are read in this process
@@ -250,7 +273,9 @@ def iterate_batches(dataset, *, start_step: int, batch: int, seed: int, rank: in
     def index_stream():
         step = start_step
         while True:
-            yield batch_indices(step, size=len(dataset), batch=batch, seed=seed, rank=rank, world=world)
+            yield batch_indices(
+                step, size=len(dataset), batch=batch, seed=seed, rank=rank, world=world
+            )
             step += 1
 
     if isinstance(dataset, ProceduralShapes) or num_workers == 0:
@@ -258,7 +283,9 @@ def iterate_batches(dataset, *, start_step: int, batch: int, seed: int, rank: in
             yield dataset.get_batch(idx)
         return
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=(idx.tolist() for idx in index_stream()), num_workers=num_workers,
+        dataset,
+        batch_sampler=(idx.tolist() for idx in index_stream()),
+        num_workers=num_workers,
         persistent_workers=False,
     )
     try:

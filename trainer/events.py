@@ -57,22 +57,38 @@ class EventSink:
             (the wandb bridge), called at commit for the same records.
     """
 
-    def __init__(self, writer, *, skip_through: Optional[Dict[str, int]] = None, mirror=None) -> None:
+    def __init__(
+        self, writer, *, skip_through: Optional[Dict[str, int]] = None, mirror=None
+    ) -> None:
         self.writer = writer
         self.skip_through = dict(skip_through or {})
         self.mirror = mirror
         self._pending: List[Tuple[str, tuple, dict]] = []
         self._failed = False  # a commit failed: the writer is broken
 
-    def scalar(self, key: str, value: float, step: int, *, level: Optional[int] = None,
-               group: Optional[int] = None) -> None:
+    def scalar(
+        self,
+        key: str,
+        value: float,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+    ) -> None:
         """Queue a catalogue scalar (same signature as ``SummaryWriter.scalar``)."""
-        self._pending.append(("scalar", (key, float(value), step),
-                              {"level": level, "group": group, "wall_time": time.time()}))
+        self._pending.append(
+            (
+                "scalar",
+                (key, float(value), step),
+                {"level": level, "group": group, "wall_time": time.time()},
+            )
+        )
 
     def histogram(self, key: str, values: Any, step: int, *, layer: str) -> None:
         """Queue a catalogue histogram (same signature as ``SummaryWriter.histogram``)."""
-        self._pending.append(("histogram", (key, values, step), {"layer": layer, "wall_time": time.time()}))
+        self._pending.append(
+            ("histogram", (key, values, step), {"layer": layer, "wall_time": time.time()})
+        )
 
     def text(self, tag: str, text: str, step: int) -> None:
         """Queue a text summary under a concrete tag (``SummaryWriter.text``)."""
@@ -92,7 +108,9 @@ class EventSink:
         pending, self._pending = self._pending, []
         try:
             for kind, args, kwargs in pending:
-                if self.skip_through and args[2] <= self.skip_through.get(self._tag(kind, args[0], kwargs), -1):
+                if self.skip_through and args[2] <= self.skip_through.get(
+                    self._tag(kind, args[0], kwargs), -1
+                ):
                     continue
                 if self.writer is not None:
                     getattr(self.writer, kind)(*args, **kwargs)
@@ -103,8 +121,11 @@ class EventSink:
         except OSError as err:  # raised by the event writer's thread, e.g. ENOSPC
             self._failed = True
             raise EventWriteError(
-                f"cannot write events to {getattr(self.writer, 'logdir', '?')!r}: {err.strerror or err}; "
-                "no checkpoint is written after them; the last checkpoint (if any) is intact: --resume once fixed") from err
+                f"cannot write events to {getattr(self.writer, 'logdir', '?')!r}: "
+                f"{err.strerror or err}; "
+                "no checkpoint is written after them; the last checkpoint (if any) is intact: "
+                "--resume once fixed"
+            ) from err
 
     @staticmethod
     def _tag(kind: str, key: str, kwargs: dict) -> str:

@@ -90,7 +90,7 @@ class _Curve:
             parity ^= 1
         keep.extend(range(stop, n))
         if len(keep) > self.max_points:  # a curve of mostly NaN: keep the bound regardless
-            keep = keep[:self.head] + keep[len(keep) - (self.max_points - self.head):]
+            keep = keep[: self.head] + keep[len(keep) - (self.max_points - self.head) :]
         self.steps = [self.steps[j] for j in keep]
         self.walls = [self.walls[j] for j in keep]
         self.values = [self.values[j] for j in keep]
@@ -99,8 +99,12 @@ class _Curve:
         steps = np.asarray(self.steps, dtype=np.int64)
         if steps.size > 1 and not np.all(np.diff(steps) > 0):  # out of order: sort, dedupe
             return Series.from_points(tag, zip(self.steps, self.walls, self.values))
-        return Series(tag=tag, steps=steps, wall_times=np.asarray(self.walls, dtype=np.float64),
-                      values=np.asarray(self.values, dtype=np.float64))
+        return Series(
+            tag=tag,
+            steps=steps,
+            wall_times=np.asarray(self.walls, dtype=np.float64),
+            values=np.asarray(self.values, dtype=np.float64),
+        )
 
 
 class MetricHistory:
@@ -116,8 +120,16 @@ class MetricHistory:
         self.max_points = max_points
         self._curves: Dict[Tuple[str, Optional[int]], _Curve] = {}
 
-    def add(self, key: str, value: float, step: int, *, level: Optional[int] = None,
-            group: Optional[int] = None, wall_time: Optional[float] = None) -> None:
+    def add(
+        self,
+        key: str,
+        value: float,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+        wall_time: Optional[float] = None,
+    ) -> None:
         """Record one value (only group 0 of per-group metrics: the diagnosis reads that one)."""
         if group not in (None, 0):
             return
@@ -127,8 +139,16 @@ class MetricHistory:
             curve = self._curves[(key, level)] = _Curve(self.max_points)
         curve.add(int(step), time.time() if wall_time is None else float(wall_time), float(value))
 
-    def scalar(self, key: str, value: float, step: int, *, level: Optional[int] = None,
-               group: Optional[int] = None, wall_time: Optional[float] = None) -> None:
+    def scalar(
+        self,
+        key: str,
+        value: float,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+        wall_time: Optional[float] = None,
+    ) -> None:
         """``add`` under the writer's name: a history can be ``HJepaMetrics``' writer."""
         self.add(key, value, step, level=level, group=group, wall_time=wall_time)
 
@@ -201,10 +221,17 @@ class HealthMonitor:
         max_points: points kept per curve.
     """
 
-    def __init__(self, manifest: Optional[RunManifest], *, writer=None, run: str = "run",
-                 every: int = 100, stop_on: Optional[str] = None,
-                 say: Optional[Callable[[str], None]] = None,
-                 max_points: int = DEFAULT_MAX_POINTS) -> None:
+    def __init__(
+        self,
+        manifest: Optional[RunManifest],
+        *,
+        writer=None,
+        run: str = "run",
+        every: int = 100,
+        stop_on: Optional[str] = None,
+        say: Optional[Callable[[str], None]] = None,
+        max_points: int = DEFAULT_MAX_POINTS,
+    ) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if stop_on is not None and stop_on not in STOP_ON:
@@ -223,11 +250,20 @@ class HealthMonitor:
         self._previous_status: Optional[str] = None  # at the previous check
 
     # -- the writer interface ------------------------------------------------------------
-    def scalar(self, key: str, value, step: int, *, level: Optional[int] = None,
-               group: Optional[int] = None, **kwargs) -> None:
+    def scalar(
+        self,
+        key: str,
+        value,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+        **kwargs,
+    ) -> None:
         """Record a catalogue scalar and forward it to the writer."""
-        self.history.add(key, value, step, level=level, group=group,
-                         wall_time=kwargs.get("wall_time"))
+        self.history.add(
+            key, value, step, level=level, group=group, wall_time=kwargs.get("wall_time")
+        )
         if self.writer is not None:
             self.writer.scalar(key, value, step, level=level, group=group, **kwargs)
 
@@ -236,8 +272,15 @@ class HealthMonitor:
         if self.writer is not None:
             self.writer.histogram(*args, **kwargs)
 
-    def record(self, key: str, value, step: int, *, level: Optional[int] = None,
-               group: Optional[int] = None) -> None:
+    def record(
+        self,
+        key: str,
+        value,
+        step: int,
+        *,
+        level: Optional[int] = None,
+        group: Optional[int] = None,
+    ) -> None:
         """Record a value without writing it (the loop writes it some other way)."""
         self.history.add(key, value, step, level=level, group=group)
 
@@ -272,18 +315,29 @@ class HealthMonitor:
             self._reported = changes.merge(self._reported, changes.snapshot(health))
         change.previous, self._previous_status = self._previous_status, health["status"]
         self.last_health = health
-        stop = self.stop_on is not None and changes.rank(health["status"]) >= changes.rank(self.stop_on)
+        stop = self.stop_on is not None and changes.rank(health["status"]) >= changes.rank(
+            self.stop_on
+        )
         alert = None
         if new or stop:
             line = changes.alert_line(change, health, step=step)
             footer = ""
             if stop:
                 line += " | health.stop_on=%s reached: stopping" % self.stop_on
-                footer = ("The run stops here: its status reached `health.stop_on: %s`."
-                          % self.stop_on)
+                footer = (
+                    "The run stops here: its status reached `health.stop_on: %s`." % self.stop_on
+                )
             text = changes.alert_markdown(change, health, step=step, footer=footer)
-            alert = Alert(step=step, status=health["status"], previous=change.previous, line=line,
-                          text=text, stop=stop, change=change, health=health)
+            alert = Alert(
+                step=step,
+                status=health["status"],
+                previous=change.previous,
+                line=line,
+                text=text,
+                stop=stop,
+                change=change,
+                health=health,
+            )
             self.alerts.append(alert)
             self.say(line)
             if self.writer is not None and hasattr(self.writer, "text"):

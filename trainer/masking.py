@@ -33,7 +33,11 @@ class Masks:
 
 
 def _block_sizes(
-    gen: torch.Generator, grid: int, scale: Tuple[float, float], aspect: Tuple[float, float], count: int
+    gen: torch.Generator,
+    grid: int,
+    scale: Tuple[float, float],
+    aspect: Tuple[float, float],
+    count: int,
 ) -> torch.Tensor:
     """Draw ``count`` block (height, width) pairs in patches; returns (count, 2) long."""
     u = torch.rand(count, 2, generator=gen)  # (count, 2)
@@ -150,11 +154,14 @@ class MultiBlockMaskGenerator:
         n_ctx = int(context.sum(1).min())
         if n_ctx < self.min_context:
             raise ValueError(
-                f"masking leaves {n_ctx} context patches (< masking.min_context={self.min_context}); "
+                f"masking leaves {n_ctx} context patches "
+                f"(< masking.min_context={self.min_context}); "
                 "lower masking.mask_scale or masking.num_masks, or raise masking.context_scale"
             )
         n_tgt = int(target.sum(1).min())
-        return Masks(context=_random_subset(gen, context, n_ctx), target=_random_subset(gen, target, n_tgt))
+        return Masks(
+            context=_random_subset(gen, context, n_ctx), target=_random_subset(gen, target, n_tgt)
+        )
 
 
 def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
@@ -189,8 +196,9 @@ class MaskRatioProfile:
     batches: int
 
 
-def mask_ratio_profile(generator: MultiBlockMaskGenerator, *, batch: int, batches: int = 200,
-                       seed: int = 0) -> MaskRatioProfile:
+def mask_ratio_profile(
+    generator: MultiBlockMaskGenerator, *, batch: int, batches: int = 200, seed: int = 0
+) -> MaskRatioProfile:
     """What a mask generator gives for its grid and config, drawn from its own sampler.
 
     A run whose masking does what its config says is not an alarm: the diagnosis
@@ -208,7 +216,11 @@ def mask_ratio_profile(generator: MultiBlockMaskGenerator, *, batch: int, batche
         A ``MaskRatioProfile``.
     """
     n = generator.grid * generator.grid
-    ratios = torch.tensor([generator(batch, step_generator(seed + 7, i)).target.shape[1] / n
-                           for i in range(batches)], dtype=torch.float64)
-    low, median, high = torch.quantile(ratios, torch.tensor([0.01, 0.5, 0.99], dtype=torch.float64)).tolist()
+    ratios = torch.tensor(
+        [generator(batch, step_generator(seed + 7, i)).target.shape[1] / n for i in range(batches)],
+        dtype=torch.float64,
+    )
+    low, median, high = torch.quantile(
+        ratios, torch.tensor([0.01, 0.5, 0.99], dtype=torch.float64)
+    ).tolist()
     return MaskRatioProfile(median=median, low=low, high=high, batches=batches)

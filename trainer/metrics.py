@@ -36,7 +36,6 @@ Buffers hold Python floats only, never tensors (no autograd history kept alive).
 from __future__ import annotations
 
 import collections
-import math
 import time
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -71,7 +70,10 @@ def loss_records(level_losses: Sequence[float], weights: Sequence[float]) -> Lis
     """
     weighted = [w * l for w, l in zip(weights, level_losses)]
     total = sum(weighted)
-    out = [Record("loss.total", total), Record("loss.unweighted", sum(level_losses) / len(level_losses))]
+    out = [
+        Record("loss.total", total),
+        Record("loss.unweighted", sum(level_losses) / len(level_losses)),
+    ]
     for i, (l, wl) in enumerate(zip(level_losses, weighted)):
         out.append(Record("loss.level", float(l), level=i))
         share = 100.0 * wl / total if total != 0 else float("nan")
@@ -95,12 +97,23 @@ def prediction_records(pred: torch.Tensor, target: torch.Tensor, level: int) -> 
     cos = F.cosine_similarity(p, t, dim=-1)  # (M,)
     nmse = (F.normalize(p, dim=-1) - F.normalize(t, dim=-1)).pow(2).sum(-1).mean()
     l2 = (p - t).norm(dim=-1).mean()
-    vals = torch.stack([cos.mean(), cos.std(unbiased=False), cos.min(), cos.max(), nmse, l2]).tolist()  # host sync
-    keys = ("cosine_sim_mean", "cosine_sim_std", "cosine_sim_min", "cosine_sim_max", "normalized_mse", "l2_distance")
+    vals = torch.stack(
+        [cos.mean(), cos.std(unbiased=False), cos.min(), cos.max(), nmse, l2]
+    ).tolist()  # host sync
+    keys = (
+        "cosine_sim_mean",
+        "cosine_sim_std",
+        "cosine_sim_min",
+        "cosine_sim_max",
+        "normalized_mse",
+        "l2_distance",
+    )
     return [Record("prediction." + k, v, level=level) for k, v in zip(keys, vals)]
 
 
-def sample_rows(features: torch.Tensor, max_rows: int, generator: Optional[torch.Generator]) -> torch.Tensor:
+def sample_rows(
+    features: torch.Tensor, max_rows: int, generator: Optional[torch.Generator]
+) -> torch.Tensor:
     """A uniform random subset of at most ``max_rows`` rows (all rows if fewer).
 
     Args:
@@ -143,7 +156,7 @@ def _off_diagonal_max(f: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
     n = f.shape[0]
     best = torch.full((), -float("inf"), device=f.device)
     for start in range(0, n, chunk):
-        block = f[start:start + chunk] @ f.T  # (c, N)
+        block = f[start : start + chunk] @ f.T  # (c, N)
         rows = torch.arange(block.shape[0], device=f.device)
         block[rows, rows + start] = -float("inf")  # the pair of a row with itself
         best = torch.maximum(best, block.max())
@@ -165,8 +178,13 @@ def _pair_mean_std(f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     return mean.float(), (square_mean - mean * mean).clamp_min(0).sqrt().float()
 
 
-def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
-                     generator: Optional[torch.Generator] = None) -> List[Record]:
+def collapse_records(
+    features: torch.Tensor,
+    level: int,
+    *,
+    max_rows: int,
+    generator: Optional[torch.Generator] = None,
+) -> List[Record]:
     """Collapse statistics of target features at one level.
 
     Args:
@@ -190,12 +208,28 @@ def collapse_records(features: torch.Tensor, level: int, *, max_rows: int,
     z = F.normalize(f - f.mean(dim=0, keepdim=True), dim=1)  # centred, re-normalised rows
     raw_mean, raw_std = _pair_mean_std(f)
     centred_mean, _ = _pair_mean_std(z)
-    vals = torch.stack([
-        std.mean(), std.min(), _erank_of_singular_values(_singular_values(f)), raw_mean,
-        _off_diagonal_max(f), raw_std, centred_mean, f.mean(dim=0).norm(),
-    ]).tolist()  # host sync
-    keys = ("mean_std_per_dim", "min_std_per_dim", "effective_rank", "mean_similarity", "max_similarity",
-            "std_similarity", "mean_similarity_centred", "feature_mean_norm")
+    vals = torch.stack(
+        [
+            std.mean(),
+            std.min(),
+            _erank_of_singular_values(_singular_values(f)),
+            raw_mean,
+            _off_diagonal_max(f),
+            raw_std,
+            centred_mean,
+            f.mean(dim=0).norm(),
+        ]
+    ).tolist()  # host sync
+    keys = (
+        "mean_std_per_dim",
+        "min_std_per_dim",
+        "effective_rank",
+        "mean_similarity",
+        "max_similarity",
+        "std_similarity",
+        "mean_similarity_centred",
+        "feature_mean_norm",
+    )
     out = [Record("collapse." + k, v, level=level) for k, v in zip(keys, vals)]
     out.append(Record("collapse.num_rows", float(n), level=level))
     return out
@@ -216,8 +250,9 @@ def hierarchy_records(features: torch.Tensor, level: int, num_cells: int) -> Lis
         L2 norm, num_patches.
     """
     f = features.detach().float()
-    vals = torch.stack([f.mean(), f.std(dim=0, unbiased=False).mean(), f.max() - f.min(),
-                        f.norm(dim=1).mean()]).tolist()
+    vals = torch.stack(
+        [f.mean(), f.std(dim=0, unbiased=False).mean(), f.max() - f.min(), f.norm(dim=1).mean()]
+    ).tolist()
     keys = ("feat_mean", "feat_std", "feat_range", "feat_norm")
     out = [Record("hierarchy." + k, v, level=level) for k, v in zip(keys, vals)]
     out.append(Record("hierarchy.num_patches", float(num_cells), level=level))
@@ -238,8 +273,14 @@ def _abs_stats(grads: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, i
     return l1, mx, sum(g.numel() for g in grads)
 
 
-def gradient_flow_records(*, context_encoder: nn.Module, predictor: nn.Module, target_encoder: nn.Module,
-                          global_norm: float, target_features_grad: Optional[torch.Tensor] = None) -> List[Record]:
+def gradient_flow_records(
+    *,
+    context_encoder: nn.Module,
+    predictor: nn.Module,
+    target_encoder: nn.Module,
+    global_norm: float,
+    target_features_grad: Optional[torch.Tensor] = None,
+) -> List[Record]:
     """Mean and max absolute gradient per part, the global norm, and the gradient at the targets.
 
     Call before clipping: clipping scales every gradient by the same factor, which
@@ -262,11 +303,22 @@ def gradient_flow_records(*, context_encoder: nn.Module, predictor: nn.Module, t
     tgt_l1, _, _ = _abs_stats(_grads(target_encoder))
     tgt_n = sum(p.numel() for p in target_encoder.parameters())
     device = ctx_l1.device
-    target_grad = (target_features_grad.detach().float().norm() if target_features_grad is not None
-                   else torch.zeros(()))
-    vals = torch.stack([ctx_l1, ctx_max.to(device), pred_l1.to(device), pred_max.to(device), tgt_l1.to(device),
-                        target_grad.to(device), torch.as_tensor(global_norm, dtype=torch.float32).to(device)]
-                       ).tolist()  # host sync
+    target_grad = (
+        target_features_grad.detach().float().norm()
+        if target_features_grad is not None
+        else torch.zeros(())
+    )
+    vals = torch.stack(
+        [
+            ctx_l1,
+            ctx_max.to(device),
+            pred_l1.to(device),
+            pred_max.to(device),
+            tgt_l1.to(device),
+            target_grad.to(device),
+            torch.as_tensor(global_norm, dtype=torch.float32).to(device),
+        ]
+    ).tolist()  # host sync
     return [
         Record("gradient_flow.global_norm", vals[6]),
         Record("gradient_flow.context_encoder_mean", vals[0] / max(1, ctx_n)),
@@ -290,8 +342,13 @@ def global_grad_norm(params: Iterable[torch.Tensor]) -> float:
     return global_grad_norm_tensor(params).item()
 
 
-def ema_records(context_encoder: nn.Module, target_encoder: nn.Module, *, momentum: float,
-                momentum_target: float) -> List[Record]:
+def ema_records(
+    context_encoder: nn.Module,
+    target_encoder: nn.Module,
+    *,
+    momentum: float,
+    momentum_target: float,
+) -> List[Record]:
     """EMA dynamics: momentum, mean per-tensor ||w_ctx - w_tgt||, ||w_tgt|| / ||w_ctx||."""
     ctx = [p.detach().float() for p in context_encoder.parameters()]
     tgt = [p.detach().float() for p in target_encoder.parameters()]
@@ -310,7 +367,10 @@ def ema_records(context_encoder: nn.Module, target_encoder: nn.Module, *, moment
 def learning_rate_records(optimizer: torch.optim.Optimizer) -> List[Record]:
     """Base LR (group 0) and the LR of every param group."""
     out = [Record("learning_rate.base_lr", float(optimizer.param_groups[0]["lr"]))]
-    out += [Record("learning_rate.param_group", float(g["lr"]), group=i) for i, g in enumerate(optimizer.param_groups)]
+    out += [
+        Record("learning_rate.param_group", float(g["lr"]), group=i)
+        for i, g in enumerate(optimizer.param_groups)
+    ]
     return out
 
 
@@ -368,19 +428,27 @@ class StepTimer:
         return [1000.0 * (b - a) for a, b in zip(self._marks, self._marks[1:])]
 
 
-def performance_records(*, forward_ms: float, backward_ms: float, samples_per_second: float,
-                        device: torch.device) -> List[Record]:
+def performance_records(
+    *, forward_ms: float, backward_ms: float, samples_per_second: float, device: torch.device
+) -> List[Record]:
     """Timings, whole-step throughput and (CUDA only) memory in GB."""
     out = [
         Record("performance.forward_time_ms", forward_ms),
         Record("performance.backward_time_ms", backward_ms),
         Record("performance.total_time_ms", forward_ms + backward_ms),
         Record("performance.samples_per_second", samples_per_second),
-        Record("performance.forward_backward_ratio", forward_ms / backward_ms if backward_ms > 0 else float("nan")),
+        Record(
+            "performance.forward_backward_ratio",
+            forward_ms / backward_ms if backward_ms > 0 else float("nan"),
+        ),
     ]
     if device.type == "cuda":
-        out.append(Record("performance.gpu_memory_allocated_gb", torch.cuda.memory_allocated(device) / 1e9))
-        out.append(Record("performance.gpu_memory_reserved_gb", torch.cuda.memory_reserved(device) / 1e9))
+        out.append(
+            Record("performance.gpu_memory_allocated_gb", torch.cuda.memory_allocated(device) / 1e9)
+        )
+        out.append(
+            Record("performance.gpu_memory_reserved_gb", torch.cuda.memory_reserved(device) / 1e9)
+        )
     return out
 
 
@@ -402,7 +470,9 @@ def layer_groups(parts: Mapping[str, nn.Module]) -> Dict[str, List[torch.Tensor]
     return groups
 
 
-def sample_gradient_values(params: List[torch.Tensor], max_values: int, generator: torch.Generator) -> np.ndarray:
+def sample_gradient_values(
+    params: List[torch.Tensor], max_values: int, generator: torch.Generator
+) -> np.ndarray:
     """Up to ``max_values`` gradient entries of a group, uniformly sampled, plus min/max.
 
     The extremes are always included so the histogram's range is exact; the rest is
@@ -425,8 +495,13 @@ _KEYS_BY_CATEGORY: Dict[str, Tuple[str, ...]] = collections.defaultdict(tuple)
 for _metric in catalog.metrics():
     _KEYS_BY_CATEGORY[_metric.category] += (_metric.key,)
 _GRADIENT_FLOW_KEYS = _KEYS_BY_CATEGORY["gradient_flow"]
-_LR_KEYS = ("learning_rate.base_lr", "learning_rate.param_group")  # avg_param_update: begin/end_update
-_LEVEL_KEYS = _KEYS_BY_CATEGORY["prediction"] + _KEYS_BY_CATEGORY["collapse"] + _KEYS_BY_CATEGORY["hierarchy"]
+_LR_KEYS = (
+    "learning_rate.base_lr",
+    "learning_rate.param_group",
+)  # avg_param_update: begin/end_update
+_LEVEL_KEYS = (
+    _KEYS_BY_CATEGORY["prediction"] + _KEYS_BY_CATEGORY["collapse"] + _KEYS_BY_CATEGORY["hierarchy"]
+)
 
 
 @dataclass
@@ -478,10 +553,20 @@ class HJepaMetrics:
             the windows are still kept.
     """
 
-    def __init__(self, writer, *, hierarchy_weights: Sequence[float], embed_dim: int,
-                 policy: Optional[FrequencyPolicy] = None, collapse_max_rows: int = 0, window: int = 100,
-                 histogram_max_values: int = 16384, loss_only: bool = False, seed: int = 0,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self,
+        writer,
+        *,
+        hierarchy_weights: Sequence[float],
+        embed_dim: int,
+        policy: Optional[FrequencyPolicy] = None,
+        collapse_max_rows: int = 0,
+        window: int = 100,
+        histogram_max_values: int = 16384,
+        loss_only: bool = False,
+        seed: int = 0,
+        enabled: bool = True,
+    ) -> None:
         self.writer = writer
         self.weights = [float(w) for w in hierarchy_weights]
         self.policy = policy or FrequencyPolicy()
@@ -530,12 +615,21 @@ class HJepaMetrics:
             win.append(float(l))
         if len(self.loss_window) >= 2:
             var, slope, spike = window_stats(list(self.loss_window))
-            records += [Record("stability.loss_smoothness", var), Record("stability.loss_trend_slope", slope),
-                        Record("stability.loss_spike_ratio", spike)]
+            records += [
+                Record("stability.loss_smoothness", var),
+                Record("stability.loss_trend_slope", slope),
+                Record("stability.loss_spike_ratio", spike),
+            ]
             for i, win in enumerate(self.level_windows):
                 _, s, _ = window_stats(list(win))
                 mean = sum(win) / len(win)
-                records.append(Record("loss.convergence_rate", -100.0 * s / mean if mean else float("nan"), level=i))
+                records.append(
+                    Record(
+                        "loss.convergence_rate",
+                        -100.0 * s / mean if mean else float("nan"),
+                        level=i,
+                    )
+                )
         self.write([r for r in records if self.due(r.key, step)], step)
 
     def log_clipping(self, step: int, pre: float, post: float) -> None:
@@ -547,7 +641,10 @@ class HJepaMetrics:
             Record("gradient.global_norm_after_clip", post),
             Record("gradient.clipping_ratio", post / pre if pre > 0 else 1.0),
             Record("gradient.was_clipped", was),
-            Record("gradient.clipping_percentage", 100.0 * sum(self.clip_window) / len(self.clip_window)),
+            Record(
+                "gradient.clipping_percentage",
+                100.0 * sum(self.clip_window) / len(self.clip_window),
+            ),
         ]
         self.write([r for r in records if self.due(r.key, step)], step)
 
@@ -556,8 +653,15 @@ class HJepaMetrics:
         self._samples_seen += n
 
     # -- periodic ----------------------------------------------------------------------
-    def log_gradients(self, step: int, *, parts: Mapping[str, nn.Module], global_norm,
-                      target_features: Optional[torch.Tensor] = None, last_step: bool = False) -> None:
+    def log_gradients(
+        self,
+        step: int,
+        *,
+        parts: Mapping[str, nn.Module],
+        global_norm,
+        target_features: Optional[torch.Tensor] = None,
+        last_step: bool = False,
+    ) -> None:
         """Gradient flow per part and per-layer-group histograms (after backward, before clipping).
 
         Args:
@@ -567,19 +671,34 @@ class HJepaMetrics:
                 requires gradients (no stop-gradient) its ``.grad`` must have been retained.
         """
         if self.any_due(_GRADIENT_FLOW_KEYS, step, last_step=last_step):
-            grad = target_features.grad if target_features is not None and target_features.requires_grad else None
-            self.write_due(gradient_flow_records(
-                context_encoder=parts["context_encoder"], predictor=parts["predictor"],
-                target_encoder=parts["target_encoder"], global_norm=global_norm, target_features_grad=grad),
-                step, last_step=last_step)
+            grad = (
+                target_features.grad
+                if target_features is not None and target_features.requires_grad
+                else None
+            )
+            self.write_due(
+                gradient_flow_records(
+                    context_encoder=parts["context_encoder"],
+                    predictor=parts["predictor"],
+                    target_encoder=parts["target_encoder"],
+                    global_norm=global_norm,
+                    target_features_grad=grad,
+                ),
+                step,
+                last_step=last_step,
+            )
         if self.due("gradients.histogram", step, last_step=last_step):
             trainable = {k: v for k, v in parts.items() if k != "target_encoder"}
             for layer, params in layer_groups(trainable).items():
                 if any(p.grad is not None for p in params):
-                    values = sample_gradient_values(params, self.histogram_max_values, self.generator)
+                    values = sample_gradient_values(
+                        params, self.histogram_max_values, self.generator
+                    )
                     self.writer.histogram("gradients.histogram", values, step, layer=layer)
 
-    def begin_update(self, step: int, params: List[torch.Tensor], *, last_step: bool = False) -> None:
+    def begin_update(
+        self, step: int, params: List[torch.Tensor], *, last_step: bool = False
+    ) -> None:
         """Snapshot parameters before ``optimizer.step()`` when avg_param_update is due."""
         if self.due("learning_rate.avg_param_update", step, last_step=last_step):
             self._param_snapshot = [p.detach().clone() for p in params]
@@ -588,35 +707,75 @@ class HJepaMetrics:
         """Write mean |w_t - w_{t-1}| over all parameter entries (after ``optimizer.step()``)."""
         if self._param_snapshot is None:
             return
-        total = torch.stack([(p.detach() - q).abs().sum().float() for p, q in zip(params, self._param_snapshot)]).sum()
+        total = torch.stack(
+            [(p.detach() - q).abs().sum().float() for p, q in zip(params, self._param_snapshot)]
+        ).sum()
         count = sum(p.numel() for p in params)
         self._param_snapshot = None
         self.write([Record("learning_rate.avg_param_update", total.item() / count)], step)
 
-    def log_schedule(self, step: int, optimizer: torch.optim.Optimizer, *, last_step: bool = False) -> None:
+    def log_schedule(
+        self, step: int, optimizer: torch.optim.Optimizer, *, last_step: bool = False
+    ) -> None:
         """Learning rates of every param group."""
         if self.any_due(_LR_KEYS, step, last_step=last_step):
             self.write_due(learning_rate_records(optimizer), step, last_step=last_step)
 
-    def log_ema(self, step: int, *, context_encoder: nn.Module, target_encoder: nn.Module, momentum: float,
-                momentum_target: float, last_step: bool = False) -> None:
+    def log_ema(
+        self,
+        step: int,
+        *,
+        context_encoder: nn.Module,
+        target_encoder: nn.Module,
+        momentum: float,
+        momentum_target: float,
+        last_step: bool = False,
+    ) -> None:
         """EMA momentum and parameter divergence (after the EMA update)."""
         if self.any_due(_KEYS_BY_CATEGORY["ema"], step, last_step=last_step):
-            self.write_due(ema_records(context_encoder, target_encoder, momentum=momentum,
-                                       momentum_target=momentum_target), step, last_step=last_step)
+            self.write_due(
+                ema_records(
+                    context_encoder,
+                    target_encoder,
+                    momentum=momentum,
+                    momentum_target=momentum_target,
+                ),
+                step,
+                last_step=last_step,
+            )
 
-    def log_masks(self, step: int, *, num_context: int, num_target: int, num_patches: int,
-                  last_step: bool = False) -> None:
+    def log_masks(
+        self,
+        step: int,
+        *,
+        num_context: int,
+        num_target: int,
+        num_patches: int,
+        last_step: bool = False,
+    ) -> None:
         if self.any_due(_KEYS_BY_CATEGORY["masking"], step, last_step=last_step):
-            self.write_due(mask_records(num_context=num_context, num_target=num_target, num_patches=num_patches),
-                           step, last_step=last_step)
+            self.write_due(
+                mask_records(
+                    num_context=num_context, num_target=num_target, num_patches=num_patches
+                ),
+                step,
+                last_step=last_step,
+            )
 
     def levels_due(self, step: int, *, last_step: bool = False) -> bool:
         """Whether any per-level feature metric (prediction, collapse, hierarchy) is due."""
         return self.any_due(_LEVEL_KEYS, step, last_step=last_step)
 
-    def log_levels(self, step: int, *, preds: Sequence[torch.Tensor], targets: Sequence[torch.Tensor],
-                   features: Sequence[torch.Tensor], cells: Sequence[int], last_step: bool = False) -> None:
+    def log_levels(
+        self,
+        step: int,
+        *,
+        preds: Sequence[torch.Tensor],
+        targets: Sequence[torch.Tensor],
+        features: Sequence[torch.Tensor],
+        cells: Sequence[int],
+        last_step: bool = False,
+    ) -> None:
         """Prediction, collapse and hierarchy statistics of every level.
 
         Args:
@@ -626,17 +785,25 @@ class HJepaMetrics:
                 and hierarchy statistics).
             cells: per level number of grid cells (Hk * Wk).
         """
-        due = lambda category: self.any_due(_KEYS_BY_CATEGORY[category], step, last_step=last_step)
+
+        def due(category):
+            return self.any_due(_KEYS_BY_CATEGORY[category], step, last_step=last_step)
+
         for i, (p, t, f, c) in enumerate(zip(preds, targets, features, cells)):
             if due("prediction"):
                 self.write_due(prediction_records(p, t, i), step, last_step=last_step)
             if due("collapse"):
-                self.write_due(collapse_records(f, i, max_rows=self.max_rows, generator=self.generator), step,
-                               last_step=last_step)
+                self.write_due(
+                    collapse_records(f, i, max_rows=self.max_rows, generator=self.generator),
+                    step,
+                    last_step=last_step,
+                )
             if due("hierarchy"):
                 self.write_due(hierarchy_records(f, i, c), step, last_step=last_step)
 
-    def log_performance(self, step: int, *, timer: StepTimer, device: torch.device, last_step: bool = False) -> None:
+    def log_performance(
+        self, step: int, *, timer: StepTimer, device: torch.device, last_step: bool = False
+    ) -> None:
         """Timings of this step and the whole-step throughput since the last write.
 
         Args:
@@ -653,15 +820,25 @@ class HJepaMetrics:
         self._throughput_mark = (self._samples_seen, now)
         rate = (self._samples_seen - samples) / (now - then) if now > then else float("nan")
         forward_ms, backward_ms = timer.intervals_ms()
-        self.write_due(performance_records(forward_ms=forward_ms, backward_ms=backward_ms,
-                                           samples_per_second=rate, device=device), step, last_step=last_step)
+        self.write_due(
+            performance_records(
+                forward_ms=forward_ms,
+                backward_ms=backward_ms,
+                samples_per_second=rate,
+                device=device,
+            ),
+            step,
+            last_step=last_step,
+        )
 
     def restart_throughput(self) -> None:
         """Forget the throughput mark (after an evaluation or a checkpoint pause)."""
         self._throughput_mark = None
 
     # -- evaluation ---------------------------------------------------------------------
-    def log_eval(self, step: int, *, val_loss: Optional[float] = None, knn_top1: Optional[float] = None) -> None:
+    def log_eval(
+        self, step: int, *, val_loss: Optional[float] = None, knn_top1: Optional[float] = None
+    ) -> None:
         """Validation loss, val/train ratio (train = mean of the loss window), kNN accuracy."""
         if self.loss_only:
             return
@@ -670,7 +847,12 @@ class HJepaMetrics:
             records.append(Record("eval.val_loss", val_loss))
             if self.loss_window:
                 train = sum(self.loss_window) / len(self.loss_window)
-                records.append(Record("stability.val_train_loss_ratio", val_loss / train if train else float("nan")))
+                records.append(
+                    Record(
+                        "stability.val_train_loss_ratio",
+                        val_loss / train if train else float("nan"),
+                    )
+                )
         if knn_top1 is not None:
             records.append(Record("eval.knn_top1", knn_top1))
         self.write(records, step)

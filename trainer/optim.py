@@ -35,7 +35,9 @@ def param_groups(modules: Iterable[Tuple[str, nn.Module]]) -> List[dict]:
     ]
 
 
-def build_optimizer(groups: List[dict], *, lr: float, weight_decay: float, betas, device: torch.device):
+def build_optimizer(
+    groups: List[dict], *, lr: float, weight_decay: float, betas, device: torch.device
+):
     """AdamW over ``groups``; fused kernels on CUDA.
 
     Args:
@@ -74,7 +76,9 @@ class ClipResult:
     post: torch.Tensor
 
 
-def clip_gradients(params: List[torch.Tensor], max_norm: float, *, pre: Optional[torch.Tensor] = None) -> ClipResult:
+def clip_gradients(
+    params: List[torch.Tensor], max_norm: float, *, pre: Optional[torch.Tensor] = None
+) -> ClipResult:
     """Clip the global gradient norm in place and report the norms.
 
     Scales every gradient by ``min(1, max_norm / (pre + 1e-6))``, exactly as

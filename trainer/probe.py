@@ -14,7 +14,9 @@ from .data import normalize
 
 
 @torch.no_grad()
-def encode(encoder: nn.Module, images: torch.Tensor, *, batch_size: int, device: torch.device) -> torch.Tensor:
+def encode(
+    encoder: nn.Module, images: torch.Tensor, *, batch_size: int, device: torch.device
+) -> torch.Tensor:
     """Mean-pooled, L2-normalised features of uint8 images.
 
     Args:
@@ -36,8 +38,17 @@ def encode(encoder: nn.Module, images: torch.Tensor, *, batch_size: int, device:
     return torch.cat(out)
 
 
-def knn_top1(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torch.Tensor, query_labels: torch.Tensor,
-             *, k: int = 20, temperature: float = 0.07, num_classes: int, chunk: int = 1024) -> float:
+def knn_top1(
+    bank: torch.Tensor,
+    bank_labels: torch.Tensor,
+    queries: torch.Tensor,
+    query_labels: torch.Tensor,
+    *,
+    k: int = 20,
+    temperature: float = 0.07,
+    num_classes: int,
+    chunk: int = 1024,
+) -> float:
     """Top-1 accuracy of a cosine-weighted kNN classifier.
 
     Args:
@@ -64,10 +75,28 @@ def knn_top1(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torch.Tenso
     return correct / queries.shape[0]
 
 
-def probe(encoder: nn.Module, bank_images: torch.Tensor, bank_labels: torch.Tensor, query_images: torch.Tensor,
-          query_labels: torch.Tensor, *, num_classes: int, k: int, temperature: float, batch_size: int,
-          device: torch.device) -> float:
+def probe(
+    encoder: nn.Module,
+    bank_images: torch.Tensor,
+    bank_labels: torch.Tensor,
+    query_images: torch.Tensor,
+    query_labels: torch.Tensor,
+    *,
+    num_classes: int,
+    k: int,
+    temperature: float,
+    batch_size: int,
+    device: torch.device,
+) -> float:
     """Encode both sets with the frozen ``encoder`` and return kNN top-1 accuracy."""
     bank = encode(encoder, bank_images, batch_size=batch_size, device=device)
     queries = encode(encoder, query_images, batch_size=batch_size, device=device)
-    return knn_top1(bank, bank_labels, queries, query_labels, k=k, temperature=temperature, num_classes=num_classes)
+    return knn_top1(
+        bank,
+        bank_labels,
+        queries,
+        query_labels,
+        k=k,
+        temperature=temperature,
+        num_classes=num_classes,
+    )

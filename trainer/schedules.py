@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 
 
-def learning_rate(step: int, *, base_lr: float, min_lr: float, warmup_steps: int, total_steps: int) -> float:
+def learning_rate(
+    step: int, *, base_lr: float, min_lr: float, warmup_steps: int, total_steps: int
+) -> float:
     """Linear warmup from 0 at step 0, then cosine decay to ``min_lr``.
 
     Args:

@@ -85,7 +85,9 @@ class TrainResult:
     knn_top1_random_init: Optional[float] = None
     last_loss: float = float("nan")
     history: List[float] = field(default_factory=list)  # total loss per step
-    step_seconds: List[float] = field(default_factory=list)  # loop time per step, evaluations excluded
+    step_seconds: List[float] = field(
+        default_factory=list
+    )  # loop time per step, evaluations excluded
 
 
 def run_dir_of(cfg: config_lib.Config) -> str:
@@ -126,8 +128,12 @@ def build_model(cfg: config_lib.Config) -> HJEPA:
 def build_mask_generator(cfg: config_lib.Config, grid: int) -> MultiBlockMaskGenerator:
     mk = cfg.masking
     return MultiBlockMaskGenerator(
-        grid=grid, num_targets=mk.num_masks, target_scale=tuple(mk.mask_scale),
-        target_aspect=tuple(mk.aspect_ratio), context_scale=tuple(mk.context_scale), min_context=mk.min_context,
+        grid=grid,
+        num_targets=mk.num_masks,
+        target_scale=tuple(mk.mask_scale),
+        target_aspect=tuple(mk.aspect_ratio),
+        context_scale=tuple(mk.context_scale),
+        min_context=mk.min_context,
     )
 
 
@@ -143,9 +149,17 @@ def build_datasets(cfg: config_lib.Config) -> Datasets:
     """Train / held-out / probe-bank datasets of ``cfg.data``."""
     d, size = cfg.data, cfg.model.img_size
     if d.source == "procedural":
-        make = lambda split, n: ProceduralShapes(split=split, num=n, size=size, seed=d.seed)
+
+        def make(split, n):
+            return ProceduralShapes(split=split, num=n, size=size, seed=d.seed)
+
         train = make("train", d.train_size)
-        return Datasets(train, make("val", d.val_size), make("probe", d.probe_size), ProceduralShapes.num_classes)
+        return Datasets(
+            train,
+            make("val", d.val_size),
+            make("probe", d.probe_size),
+            ProceduralShapes.num_classes,
+        )
     folder = ImageFolder(d.path, size=size)
     if d.val_path:
         train, val = folder, ImageFolder(d.val_path, size=size)
@@ -167,13 +181,21 @@ def _wandb_mirror(cfg: config_lib.Config, run_dir: str):
     try:
         import wandb
     except ImportError:
-        print("wandb.enabled is true but the 'wandb' package is not installed "
-              "(pip install wandb); continuing with TensorBoard logging only.", file=sys.stderr)
+        print(
+            "wandb.enabled is true but the 'wandb' package is not installed "
+            "(pip install wandb); continuing with TensorBoard logging only.",
+            file=sys.stderr,
+        )
         return None
     from tensorboard_plugin_hjepa import catalog
 
-    run = wandb.init(project="hjepa", name=cfg.logging.experiment_name, dir=run_dir,
-                     config=config_lib.to_dict(cfg), resume="allow")
+    run = wandb.init(
+        project="hjepa",
+        name=cfg.logging.experiment_name,
+        dir=run_dir,
+        config=config_lib.to_dict(cfg),
+        resume="allow",
+    )
 
     def mirror(key, value, step, level, group):
         run.log({catalog.tag(key, level=level, group=group): value}, step=step)
@@ -218,19 +240,31 @@ class Trainer:
             the schedules; None = ``training.total_steps``.
     """
 
-    def __init__(self, cfg: config_lib.Config, *, resume: bool = False, progress: bool = True,
-                 max_steps: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        cfg: config_lib.Config,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        max_steps: Optional[int] = None,
+    ) -> None:
         self.cfg = cfg
         self.world, self.rank, local_rank = _dist_info()
         if self.world > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.training.device != "cpu" else "gloo")
+            dist.init_process_group(
+                "nccl" if torch.cuda.is_available() and cfg.training.device != "cpu" else "gloo"
+            )
         self.device = _device(cfg, local_rank)
         if cfg.training.threads > 0:
             torch.set_num_threads(cfg.training.threads)
         self.main = self.rank == 0
         self.progress = progress and self.main
         self.run_dir = run_dir_of(cfg)
-        self.end_step = min(cfg.training.total_steps, max_steps) if max_steps is not None else cfg.training.total_steps
+        self.end_step = (
+            min(cfg.training.total_steps, max_steps)
+            if max_steps is not None
+            else cfg.training.total_steps
+        )
 
         torch.manual_seed(cfg.training.seed)  # same init on every rank
         self.data = build_datasets(cfg)
@@ -238,16 +272,25 @@ class Trainer:
         self.ddp = None
         if self.world > 1:
             self.ddp = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         if cfg.training.compile:
-            for part in (self.model.context_encoder, self.model.target_encoder, self.model.predictor):
+            for part in (
+                self.model.context_encoder,
+                self.model.target_encoder,
+                self.model.predictor,
+            ):
                 part.compile(dynamic=True)
         self.masks = build_mask_generator(cfg, self.model.grid)
         self._mask_profile = None  # what this masking gives, for the manifest (computed once)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
-        groups = param_groups([("context_encoder", self.model.context_encoder), ("predictor", self.model.predictor)])
+        groups = param_groups(
+            [("context_encoder", self.model.context_encoder), ("predictor", self.model.predictor)]
+        )
         t = cfg.training
-        self.optimizer = build_optimizer(groups, lr=0.0, weight_decay=t.weight_decay, betas=t.betas, device=self.device)
+        self.optimizer = build_optimizer(
+            groups, lr=0.0, weight_decay=t.weight_decay, betas=t.betas, device=self.device
+        )
         self.step = 0
         self.knn_random_init: Optional[float] = None
 
@@ -255,27 +298,40 @@ class Trainer:
         state = None
         if resume:
             path = os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME)
-            if os.path.exists(path) or not glob.glob(os.path.join(self.run_dir, "events.out.tfevents*")):
+            if os.path.exists(path) or not glob.glob(
+                os.path.join(self.run_dir, "events.out.tfevents*")
+            ):
                 state = ckpt.load(path)  # FileNotFoundError when there is nothing to resume
                 self._check_resumable(state)
             elif self.main:
                 # Killed after the first event commit, before the first checkpoint: start
                 # at step 0; the steps already on disk are recomputed and not written again.
-                print(f"hjepa-train: --resume: no checkpoint yet in {self.run_dir}; starting at step 0 "
-                      "(steps already in the event files are not written twice)", file=sys.stderr)
+                print(
+                    f"hjepa-train: --resume: no checkpoint yet in {self.run_dir}; "
+                    "starting at step 0 "
+                    "(steps already in the event files are not written twice)",
+                    file=sys.stderr,
+                )
             if self.main:
                 skip_through = max_event_steps(self.run_dir)
         self.sink = self._open_sink(skip_through, fresh=state is None)
-        policy = FrequencyPolicy(log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies)
+        policy = FrequencyPolicy(
+            log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies
+        )
         self.health = self._health_monitor(policy)
         self._health_stop: Optional[str] = None
         self._bar = None
         self.metrics = HJepaMetrics(
-            self.health or self.sink, hierarchy_weights=cfg.model.hierarchy_weights, embed_dim=cfg.model.embed_dim,
+            self.health or self.sink,
+            hierarchy_weights=cfg.model.hierarchy_weights,
+            embed_dim=cfg.model.embed_dim,
             policy=policy,
-            collapse_max_rows=cfg.metrics.collapse_max_rows, window=cfg.metrics.window,
-            histogram_max_values=cfg.metrics.histogram_max_values, loss_only=cfg.metrics.loss_only,
-            seed=cfg.training.seed, enabled=self.main,
+            collapse_max_rows=cfg.metrics.collapse_max_rows,
+            window=cfg.metrics.window,
+            histogram_max_values=cfg.metrics.histogram_max_values,
+            loss_only=cfg.metrics.loss_only,
+            seed=cfg.training.seed,
+            enabled=self.main,
         )
         if state is not None:
             self._restore(state)
@@ -284,8 +340,10 @@ class Trainer:
     def _check_resumable(self, state: dict) -> None:
         saved = config_lib.from_dict(state["config"])
         if config_lib.to_dict(saved)["model"] != config_lib.to_dict(self.cfg)["model"]:
-            raise ValueError("--resume: the checkpoint's model config differs from the current config; "
-                             f"checkpoint model = {config_lib.to_dict(saved)['model']}")
+            raise ValueError(
+                "--resume: the checkpoint's model config differs from the current config; "
+                f"checkpoint model = {config_lib.to_dict(saved)['model']}"
+            )
 
     def _open_sink(self, skip_through: Dict[str, int], *, fresh: bool):
         if not self.main:
@@ -297,7 +355,9 @@ class Trainer:
             writer = SummaryWriter(self.run_dir, plain_scalars=self.cfg.metrics.plain_scalars)
             if fresh and MANIFEST_TAG not in skip_through:
                 writer.write_manifest(self.manifest())
-        return EventSink(writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir))
+        return EventSink(
+            writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir)
+        )
 
     def _health_monitor(self, policy: FrequencyPolicy) -> Optional[HealthMonitor]:
         """The online health checks of ``cfg.health`` (rank 0; None when disabled)."""
@@ -305,8 +365,15 @@ class Trainer:
         if not (self.main and h.enabled) or self.cfg.metrics.loss_only:
             return None
         every = h.every or policy.every("collapse.effective_rank") or self.cfg.logging.log_frequency
-        return HealthMonitor(self.manifest(), writer=self.sink, run=self.cfg.logging.experiment_name,
-                             every=every, stop_on=h.stop_on, say=self._say, max_points=h.max_points)
+        return HealthMonitor(
+            self.manifest(),
+            writer=self.sink,
+            run=self.cfg.logging.experiment_name,
+            every=every,
+            stop_on=h.stop_on,
+            say=self._say,
+            max_points=h.max_points,
+        )
 
     def _say(self, line: str) -> None:
         """Print a line to stderr without breaking the progress bar."""
@@ -331,15 +398,23 @@ class Trainer:
         if self._mask_profile is None:
             self._mask_profile = mask_ratio_profile(self.masks, batch=t.batch_size, seed=t.seed)
         return RunManifest(
-            num_levels=m.num_levels, hierarchy_weights=list(m.hierarchy_weights), embed_dim=m.embed_dim,
-            patch_grid=[grid, grid], total_steps=self.cfg.training.total_steps,
+            num_levels=m.num_levels,
+            hierarchy_weights=list(m.hierarchy_weights),
+            embed_dim=m.embed_dim,
+            patch_grid=[grid, grid],
+            total_steps=self.cfg.training.total_steps,
             collapse_rows=self.cfg.metrics.collapse_max_rows or 4 * m.embed_dim,
-            gpu_memory_total_gb=(torch.cuda.get_device_properties(self.device).total_memory / 1e9
-                                 if self.device.type == "cuda" else None),
-            warmup_steps=t.warmup_steps, stop_gradient=t.stop_gradient,
+            gpu_memory_total_gb=(
+                torch.cuda.get_device_properties(self.device).total_memory / 1e9
+                if self.device.type == "cuda"
+                else None
+            ),
+            warmup_steps=t.warmup_steps,
+            stop_gradient=t.stop_gradient,
             mask_ratio_expected=self._mask_profile.median,
             mask_ratio_range=[self._mask_profile.low, self._mask_profile.high],
-            trainer=f"{TRAINER_NAME} {ckpt.__version__}", config=config_lib.to_dict(self.cfg),
+            trainer=f"{TRAINER_NAME} {ckpt.__version__}",
+            config=config_lib.to_dict(self.cfg),
         )
 
     def save_checkpoint(self) -> None:
@@ -347,16 +422,21 @@ class Trainer:
         self.sink.commit()
         if not self.main:
             return
-        ckpt.save(os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME), {
-            "step": self.step,
-            "config": config_lib.to_dict(self.cfg),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "metrics": self.metrics.state_dict(),
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "knn_top1_random_init": self.knn_random_init,
-        })
+        ckpt.save(
+            os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME),
+            {
+                "step": self.step,
+                "config": config_lib.to_dict(self.cfg),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "metrics": self.metrics.state_dict(),
+                "rng": {
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                },
+                "knn_top1_random_init": self.knn_random_init,
+            },
+        )
 
     def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -375,9 +455,18 @@ class Trainer:
         val_x, val_y = _all_images(self.data.val, self.cfg.data.val_size)
         e = self.cfg.eval
         with _autocast(self.cfg, self.device):
-            return probe(self.model.target_encoder, bank_x, bank_y, val_x, val_y, num_classes=self.data.num_classes,
-                         k=e.knn_k, temperature=e.knn_temperature, batch_size=self.cfg.training.batch_size,
-                         device=self.device)
+            return probe(
+                self.model.target_encoder,
+                bank_x,
+                bank_y,
+                val_x,
+                val_y,
+                num_classes=self.data.num_classes,
+                k=e.knn_k,
+                temperature=e.knn_temperature,
+                batch_size=self.cfg.training.batch_size,
+                device=self.device,
+            )
 
     @torch.no_grad()
     def val_loss(self) -> float:
@@ -389,8 +478,11 @@ class Trainer:
             images, _ = self.data.val.get_batch(idx)
             masks = self.masks(images.shape[0], step_generator(self.cfg.training.seed + 1, i))
             with _autocast(self.cfg, self.device):
-                out = self.model(normalize(images, self.device), masks.context.to(self.device),
-                                 masks.target.to(self.device))
+                out = self.model(
+                    normalize(images, self.device),
+                    masks.context.to(self.device),
+                    masks.target.to(self.device),
+                )
             losses.append(out.loss.item())  # host sync, deliberate
         return sum(losses) / len(losses)
 
@@ -429,7 +521,10 @@ class Trainer:
         timer.mark()
         x = normalize(images, self.device)  # (B, 3, S, S)
         masks = self.masks(x.shape[0], step_generator(t.seed, step, self.rank))
-        ctx_idx, tgt_idx = masks.context.to(self.device), masks.target.to(self.device)  # (B, Nc), (B, Nt)
+        ctx_idx, tgt_idx = (
+            masks.context.to(self.device),
+            masks.target.to(self.device),
+        )  # (B, Nc), (B, Nt)
 
         # Forward: target (no_grad) -> context on visible tokens -> predictor -> per-level loss.
         with _autocast(cfg, self.device):
@@ -446,7 +541,8 @@ class Trainer:
         if not all(math.isfinite(v) for v in values):
             raise NonFiniteLossError(
                 f"non-finite loss at step {step}: total={values[0]}, levels={values[1:]}; "
-                "stopped before the update (lower training.lr or raise training.warmup_steps)")
+                "stopped before the update (lower training.lr or raise training.warmup_steps)"
+            )
 
         if out.target_full.requires_grad:  # no stop-gradient: keep the gradient at the targets
             out.target_full.retain_grad()
@@ -457,38 +553,73 @@ class Trainer:
         m = self.metrics
         m.log_losses(step, values[1:])
         pre_norm = global_grad_norm_tensor(self.trainable)
-        parts = {"context_encoder": self.model.context_encoder, "predictor": self.model.predictor,
-                 "target_encoder": self.model.target_encoder}
-        m.log_gradients(step, parts=parts, global_norm=pre_norm, target_features=out.target_full, last_step=last)
+        parts = {
+            "context_encoder": self.model.context_encoder,
+            "predictor": self.model.predictor,
+            "target_encoder": self.model.target_encoder,
+        }
+        m.log_gradients(
+            step, parts=parts, global_norm=pre_norm, target_features=out.target_full, last_step=last
+        )
         clip = clip_gradients(self.trainable, t.clip_grad, pre=pre_norm)
         pre, post = torch.stack([clip.pre, clip.post]).tolist()
         m.log_clipping(step, pre, post)
 
         # Optimizer step with this step's schedules, then EMA (after the step).
-        apply_schedules(self.optimizer,
-                        lr=learning_rate(step, base_lr=t.lr, min_lr=t.min_lr, warmup_steps=t.warmup_steps,
-                                         total_steps=t.total_steps),
-                        weight_decay=weight_decay(step, start=t.weight_decay, end=t.weight_decay_end,
-                                                  total_steps=t.total_steps))
+        apply_schedules(
+            self.optimizer,
+            lr=learning_rate(
+                step,
+                base_lr=t.lr,
+                min_lr=t.min_lr,
+                warmup_steps=t.warmup_steps,
+                total_steps=t.total_steps,
+            ),
+            weight_decay=weight_decay(
+                step, start=t.weight_decay, end=t.weight_decay_end, total_steps=t.total_steps
+            ),
+        )
         m.log_schedule(step, self.optimizer, last_step=last)
         m.begin_update(step, self.trainable, last_step=last)
         self.optimizer.step()
         m.end_update(step, self.trainable)
-        momentum = ema_momentum(step, start=t.ema_momentum_start, end=t.ema_momentum_end, total_steps=t.total_steps)
+        momentum = ema_momentum(
+            step, start=t.ema_momentum_start, end=t.ema_momentum_end, total_steps=t.total_steps
+        )
         ema_update(self.model.target_encoder, self.model.context_encoder, momentum)
         self.optimizer.zero_grad(set_to_none=True)
 
         # Periodic metrics (features are detached; nothing here keeps autograd history).
-        m.log_ema(step, context_encoder=self.model.context_encoder, target_encoder=self.model.target_encoder,
-                  momentum=momentum, momentum_target=t.ema_momentum_end, last_step=last)
+        m.log_ema(
+            step,
+            context_encoder=self.model.context_encoder,
+            target_encoder=self.model.target_encoder,
+            momentum=momentum,
+            momentum_target=t.ema_momentum_end,
+            last_step=last,
+        )
         n = self.model.context_encoder.num_patches
-        m.log_masks(step, num_context=ctx_idx.shape[1], num_target=tgt_idx.shape[1], num_patches=n, last_step=last)
+        m.log_masks(
+            step,
+            num_context=ctx_idx.shape[1],
+            num_target=tgt_idx.shape[1],
+            num_patches=n,
+            last_step=last,
+        )
         if m.levels_due(step, last_step=last):
             g = self.model.grid
-            feats = [pooled_grid_features(out.target_full, g, k) for k in range(cfg.model.num_levels)]
+            feats = [
+                pooled_grid_features(out.target_full, g, k) for k in range(cfg.model.num_levels)
+            ]
             cells = [lv.grid_size[0] * lv.grid_size[1] for lv in out.levels]
-            m.log_levels(step, preds=[lv.pred for lv in out.levels], targets=[lv.target for lv in out.levels],
-                         features=feats, cells=cells, last_step=last)
+            m.log_levels(
+                step,
+                preds=[lv.pred for lv in out.levels],
+                targets=[lv.target for lv in out.levels],
+                features=feats,
+                cells=cells,
+                last_step=last,
+            )
         m.count_samples(x.shape[0] * self.world)
         m.log_performance(step, timer=timer, device=self.device, last_step=last)
         return values, stop_any > 0
@@ -508,14 +639,26 @@ class Trainer:
                 self.sink.scalar("eval.knn_top1_random_init", self.knn_random_init, 0)
         result.knn_top1_random_init = self.knn_random_init
 
-        batches = iterate_batches(self.data.train, start_step=self.step, batch=cfg.training.batch_size,
-                                  seed=cfg.data.seed, rank=self.rank, world=self.world,
-                                  num_workers=cfg.data.num_workers)
+        batches = iterate_batches(
+            self.data.train,
+            start_step=self.step,
+            batch=cfg.training.batch_size,
+            seed=cfg.data.seed,
+            rank=self.rank,
+            world=self.world,
+            num_workers=cfg.data.num_workers,
+        )
         bar = None
         if self.progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=self.end_step, initial=self.step, unit="step", dynamic_ncols=True, desc="hjepa-train")
+            bar = tqdm(
+                total=self.end_step,
+                initial=self.step,
+                unit="step",
+                dynamic_ncols=True,
+                desc="hjepa-train",
+            )
         self._bar = bar
         timer = StepTimer(self.device)
         rate = None
@@ -527,7 +670,11 @@ class Trainer:
                     images, _ = next(batches)
                     try:
                         values, stop_all = self.train_step(
-                            images, self.step, timer, stop=stop.signum is not None or self._health_stop is not None)
+                            images,
+                            self.step,
+                            timer,
+                            stop=stop.signum is not None or self._health_stop is not None,
+                        )
                     except NonFiniteLossError:
                         self.save_checkpoint()  # the state before the bad step: the last good one
                         raise
@@ -539,14 +686,18 @@ class Trainer:
                     rate = sps if rate is None else 0.9 * rate + 0.1 * sps
                     if bar is not None:
                         bar.update(1)
-                        bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False)
+                        bar.set_postfix(
+                            loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False
+                        )
                     done = self.step == self.end_step
                     # Online health check (rank 0). Alone, stop now; under DDP the stop
                     # travels with the next step's loss all-reduce so all ranks stop together.
                     if self._health_check() and self.world == 1:
                         stop_all = True
                     t_eval = time.perf_counter()
-                    if (e.interval and self.step % e.interval == 0) or self.step == cfg.training.total_steps:
+                    if (
+                        e.interval and self.step % e.interval == 0
+                    ) or self.step == cfg.training.total_steps:
                         acc = self.evaluate(self.step)
                         result.knn_top1 = acc if acc is not None else result.knn_top1
                     t_ckpt = time.perf_counter()
@@ -557,14 +708,21 @@ class Trainer:
                     result.train_seconds += result.step_seconds[-1]
                     if stop_all and self._health_stop is not None:
                         result.health_stop = self._health_stop
-                        print(f"\nhjepa-train: health.stop_on={cfg.health.stop_on}: status {self._health_stop} "
-                              f"at step {self.step}; checkpoint written in {self.run_dir}", file=sys.stderr)
+                        print(
+                            f"\nhjepa-train: health.stop_on={cfg.health.stop_on}: "
+                            f"status {self._health_stop} "
+                            f"at step {self.step}; checkpoint written in {self.run_dir}",
+                            file=sys.stderr,
+                        )
                         break
                     if stop_all:
                         result.interrupted = True
                         if self.main:
-                            print(f"\nhjepa-train: stop signal received; checkpoint written at step "
-                                  f"{self.step} in {self.run_dir}", file=sys.stderr)
+                            print(
+                                f"\nhjepa-train: stop signal received; checkpoint written at step "
+                                f"{self.step} in {self.run_dir}",
+                                file=sys.stderr,
+                            )
                         break
             finally:
                 if bar is not None:
@@ -576,11 +734,18 @@ class Trainer:
             result.health_check_seconds = list(self.health.check_seconds)
         result.end_step = self.step
         total_samples = (result.end_step - result.start_step) * cfg.training.batch_size * self.world
-        result.samples_per_second = total_samples / result.train_seconds if result.train_seconds else 0.0
+        result.samples_per_second = (
+            total_samples / result.train_seconds if result.train_seconds else 0.0
+        )
         return result
 
 
-def train(cfg: config_lib.Config, *, resume: bool = False, progress: bool = True,
-          max_steps: Optional[int] = None) -> TrainResult:
+def train(
+    cfg: config_lib.Config,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    max_steps: Optional[int] = None,
+) -> TrainResult:
     """Build a ``Trainer`` and run it. See ``Trainer`` for the arguments."""
     return Trainer(cfg, resume=resume, progress=progress, max_steps=max_steps).run()

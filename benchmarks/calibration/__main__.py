@@ -67,11 +67,17 @@ class Run:
         return self
 
     def verdict(self, until: Optional[int] = None) -> dict:
-        manifest = RunManifest(num_levels=1, hierarchy_weights=[1.0], embed_dim=self.d,
-                               total_steps=TOTAL, warmup_steps=WARMUP, collapse_rows=self.n)
+        manifest = RunManifest(
+            num_levels=1,
+            hierarchy_weights=[1.0],
+            embed_dim=self.d,
+            total_steps=TOTAL,
+            warmup_steps=WARMUP,
+            collapse_rows=self.n,
+        )
         data = self.history.run_data("calibration", manifest)
         if until is not None:
-            for key, series in list(data.series.items()):
+            for _, series in list(data.series.items()):
                 keep = series.steps <= until
                 series.steps, series.values = series.steps[keep], series.values[keep]
                 series.wall_times = series.wall_times[keep]
@@ -79,8 +85,10 @@ class Run:
 
 
 def _records(family: Callable, d: int, n: int, seed: int) -> List[list]:
-    return [collapse_records(family(n, d, torch.Generator().manual_seed(seed + j)), 0,
-                             max_rows=n) for j in range(DRAWS)]
+    return [
+        collapse_records(family(n, d, torch.Generator().manual_seed(seed + j)), 0, max_rows=n)
+        for j in range(DRAWS)
+    ]
 
 
 def _value(records: List[list], key: str) -> float:
@@ -110,28 +118,39 @@ def main(argv=None) -> int:
             for name, family in families.HEALTHY.items():
                 recs = iso if name == "isotropic" else _records(family, d, n, 2000)
                 run = Run(d, n).features({False: recs, True: recs})
-                statuses = [run.verdict(until)["status"] for until in (int(0.3 * TOTAL),
-                                                                       int(0.6 * TOTAL), None)]
+                statuses = [
+                    run.verdict(until)["status"]
+                    for until in (int(0.3 * TOTAL), int(0.6 * TOTAL), None)
+                ]
                 worst = max(statuses, key=schema.severity)
                 record(name, d, worst)
                 if worst != schema.HEALTHY:
-                    failures.append("%s at D=%d N=%d is %s (30/60/100%%: %s)"
-                                    % (name, d, n, worst, "/".join(statuses)))
+                    failures.append(
+                        "%s at D=%d N=%d is %s (30/60/100%%: %s)"
+                        % (name, d, n, worst, "/".join(statuses))
+                    )
                 if m == multiples[-1]:
-                    r = _value(recs, "collapse.mean_std_per_dim") * d ** 0.5
+                    r = _value(recs, "collapse.mean_std_per_dim") * d**0.5
                     f = _value(recs, "collapse.effective_rank") / min(n, d)
                     cos = _value(recs, "collapse.mean_similarity")
                     healthy_values.setdefault(name, {})[d] = "%.2f / %.2f / %.2f" % (r, f, cos)
             pathologies = {name: (None, family) for name, family in families.POINT.items()}
             pathologies.update(families.RANK)
             for name, (fraction, family) in pathologies.items():
-                status = Run(d, n).features({False: iso, True: _records(family, d, n, 3000)}
-                                            ).verdict()["status"]
+                status = (
+                    Run(d, n)
+                    .features({False: iso, True: _records(family, d, n, 3000)})
+                    .verdict()["status"]
+                )
                 record(name + " (mid-run)", d, status)
                 if fraction is None and status != schema.COLLAPSE:
                     failures.append("%s at D=%d N=%d is %s, not collapse" % (name, d, n, status))
-                if (fraction is not None and fraction <= 0.05 and d >= 384
-                        and schema.severity(status) < schema.severity(schema.WARNING)):
+                if (
+                    fraction is not None
+                    and fraction <= 0.05
+                    and d >= 384
+                    and schema.severity(status) < schema.severity(schema.WARNING)
+                ):
                     failures.append("%s at D=%d N=%d is %s" % (name, d, n, status))
             low = _records(families.rank(1 / 8, False), d, n, 4000)
             partial = Run(d, n, drop=True).features({False: iso, True: low}).verdict()
@@ -139,12 +158,17 @@ def main(argv=None) -> int:
             fall = next(x for x in partial["lights"] if x["key"] == "derived.rank_fall_from_peak")
             detected = [p["id"] for p in partial["patterns"] if p["detected"]]
             if fall["value"] is None or fall["value"] < 4:
-                failures.append("partial collapse at D=%d N=%d: the rank fell only %s x"
-                                % (d, n, fall["value"]))
-            if (schema.severity(partial["status"]) < schema.severity(schema.WARNING)
-                    or "partial_collapse" not in detected):
-                failures.append("partial collapse at D=%d N=%d is %s, patterns %s"
-                                % (d, n, partial["status"], detected))
+                failures.append(
+                    "partial collapse at D=%d N=%d: the rank fell only %s x" % (d, n, fall["value"])
+                )
+            if (
+                schema.severity(partial["status"]) < schema.severity(schema.WARNING)
+                or "partial_collapse" not in detected
+            ):
+                failures.append(
+                    "partial collapse at D=%d N=%d is %s, patterns %s"
+                    % (d, n, partial["status"], detected)
+                )
             control = Run(d, n, drop=True).features({False: iso, True: iso}).verdict()
             record("loss drop 60%, rank unchanged (control)", d, control["status"])
             if control["status"] != schema.HEALTHY:
@@ -157,8 +181,10 @@ def main(argv=None) -> int:
     print("|---|" + "---|" * len(dims))
     for name, by_dim in table.items():
         print("| %s | %s |" % (name, " | ".join(" / ".join(by_dim.get(d, [])) for d in dims)))
-    print("\n## Healthy families at N=%dD: std*sqrt(D) / erank/min(N,D) / raw mean cosine\n"
-          % multiples[-1])
+    print(
+        "\n## Healthy families at N=%dD: std*sqrt(D) / erank/min(N,D) / raw mean cosine\n"
+        % multiples[-1]
+    )
     print("| family | " + " | ".join("D=%d" % d for d in dims) + " |")
     print("|---|" + "---|" * len(dims))
     for name, by_dim in healthy_values.items():
@@ -168,7 +194,10 @@ def main(argv=None) -> int:
         "every healthy family is healthy at every D, at 30%, 60% and 100% of the run",
         "point collapse with up to 10% noise is collapse at every D",
         "a rank that falls to 5% of D or less from a healthy start is at least warning at D >= 384",
-        "a sudden loss drop with the rank falling 4x or more is at least warning (partial_collapse)",
+        (
+            "a sudden loss drop with the rank falling 4x or more is at least warning "
+            "(partial_collapse)"
+        ),
         "a sudden loss drop with an unchanged rank stays healthy",
     ]
     for text in checks:

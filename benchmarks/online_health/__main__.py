@@ -26,28 +26,48 @@ def _real_run(steps: int, every: int) -> str:
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as logdir:
-        cfg = C.load_config(C.DEFAULT_CONFIG, [
-            f"logging.log_dir={logdir}", f"training.total_steps={steps}", f"health.every={every}",
-            "training.threads=1", "eval.interval=0", "eval.random_init_baseline=false",
-            f"training.checkpoint_every={steps}"])
+        cfg = C.load_config(
+            C.DEFAULT_CONFIG,
+            [
+                f"logging.log_dir={logdir}",
+                f"training.total_steps={steps}",
+                f"health.every={every}",
+                "training.threads=1",
+                "eval.interval=0",
+                "eval.random_init_baseline=false",
+                f"training.checkpoint_every={steps}",
+            ],
+        )
         result = train(cfg, progress=False)
     checks = result.health_check_seconds
     loop = sum(result.step_seconds)
-    return ("tiny_cpu.yaml, %d steps, check every %d: %d checks, %.1f ms per check (median %.1f), "
-            "mean step %.1f ms, checks = %.2f%% of the loop time"
-            % (steps, every, len(checks), 1000 * statistics.mean(checks),
-               1000 * statistics.median(checks), 1000 * loop / len(result.step_seconds),
-               100 * sum(checks) / loop))
+    return (
+        "tiny_cpu.yaml, %d steps, check every %d: %d checks, %.1f ms per check (median %.1f), "
+        "mean step %.1f ms, checks = %.2f%% of the loop time"
+        % (
+            steps,
+            every,
+            len(checks),
+            1000 * statistics.mean(checks),
+            1000 * statistics.median(checks),
+            1000 * loop / len(result.step_seconds),
+            100 * sum(checks) / loop,
+        )
+    )
 
 
 def _full_history(points: int) -> str:
+    from hjepa_trainer.health import HealthMonitor
     from tensorboard_plugin_hjepa import catalog
     from tensorboard_plugin_hjepa.summary import RunManifest
 
-    from hjepa_trainer.health import HealthMonitor
-
-    manifest = RunManifest(num_levels=3, hierarchy_weights=[1, 1, 1], embed_dim=128,
-                           total_steps=100 * points, collapse_rows=512)
+    manifest = RunManifest(
+        num_levels=3,
+        hierarchy_weights=[1, 1, 1],
+        embed_dim=128,
+        total_steps=100 * points,
+        collapse_rows=512,
+    )
     monitor = HealthMonitor(manifest, every=1, say=lambda line: None, max_points=points)
     curves = 0
     for metric in catalog.metrics():
@@ -57,16 +77,20 @@ def _full_history(points: int) -> str:
         for level in levels:
             group = 0 if "{group}" in metric.tag else None
             for i in range(points):
-                monitor.history.add(metric.key, 0.5 + 0.1 * math.sin(i), 10 * i, level=level,
-                                    group=group)
+                monitor.history.add(
+                    metric.key, 0.5 + 0.1 * math.sin(i), 10 * i, level=level, group=group
+                )
             curves += 1
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
         monitor.check(10 * points)
         times.append(time.perf_counter() - t0)
-    return ("full history: %d curves x %d points: %.1f ms per check (median of 5)"
-            % (curves, points, 1000 * statistics.median(times)))
+    return "full history: %d curves x %d points: %.1f ms per check (median of 5)" % (
+        curves,
+        points,
+        1000 * statistics.median(times),
+    )
 
 
 def main(argv=None) -> int:

@@ -61,17 +61,26 @@ def _logdir(runs: int, steps: int) -> str:
     (event_file,) = os.listdir(first)
     for i in range(1, runs):
         os.makedirs(os.path.join(path, "run_%d" % i))
-        shutil.copyfile(os.path.join(first, event_file), os.path.join(path, "run_%d" % i, event_file))
+        shutil.copyfile(
+            os.path.join(first, event_file), os.path.join(path, "run_%d" % i, event_file)
+        )
     open(done, "w").close()
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    print("generated %s: %d runs x %d steps, %.0f MB, in %.1f s"
-          % (path, runs, steps, size / 1e6, time.monotonic() - started), flush=True)
+    print(
+        "generated %s: %d runs x %d steps, %.0f MB, in %.1f s"
+        % (path, runs, steps, size / 1e6, time.monotonic() - started),
+        flush=True,
+    )
     return path
 
 
 def _serve_command(with_plugin: bool):
-    return [sys.executable, "-m", "benchmarks.plugin_latency.serve",
-            "--hjepa=%s" % ("on" if with_plugin else "off")]
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.plugin_latency.serve",
+        "--hjepa=%s" % ("on" if with_plugin else "off"),
+    ]
 
 
 def _wait_loaded(tb: TensorBoardProcess, runs: int, timeout: float = 600) -> float:
@@ -111,7 +120,7 @@ def _settled_rss(tb: TensorBoardProcess) -> int:
     for _ in range(20):
         time.sleep(0.5)
         now = tb.rss_bytes()
-        if abs(now - last) < 2 * 2 ** 20:
+        if abs(now - last) < 2 * 2**20:
             return now
         last = now
     return last
@@ -127,8 +136,9 @@ def _start_times(logdir, load_fast, n=5):
     out = {True: [], False: []}
     for _ in range(n):
         for with_plugin in (True, False):
-            tb = TensorBoardProcess(logdir, load_fast=load_fast,
-                                    command=_serve_command(with_plugin))
+            tb = TensorBoardProcess(
+                logdir, load_fast=load_fast, command=_serve_command(with_plugin)
+            )
             try:
                 tb.start()
                 out[with_plugin].append((tb.start_to_ready_s, tb.cpu_to_ready_s))
@@ -138,8 +148,9 @@ def _start_times(logdir, load_fast, n=5):
 
 
 def _measure_load(logdir, load_fast, runs, with_plugin, args=(), routes=None):
-    tb = TensorBoardProcess(logdir, load_fast=load_fast, command=_serve_command(with_plugin),
-                            args=args, timeout=120)
+    tb = TensorBoardProcess(
+        logdir, load_fast=load_fast, command=_serve_command(with_plugin), args=args, timeout=120
+    )
     try:
         tb.start()
         loaded = _wait_loaded(tb, runs)
@@ -168,26 +179,37 @@ def _latency(tb: TensorBoardProcess, runs: int, repeats: int) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.plugin_latency",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.plugin_latency", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--load_fast", default="true", choices=["true", "false"])
-    parser.add_argument("--skip_all", action="store_true",
-                        help="skip the hjepa=0 (keep every sample) measurement")
-    parser.add_argument("--load_repeats", type=int, default=3,
-                        help="alternating loads with and without the plugin (medians)")
-    parser.add_argument("--caps", default="",
-                        help="comma-separated samples per hjepa tag to measure the load of "
-                             "(e.g. 1000,2000,3000,10000)")
+    parser.add_argument(
+        "--skip_all", action="store_true", help="skip the hjepa=0 (keep every sample) measurement"
+    )
+    parser.add_argument(
+        "--load_repeats",
+        type=int,
+        default=3,
+        help="alternating loads with and without the plugin (medians)",
+    )
+    parser.add_argument(
+        "--caps",
+        default="",
+        help="comma-separated samples per hjepa tag to measure the load of "
+        "(e.g. 1000,2000,3000,10000)",
+    )
     args = parser.parse_args(argv)
     caps = [int(c) for c in args.caps.split(",") if c.strip()]
 
     logdir = _logdir(args.runs, args.steps)
-    print("logdir %s, --load_fast=%s, %s, load average %.1f on %d CPUs"
-          % (logdir, args.load_fast, time.strftime("%H:%M:%S"), os.getloadavg()[0],
-             os.cpu_count()), flush=True)
+    print(
+        "logdir %s, --load_fast=%s, %s, load average %.1f on %d CPUs"
+        % (logdir, args.load_fast, time.strftime("%H:%M:%S"), os.getloadavg()[0], os.cpu_count()),
+        flush=True,
+    )
 
     empty = tempfile.mkdtemp(prefix="hjepa-bench-empty-")
     try:
@@ -201,76 +223,121 @@ def main(argv=None):
     cpu_off = statistics.median(c for _, c in starts[False])
 
     _, _, latency, rss_routes = _measure_load(
-        logdir, args.load_fast, args.runs, True,
-        routes=lambda tb: _latency(tb, args.runs, args.repeats))
+        logdir,
+        args.load_fast,
+        args.runs,
+        True,
+        routes=lambda tb: _latency(tb, args.runs, args.repeats),
+    )
     # Loads with and without the plugin, alternating (medians: the machine may be shared).
     loads = {True: [], False: []}
     for _ in range(args.load_repeats):
         for with_plugin in (True, False):
             loaded, rss, _, _ = _measure_load(logdir, args.load_fast, args.runs, with_plugin)
             loads[with_plugin].append((loaded[0], loaded[1], rss))
-    loaded_on, loaded_off = [tuple(statistics.median(x[i] for x in loads[w]) for i in (0, 1))
-                             for w in (True, False)]
+    loaded_on, loaded_off = [
+        tuple(statistics.median(x[i] for x in loads[w]) for i in (0, 1)) for w in (True, False)
+    ]
     rss_on, rss_off = [statistics.median(x[2] for x in loads[w]) for w in (True, False)]
-    loaded_cap, rss_cap, _, _ = _measure_load(logdir, args.load_fast, args.runs, True,
-                                              args=["--samples_per_plugin=hjepa=1000"])
-    swept = [(cap,) + _measure_load(logdir, args.load_fast, args.runs, True,
-                                    args=["--samples_per_plugin=hjepa=%d" % cap])[:2]
-             for cap in caps]
+    loaded_cap, rss_cap, _, _ = _measure_load(
+        logdir, args.load_fast, args.runs, True, args=["--samples_per_plugin=hjepa=1000"]
+    )
+    swept = [
+        (cap,)
+        + _measure_load(
+            logdir, args.load_fast, args.runs, True, args=["--samples_per_plugin=hjepa=%d" % cap]
+        )[:2]
+        for cap in caps
+    ]
     loaded_all, rss_all, _, _ = (None, None, None, None)
     if not args.skip_all:
-        loaded_all, rss_all, _, _ = _measure_load(logdir, args.load_fast, args.runs, True,
-                                                  args=["--samples_per_plugin=hjepa=0"])
+        loaded_all, rss_all, _, _ = _measure_load(
+            logdir, args.load_fast, args.runs, True, args=["--samples_per_plugin=hjepa=0"]
+        )
 
-    mb = 2 ** 20
+    mb = 2**20
     print()
-    print("route latency, %d runs x %d steps (median of %d):" % (args.runs, args.steps,
-                                                                 args.repeats))
-    print("  health?run=run_0  cold %s   warm %s   warm, fresh listing %s"
-          % (_ms(latency["health_cold"]), _ms(latency["health_warm"]),
-             _ms(latency["health_fresh"])))
-    print("  runs              cold %s   warm %s   warm, fresh listing %s"
-          % (_ms(latency["runs_cold"]), _ms(latency["runs_warm"]), _ms(latency["runs_fresh"])))
+    print(
+        "route latency, %d runs x %d steps (median of %d):" % (args.runs, args.steps, args.repeats)
+    )
+    print(
+        "  health?run=run_0  cold %s   warm %s   warm, fresh listing %s"
+        % (_ms(latency["health_cold"]), _ms(latency["health_warm"]), _ms(latency["health_fresh"]))
+    )
+    print(
+        "  runs              cold %s   warm %s   warm, fresh listing %s"
+        % (_ms(latency["runs_cold"]), _ms(latency["runs_warm"]), _ms(latency["runs_fresh"]))
+    )
     print("  (runs cold = the %d runs not yet judged; health cold = one run)" % (args.runs - 1))
     print()
-    print("TensorBoard with the plugin (default: %d samples per hjepa tag) vs without "
-          "(--load_fast=%s):" % (DEFAULT_HJEPA_SAMPLES, args.load_fast))
-    print("  start-to-ready      %6.2f s vs %6.2f s   ratio %.3f   (goal < 1.05; median of %d)"
-          % (ready_on, ready_off, ready_on / ready_off, len(starts[True])))
-    print("  CPU to ready        %6.2f s vs %6.2f s   ratio %.3f"
-          % (cpu_on, cpu_off, cpu_on / cpu_off))
+    print(
+        "TensorBoard with the plugin (default: %d samples per hjepa tag) vs without "
+        "(--load_fast=%s):" % (DEFAULT_HJEPA_SAMPLES, args.load_fast)
+    )
+    print(
+        "  start-to-ready      %6.2f s vs %6.2f s   ratio %.3f   (goal < 1.05; median of %d)"
+        % (ready_on, ready_off, ready_on / ready_off, len(starts[True]))
+    )
+    print(
+        "  CPU to ready        %6.2f s vs %6.2f s   ratio %.3f"
+        % (cpu_on, cpu_off, cpu_on / cpu_off)
+    )
     for label, index in (("start-to-ready", 0), ("CPU to ready", 1)):
         on = statistics.median(x[index] for x in empty_starts[True])
         off = statistics.median(x[index] for x in empty_starts[False])
-        print("  %-14s (empty logdir: the plugin's code alone) %5.2f s vs %5.2f s  ratio %.3f"
-              % (label, on, off, on / off))
+        print(
+            "  %-14s (empty logdir: the plugin's code alone) %5.2f s vs %5.2f s  ratio %.3f"
+            % (label, on, off, on / off)
+        )
     ratios = (loaded_on[0] / loaded_off[0], loaded_on[1] / loaded_off[1], rss_on / rss_off)
-    print("  (load: medians of %d alternating loads with and without the plugin)"
-          % args.load_repeats)
-    print("  start-to-loaded     %6.2f s vs %6.2f s   ratio %.3f   (goal <= 1.3; wall, noisy "
-          "when shared)" % (loaded_on[0], loaded_off[0], ratios[0]))
-    print("  CPU to loaded       %6.2f s vs %6.2f s   ratio %.3f   (goal <= 1.3; TensorBoard "
-          "+ data server)" % (loaded_on[1], loaded_off[1], ratios[1]))
-    print("  RSS once loaded     %6.0f MB vs %6.0f MB  ratio %.3f   (goal <= 1.3)"
-          % (rss_on / mb, rss_off / mb, ratios[2]))
+    print(
+        "  (load: medians of %d alternating loads with and without the plugin)" % args.load_repeats
+    )
+    print(
+        "  start-to-loaded     %6.2f s vs %6.2f s   ratio %.3f   (goal <= 1.3; wall, noisy "
+        "when shared)" % (loaded_on[0], loaded_off[0], ratios[0])
+    )
+    print(
+        "  CPU to loaded       %6.2f s vs %6.2f s   ratio %.3f   (goal <= 1.3; TensorBoard "
+        "+ data server)" % (loaded_on[1], loaded_off[1], ratios[1])
+    )
+    print(
+        "  RSS once loaded     %6.0f MB vs %6.0f MB  ratio %.3f   (goal <= 1.3)"
+        % (rss_on / mb, rss_off / mb, ratios[2])
+    )
     print("  load goal (each ratio <= 1.3): %s" % ("met" if max(ratios) <= 1.3 else "NOT MET"))
     print("  with --samples_per_plugin=hjepa=1000 (TensorBoard's sampling; the plugin's code):")
-    print("    CPU to loaded %6.2f s  ratio %.3f   RSS %6.0f MB  ratio %.3f"
-          % (loaded_cap[1], loaded_cap[1] / loaded_off[1], rss_cap / mb, rss_cap / rss_off))
+    print(
+        "    CPU to loaded %6.2f s  ratio %.3f   RSS %6.0f MB  ratio %.3f"
+        % (loaded_cap[1], loaded_cap[1] / loaded_off[1], rss_cap / mb, rss_cap / rss_off)
+    )
     for cap, loaded, rss in swept:
         print("  with --samples_per_plugin=hjepa=%d:" % cap)
-        print("    wall to loaded %6.2f s  ratio %.3f   CPU to loaded %6.2f s  ratio %.3f   "
-              "RSS %6.0f MB  ratio %.3f" % (loaded[0], loaded[0] / loaded_off[0], loaded[1],
-                                            loaded[1] / loaded_off[1], rss / mb, rss / rss_off))
+        print(
+            "    wall to loaded %6.2f s  ratio %.3f   CPU to loaded %6.2f s  ratio %.3f   "
+            "RSS %6.0f MB  ratio %.3f"
+            % (
+                loaded[0],
+                loaded[0] / loaded_off[0],
+                loaded[1],
+                loaded[1] / loaded_off[1],
+                rss / mb,
+                rss / rss_off,
+            )
+        )
     if rss_all is not None:
         print("  with --samples_per_plugin=hjepa=0 (every sample kept):")
-        print("    CPU to loaded %6.2f s  ratio %.3f   RSS %6.0f MB  ratio %.3f"
-              % (loaded_all[1], loaded_all[1] / loaded_off[1], rss_all / mb, rss_all / rss_off))
+        print(
+            "    CPU to loaded %6.2f s  ratio %.3f   RSS %6.0f MB  ratio %.3f"
+            % (loaded_all[1], loaded_all[1] / loaded_off[1], rss_all / mb, rss_all / rss_off)
+        )
     print("  RSS after the routes above (verdict caches): %.0f MB" % (rss_routes / mb))
     print()
     goal = latency["health_warm"] < 0.1
-    print("warm health < 100 ms: %s   (load average now %.1f)"
-          % ("yes" if goal else "NO", os.getloadavg()[0]))
+    print(
+        "warm health < 100 ms: %s   (load average now %.1f)"
+        % ("yes" if goal else "NO", os.getloadavg()[0])
+    )
     print("(the generated logdir stays as a cache for the next run: rm -r %s)" % logdir)
 
 

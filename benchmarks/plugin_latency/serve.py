@@ -18,8 +18,11 @@ from tensorboard.plugins import base_plugin
 def _plugins(with_hjepa: bool):
     if with_hjepa:
         return default.get_plugins()
-    dynamic = [ep.load() for ep in default._iter_entry_points("tensorboard_plugins")  # pylint: disable=protected-access
-               if ep.name != "hjepa"]
+    dynamic = [
+        ep.load()
+        for ep in default._iter_entry_points("tensorboard_plugins")  # pylint: disable=protected-access
+        if ep.name != "hjepa"
+    ]
     return default.get_static_plugins() + dynamic
 
 

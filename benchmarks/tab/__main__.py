@@ -47,8 +47,14 @@ from tests.tb_process import TensorBoardProcess
 
 VERSION = 1  # bump when the generated logdir changes
 CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ENTRY = "/data/plugin_entry.html?name=hjepa"
 CATEGORY = "loss"
 LEVELS = 2
@@ -59,7 +65,7 @@ def _curve(steps, seed, level=None):
     """A JEPA-like loss: fast drop, slow decay, noise, a few spikes, one NaN."""
     rng = np.random.default_rng(seed)
     t = np.arange(steps, dtype=np.float64) / max(1, steps - 1)
-    scale = 1.0 if level is None else 0.6 ** level
+    scale = 1.0 if level is None else 0.6**level
     y = scale * (0.15 + 0.8 * np.exp(-8 * t) + 0.05 * np.exp(-1.5 * t))
     y = y * (1 + 0.04 * rng.standard_normal(steps))
     for i in rng.choice(steps, size=max(1, steps // 20000), replace=False):
@@ -69,8 +75,9 @@ def _curve(steps, seed, level=None):
 
 
 def _write_run(path, steps, seed):
-    manifest = RunManifest(num_levels=LEVELS, hierarchy_weights=[1.0, 0.5][:LEVELS], embed_dim=192,
-                           total_steps=steps)
+    manifest = RunManifest(
+        num_levels=LEVELS, hierarchy_weights=[1.0, 0.5][:LEVELS], embed_dim=192, total_steps=steps
+    )
     levels = [_curve(steps, seed * 10 + 1 + lv, level=lv) for lv in range(LEVELS)]
     total = sum(w * lv for w, lv in zip([1.0, 0.5], levels))
     wall0 = 1_700_000_000.0
@@ -84,7 +91,9 @@ def _write_run(path, steps, seed):
 
 def make_logdir(runs, steps, small, where=None):
     """The benchmark's logdir (generated once, then reused)."""
-    path = where or os.path.join(tempfile.gettempdir(), "hjepa-tab-bench-v%d-%dx%d-%d" % (VERSION, runs, steps, small))
+    path = where or os.path.join(
+        tempfile.gettempdir(), "hjepa-tab-bench-v%d-%dx%d-%d" % (VERSION, runs, steps, small)
+    )
     done = os.path.join(path, ".complete")
     if os.path.exists(done):
         return path
@@ -95,8 +104,11 @@ def make_logdir(runs, steps, small, where=None):
         _write_run(os.path.join(path, "short_%d" % i), small, seed=100 + i)
     open(done, "w").close()
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    print("generated %s: %d x %d + %d x %d steps, %.0f MB, in %.0f s"
-          % (path, runs, steps, runs, small, size / 1e6, time.monotonic() - started), flush=True)
+    print(
+        "generated %s: %d x %d + %d x %d steps, %.0f MB, in %.0f s"
+        % (path, runs, steps, runs, small, size / 1e6, time.monotonic() - started),
+        flush=True,
+    )
     return path
 
 
@@ -141,21 +153,27 @@ _BENCH_JS = """
     async hover(i) {
       const svg = card().querySelector('svg.hj-chart-svg');
       const rect = svg.getBoundingClientRect();
-      if (i === 0) svg.dispatchEvent(new MouseEvent('mouseenter', {clientX: rect.left + 60, clientY: rect.top + 50}));
+      if (i === 0) svg.dispatchEvent(
+        new MouseEvent('mouseenter', {clientX: rect.left + 60, clientY: rect.top + 50}));
       // Positions spread over the plot in a fixed pseudo-random order.
       const x = rect.left + 58 + ((i * 7919) % Math.max(1, Math.floor(rect.width - 74)));
       const y = rect.top + rect.height / 2;
-      return timeOne(() => svg.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true})));
+      return timeOne(() => svg.dispatchEvent(
+        new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true})));
     },
     idle(i) {
-      return timeOne(() => idle.dispatchEvent(new MouseEvent('mousemove', {clientX: i, clientY: 5, bubbles: true})));
+      return timeOne(() => idle.dispatchEvent(
+        new MouseEvent('mousemove', {clientX: i, clientY: 5, bubbles: true})));
     },
     tooltip() {
       const tip = card().querySelector('.hj-tooltip');
       const text = tip && !tip.hidden ? Array.from(tip.children).filter((r) => !r.hidden)
-        .map((r) => (r.children.length ? Array.from(r.children).map((c) => c.textContent).filter(Boolean).join(' ') : r.textContent))
+        .map((r) => (r.children.length
+          ? Array.from(r.children).map((c) => c.textContent).filter(Boolean).join(' ')
+          : r.textContent))
         .join(' | ') : '';
-      card().querySelector('svg.hj-chart-svg').dispatchEvent(new MouseEvent('mouseleave', {clientX: 0, clientY: 0}));
+      card().querySelector('svg.hj-chart-svg')
+        .dispatchEvent(new MouseEvent('mouseleave', {clientX: 0, clientY: 0}));
       return text;
     },
     smoothing(i) {
@@ -184,8 +202,10 @@ _BENCH_JS = """
     },
     page() {
       return {
-        path_chars: Array.from(document.querySelectorAll('path')).reduce((n, p) => n + (p.getAttribute('d') || '').length, 0),
-        points: Array.from(document.querySelectorAll('.hj-chart-card path.hj-line, .hj-chart-card path.hj-line-raw'))
+        path_chars: Array.from(document.querySelectorAll('path'))
+          .reduce((n, p) => n + (p.getAttribute('d') || '').length, 0),
+        points: Array.from(document.querySelectorAll(
+          '.hj-chart-card path.hj-line, .hj-chart-card path.hj-line-raw'))
           .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0),
         charts: document.querySelectorAll('.hj-chart-card').length,
       };
@@ -202,7 +222,9 @@ def _open(page, tb, names):
     page.wait_for_function(
         "(n) => { const c = document.querySelectorAll('.hj-chart-card'); return c.length > 0 &&"
         " Array.from(c).every((x) => x.querySelectorAll('path.hj-line').length === n); }",
-        arg=len(names), timeout=600000)
+        arg=len(names),
+        timeout=600000,
+    )
     return time.monotonic() - started
 
 
@@ -226,21 +248,29 @@ def measure(tb, sizes, hovers, redraws):
             for label, names in sizes.items():
                 context = browser.new_context(viewport={"width": 1400, "height": 950})
                 # No auto-reload during the measurement (see the module docstring).
-                context.add_init_script("(() => { const real = window.setInterval;"
-                                        " window.setInterval = (fn, ms, ...a) => (ms >= 10000 ? 0 : real(fn, ms, ...a)); })()")
+                context.add_init_script(
+                    "(() => { const real = window.setInterval;"
+                    " window.setInterval = (fn, ms, ...a) =>"
+                    " (ms >= 10000 ? 0 : real(fn, ms, ...a)); })()"
+                )
                 page = context.new_page()
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.set_default_timeout(600000)
                 out[label] = {"load_s": _open(page, tb, names)}
                 page.evaluate(_BENCH_JS, CHART)
                 pages[label] = (page, names)
-            samples = {label: {k: [] for k in ("hover", "idle", "smoothing", "log", "run")} for label in sizes}
+            samples = {
+                label: {k: [] for k in ("hover", "idle", "smoothing", "log", "run")}
+                for label in sizes
+            }
 
             def each(kind, n, *extra):
                 for i in range(n):
                     for label, (page, names) in pages.items():
                         args = [i] + [names[-1] if e == "last_run" else e for e in extra]
-                        samples[label][kind].append(page.evaluate("(a) => window.__bench.%s(...a)" % kind, args))
+                        samples[label][kind].append(
+                            page.evaluate("(a) => window.__bench.%s(...a)" % kind, args)
+                        )
 
             each("hover", hovers)
             each("idle", hovers)
@@ -262,19 +292,38 @@ def measure(tb, sizes, hovers, redraws):
 def _row(name, key, small, big, goal=None):
     s, b = small[key], big[key]
     ratio = b["median"] / s["median"] if s["median"] > 0 else float("nan")
-    goal_text = "" if goal is None else ("  goal < %d ms: %s" % (goal, "met" if b["median"] < goal else "NOT met"))
+    goal_text = (
+        ""
+        if goal is None
+        else ("  goal < %d ms: %s" % (goal, "met" if b["median"] < goal else "NOT met"))
+    )
     return "%-34s %7.1f / %-7.1f %9.1f / %-7.1f %6.2fx%s" % (
-        name, s["median"], s["p95"], b["median"], b["p95"], ratio, goal_text)
+        name,
+        s["median"],
+        s["p95"],
+        b["median"],
+        b["p95"],
+        ratio,
+        goal_text,
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.tab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.tab", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=100000, help="points per curve of the long runs")
-    parser.add_argument("--small", type=int, default=1000, help="points per curve of the short runs")
+    parser.add_argument(
+        "--steps", type=int, default=100000, help="points per curve of the long runs"
+    )
+    parser.add_argument(
+        "--small", type=int, default=1000, help="points per curve of the short runs"
+    )
     parser.add_argument("--hovers", type=int, default=300)
     parser.add_argument("--redraws", type=int, default=15)
-    parser.add_argument("--logdir", default=None, help="where the generated runs go (default: cached in $TMPDIR)")
+    parser.add_argument(
+        "--logdir", default=None, help="where the generated runs go (default: cached in $TMPDIR)"
+    )
     parser.add_argument("--json", default=None, help="also write the results as JSON")
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
@@ -284,36 +333,69 @@ def main(argv=None):
     logdir = make_logdir(args.runs, args.steps, args.small, args.logdir)
     long_runs = ["long_%d" % i for i in range(args.runs)]
     short_runs = ["short_%d" % i for i in range(args.runs)]
-    tb = TensorBoardProcess(logdir, load_fast="true", args=["--samples_per_plugin=hjepa=0"], timeout=300)
+    tb = TensorBoardProcess(
+        logdir, load_fast="true", args=["--samples_per_plugin=hjepa=0"], timeout=300
+    )
     tb.start()
     try:
         started = time.monotonic()
-        _wait_loaded(tb, long_runs + short_runs, [args.steps] * args.runs + [args.small] * args.runs)
-        print("tensorboard %s loaded %d runs in %.0f s" % (tb.url, 2 * args.runs, time.monotonic() - started), flush=True)
+        _wait_loaded(
+            tb, long_runs + short_runs, [args.steps] * args.runs + [args.small] * args.runs
+        )
+        print(
+            "tensorboard %s loaded %d runs in %.0f s"
+            % (tb.url, 2 * args.runs, time.monotonic() - started),
+            flush=True,
+        )
         results = measure(tb, {"small": short_runs, "big": long_runs}, args.hovers, args.redraws)
         small, big = results["small"], results["big"]
     finally:
         tb.stop()
 
     print()
-    print("H-JEPA tab, headless Chromium: %d charts of the %s category, %d runs each; chart %s"
-          % (big["charts"], CATEGORY, args.runs, CHART))
+    print(
+        "H-JEPA tab, headless Chromium: %d charts of the %s category, %d runs each; chart %s"
+        % (big["charts"], CATEGORY, args.runs, CHART)
+    )
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    print("machine: %d CPUs, load average %.1f / %.1f / %.1f (1/5/15 min) when done"
-          % ((os.cpu_count() or 0,) + tuple(load)))
-    print("%-34s %17s %19s %7s" % ("ms (median / p95)", "%s points" % format(args.small, ","),
-                                  "%s points" % format(args.steps, ","), "ratio"))
+    print(
+        "machine: %d CPUs, load average %.1f / %.1f / %.1f (1/5/15 min) when done"
+        % ((os.cpu_count() or 0,) + tuple(load))
+    )
+    print(
+        "%-34s %17s %19s %7s"
+        % (
+            "ms (median / p95)",
+            "%s points" % format(args.small, ","),
+            "%s points" % format(args.steps, ","),
+            "ratio",
+        )
+    )
     print(_row("hover, dispatch to next frame", "hover", small, big, goal=16))
     print(_row("  frame wait alone (no listener)", "idle", small, big))
     print(_row("redraw: smoothing change", "smoothing", small, big, goal=100))
     print(_row("redraw: log-scale toggle", "log", small, big, goal=100))
     print(_row("redraw: run toggle (view rebuilt)", "run", small, big, goal=100))
-    print("%-34s %17s %19s" % ("SVG path text on the page", "%.0f KB" % (small["path_chars"] / 1e3),
-                               "%.0f KB" % (big["path_chars"] / 1e3)))
-    print("%-34s %17s %19s" % ("points drawn (all lines)", format(small["points"], ","), format(big["points"], ",")))
-    print("%-34s %17s %19s" % ("open by deep link to drawn (s)", "%.1f" % small["load_s"], "%.1f" % big["load_s"]))
-    print("hover samples: %d per size, redraw samples: %d per kind; last tooltip at %s points: %s"
-          % (big["hover"]["n"], big["smoothing"]["n"], format(args.steps, ","), big["tooltip"][:100]))
+    print(
+        "%-34s %17s %19s"
+        % (
+            "SVG path text on the page",
+            "%.0f KB" % (small["path_chars"] / 1e3),
+            "%.0f KB" % (big["path_chars"] / 1e3),
+        )
+    )
+    print(
+        "%-34s %17s %19s"
+        % ("points drawn (all lines)", format(small["points"], ","), format(big["points"], ","))
+    )
+    print(
+        "%-34s %17s %19s"
+        % ("open by deep link to drawn (s)", "%.1f" % small["load_s"], "%.1f" % big["load_s"])
+    )
+    print(
+        "hover samples: %d per size, redraw samples: %d per kind; last tooltip at %s points: %s"
+        % (big["hover"]["n"], big["smoothing"]["n"], format(args.steps, ","), big["tooltip"][:100])
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "small": small, "big": big}, f, indent=1)

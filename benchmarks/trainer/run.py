@@ -57,25 +57,41 @@ def _steady_sps(result, batch: int) -> float:
 
 def overhead(steps: int, repeats: int, threads: int) -> dict:
     """Full metrics vs loss-only samples/s, alternating runs of ``steps`` steps."""
-    common = ["eval.interval=0", "eval.random_init_baseline=false", f"training.threads={threads}",
-              "training.checkpoint_every=100"]
+    common = [
+        "eval.interval=0",
+        "eval.random_init_baseline=false",
+        f"training.threads={threads}",
+        "training.checkpoint_every=100",
+    ]
     rows = {"full": [], "loss_only": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
             for mode in ("full", "loss_only"):
-                res, _ = _run(common + [f"metrics.loss_only={mode == 'loss_only'}",
-                                        f"logging.experiment_name={mode}{r}"], max_steps=steps, tmp=tmp)
+                res, _ = _run(
+                    common
+                    + [
+                        f"metrics.loss_only={mode == 'loss_only'}",
+                        f"logging.experiment_name={mode}{r}",
+                    ],
+                    max_steps=steps,
+                    tmp=tmp,
+                )
                 rows[mode].append(_steady_sps(res, BATCH))
                 print(f"  overhead run {r} {mode:9s}: {rows[mode][-1]:7.1f} samples/s", flush=True)
     ratios = [f / l for f, l in zip(rows["full"], rows["loss_only"])]
     out = {
-        "steps": steps, "repeats": repeats, "threads": threads,
-        "full_sps": rows["full"], "loss_only_sps": rows["loss_only"],
+        "steps": steps,
+        "repeats": repeats,
+        "threads": threads,
+        "full_sps": rows["full"],
+        "loss_only_sps": rows["loss_only"],
         "ratio_median": statistics.median(ratios),
         "overhead_percent": 100.0 * (1.0 - statistics.median(ratios)),
     }
-    print(f"overhead: full / loss-only samples/s = {out['ratio_median']:.3f} (median of {repeats}); "
-          f"instrumentation overhead {out['overhead_percent']:.1f}% (goal < 3%)")
+    print(
+        f"overhead: full / loss-only samples/s = {out['ratio_median']:.3f} (median of {repeats}); "
+        f"instrumentation overhead {out['overhead_percent']:.1f}% (goal < 3%)"
+    )
     return out
 
 
@@ -84,19 +100,38 @@ def knn(seeds, threads: int, steps=None) -> dict:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            over = [f"training.seed={seed}", f"data.seed={seed}", f"training.threads={threads}",
-                    f"logging.experiment_name=seed{seed}"]
+            over = [
+                f"training.seed={seed}",
+                f"data.seed={seed}",
+                f"training.threads={threads}",
+                f"logging.experiment_name=seed{seed}",
+            ]
             if steps:
                 over.append(f"training.total_steps={steps}")
             res, wall = _run(over, tmp=tmp)
-            rows.append({"seed": seed, "knn_top1": res.knn_top1, "knn_top1_random_init": res.knn_top1_random_init,
-                         "wall_seconds": wall, "steps": res.end_step, "samples_per_second": res.samples_per_second})
-            print(f"  seed {seed}: kNN top-1 {res.knn_top1:.3f} vs random-init {res.knn_top1_random_init:.3f} "
-                  f"({res.end_step} steps, {wall:.0f}s wall, {res.samples_per_second:.0f} samples/s)", flush=True)
+            rows.append(
+                {
+                    "seed": seed,
+                    "knn_top1": res.knn_top1,
+                    "knn_top1_random_init": res.knn_top1_random_init,
+                    "wall_seconds": wall,
+                    "steps": res.end_step,
+                    "samples_per_second": res.samples_per_second,
+                }
+            )
+            print(
+                f"  seed {seed}: kNN top-1 {res.knn_top1:.3f} "
+                f"vs random-init {res.knn_top1_random_init:.3f} "
+                f"({res.end_step} steps, {wall:.0f}s wall, {res.samples_per_second:.0f} samples/s)",
+                flush=True,
+            )
     trained = [r["knn_top1"] for r in rows]
     base = [r["knn_top1_random_init"] for r in rows]
-    print(f"knn: trained mean {statistics.mean(trained):.3f} vs random-init mean {statistics.mean(base):.3f} "
-          f"(ratio {statistics.mean(trained) / statistics.mean(base):.2f}; chance = 1/6 = 0.167)")
+    print(
+        f"knn: trained mean {statistics.mean(trained):.3f} "
+        f"vs random-init mean {statistics.mean(base):.3f} "
+        f"(ratio {statistics.mean(trained) / statistics.mean(base):.2f}; chance = 1/6 = 0.167)"
+    )
     return {"runs": rows}
 
 
@@ -113,14 +148,30 @@ def vit_tiny(batches, steps: int, threads: int) -> dict:
     from hjepa_trainer.metrics import StepTimer
 
     out = {}
-    model = ["model.img_size=224", "model.patch_size=16", "model.embed_dim=192", "model.depth=12",
-             "model.num_heads=3", "model.predictor_dim=96", "model.predictor_depth=6", "model.predictor_heads=3",
-             "masking.min_context=10", "masking.mask_scale=[0.15, 0.2]"]
+    model = [
+        "model.img_size=224",
+        "model.patch_size=16",
+        "model.embed_dim=192",
+        "model.depth=12",
+        "model.num_heads=3",
+        "model.predictor_dim=96",
+        "model.predictor_depth=6",
+        "model.predictor_heads=3",
+        "masking.min_context=10",
+        "masking.mask_scale=[0.15, 0.2]",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         for b in batches:
-            over = model + [f"training.batch_size={b}", "data.train_size=128", "data.val_size=64",
-                            "data.probe_size=64", "training.total_steps=1000", "training.warmup_steps=10",
-                            f"training.threads={threads}", f"logging.experiment_name=vit_tiny_b{b}"]
+            over = model + [
+                f"training.batch_size={b}",
+                "data.train_size=128",
+                "data.val_size=64",
+                "data.probe_size=64",
+                "training.total_steps=1000",
+                "training.warmup_steps=10",
+                f"training.threads={threads}",
+                f"logging.experiment_name=vit_tiny_b{b}",
+            ]
             cfg = C.load_config(C.DEFAULT_CONFIG, [f"logging.log_dir={tmp}"] + over)
             trainer = Trainer(cfg, progress=False)
             data = iterate_batches(trainer.data.train, start_step=0, batch=b, seed=0)
@@ -134,29 +185,38 @@ def vit_tiny(batches, steps: int, threads: int) -> dict:
                     wall += time.perf_counter() - w0
                     cpu += time.process_time() - c0
             out[b] = {"wall_sps": b * steps / wall, "cpu_sps": b * steps / cpu}
-            print(f"  ViT-Tiny/16 224px batch {b}: {out[b]['wall_sps']:.1f} samples/s wall, "
-                  f"{out[b]['cpu_sps']:.1f} samples per CPU-second "
-                  f"(reference: {REFERENCE_VIT_TINY_SPS} samples/s on 2 cores = "
-                  f"{REFERENCE_VIT_TINY_SPS / 2:.2f} per core-second; ratio "
-                  f"{out[b]['cpu_sps'] / (REFERENCE_VIT_TINY_SPS / 2):.2f}x per CPU-second, "
-                  f"{out[b]['wall_sps'] / REFERENCE_VIT_TINY_SPS:.2f}x wall)", flush=True)
+            print(
+                f"  ViT-Tiny/16 224px batch {b}: {out[b]['wall_sps']:.1f} samples/s wall, "
+                f"{out[b]['cpu_sps']:.1f} samples per CPU-second "
+                f"(reference: {REFERENCE_VIT_TINY_SPS} samples/s on 2 cores = "
+                f"{REFERENCE_VIT_TINY_SPS / 2:.2f} per core-second; ratio "
+                f"{out[b]['cpu_sps'] / (REFERENCE_VIT_TINY_SPS / 2):.2f}x per CPU-second, "
+                f"{out[b]['wall_sps'] / REFERENCE_VIT_TINY_SPS:.2f}x wall)",
+                flush=True,
+            )
     return {"results": out, "reference_sps_2_cores": REFERENCE_VIT_TINY_SPS}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["overhead", "knn", "vit_tiny"], action="append")
     parser.add_argument("--steps", type=int, default=150, help="steps per overhead run")
     parser.add_argument("--repeats", type=int, default=3, help="alternating overhead run pairs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--knn-steps", type=int, help="override the demo's total_steps (default: its budget)")
+    parser.add_argument(
+        "--knn-steps", type=int, help="override the demo's total_steps (default: its budget)"
+    )
     parser.add_argument("--vit-steps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     parser.add_argument("--json", help="write the numbers to this file")
     args = parser.parse_args(argv)
     parts = args.only or ["overhead", "knn", "vit_tiny"]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     results = {}
     if "overhead" in parts:
         results["overhead"] = overhead(args.steps, args.repeats, args.threads)

@@ -43,8 +43,11 @@ PLACEHOLDERS = {"{i}": "level", "{group}": "group", "{layer}": "layer"}
 # ``\d`` would also accept "level00" (which sorts before "level0_" and would replace
 # the real level-0 curve), other scripts' digits ("level\u0663") and absurd levels.
 _NUMBER = r"(?:0|[1-9][0-9]{0,3})"
-_PLACEHOLDER_REGEX = {"{i}": r"(?P<level>%s)" % _NUMBER, "{group}": r"(?P<group>%s)" % _NUMBER,
-                      "{layer}": r"(?P<layer>[A-Za-z0-9_.\-]+?)"}
+_PLACEHOLDER_REGEX = {
+    "{i}": r"(?P<level>%s)" % _NUMBER,
+    "{group}": r"(?P<group>%s)" % _NUMBER,
+    "{layer}": r"(?P<layer>[A-Za-z0-9_.\-]+?)",
+}
 
 
 class Source(enum.Enum):
@@ -92,12 +95,19 @@ def get(key: str) -> Metric:
         import difflib
 
         close = difflib.get_close_matches(key, list(_BY_KEY), n=3)
-        raise KeyError("unknown metric key %r%s" % (
-            key, "; did you mean %s?" % ", ".join(close) if close else "")) from None
+        raise KeyError(
+            "unknown metric key %r%s"
+            % (key, "; did you mean %s?" % ", ".join(close) if close else "")
+        ) from None
 
 
-def tag(key: str, *, level: Optional[int] = None, group: Optional[int] = None,
-        layer: Optional[str] = None) -> str:
+def tag(
+    key: str,
+    *,
+    level: Optional[int] = None,
+    group: Optional[int] = None,
+    layer: Optional[str] = None,
+) -> str:
     """The event-file tag of a metric, with its placeholders filled.
 
     Raises:
@@ -154,8 +164,7 @@ def resolve(concrete_tag: str) -> Optional[Resolved]:
         if alias is not None and alias.level is not None:
             level = alias.level
         group = int(parts["group"]) if parts.get("group") is not None else None
-        return Resolved(metric, level=level, group=group, layer=parts.get("layer"),
-                        alias=alias)
+        return Resolved(metric, level=level, group=group, layer=parts.get("layer"), alias=alias)
     return None
 
 

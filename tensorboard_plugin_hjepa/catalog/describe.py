@@ -18,8 +18,9 @@ def bound_text(bound) -> str:
         return "max(%s, %s/min(N,D))" % (fmt(bound.fraction), fmt(bound.directions))
     if isinstance(bound, ProgressBound):
         return "%s by progress (%s when unknown)" % (
-            " -> ".join("%s at %.0f%%" % (fmt(b), 100 * p) for p, b in bound.points
-                        if b > -1), fmt(bound.when_unknown))
+            " -> ".join("%s at %.0f%%" % (fmt(b), 100 * p) for p, b in bound.points if b > -1),
+            fmt(bound.when_unknown),
+        )
     if isinstance(bound, (tuple, list)):
         return "[%s, %s]" % (fmt(bound[0]), fmt(bound[1]))
     return fmt(bound)
@@ -29,9 +30,14 @@ def rule_summary(rule) -> str:
     """One line per rule: 'collapse: value*sqrt(D) < 0.1; warning: value*sqrt(D) < 0.2'."""
     if rule is None:
         return "charted, not judged"
-    subject = _NORMALISED_NAME.get(rule.normalise, "value") if rule.normalise != NORMALISE_NONE \
+    subject = (
+        _NORMALISED_NAME.get(rule.normalise, "value")
+        if rule.normalise != NORMALISE_NONE
         else "value"
+    )
     if rule.statistic != "recent":
         subject = "%s(%s)" % (rule.statistic, subject)
-    return "; ".join("%s: %s %s %s" % (band.status, subject, band.op, bound_text(band.bound))
-                     for band in rule.bands)
+    return "; ".join(
+        "%s: %s %s %s" % (band.status, subject, band.op, bound_text(band.bound))
+        for band in rule.bands
+    )

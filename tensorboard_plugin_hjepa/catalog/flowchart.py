@@ -26,8 +26,9 @@ _RULES = {m.key: m.rule for m in METRICS if m.rule is not None}
 _RULES.update({d.key: d.rule for d in derived_records.DERIVED if d.rule is not None})
 
 
-def band_check(check_id: str, key: str, status: str, text: str,
-               level: Union[str, int, None] = "any") -> Check:
+def band_check(
+    check_id: str, key: str, status: str, text: str, level: Union[str, int, None] = "any"
+) -> Check:
     """A check that fires when ``key``'s light is in its ``status`` band or a worse one.
 
     Raises:
@@ -37,8 +38,17 @@ def band_check(check_id: str, key: str, status: str, text: str,
     band = next((b for b in rule.bands if b.status == status), None)
     if band is None:
         raise KeyError("%s has no %s band" % (key, status))
-    return Check(check_id, key, band.op, band.bound, text, statistic=rule.statistic,
-                 level=level, normalise=rule.normalise, band=status)
+    return Check(
+        check_id,
+        key,
+        band.op,
+        band.bound,
+        text,
+        statistic=rule.statistic,
+        level=level,
+        normalise=rule.normalise,
+        band=status,
+    )
 
 
 # Bounds two checks share, named once.
@@ -48,55 +58,153 @@ LOSS_SUDDEN_DROP = 0.5  # the loss fell by half within two windows of 5% of the 
 
 # Checks shared by branches and patterns.
 _LOSS_NOT_DECREASING = Check(
-    "loss_not_decreasing", "loss.total", ">", -0.05,
-    "total loss fell less than 5% from its first window", statistic="relative_change",
-    level=None)
-_LR_TOO_LOW = Check("lr_too_low", "learning_rate.base_lr", "<=", 1e-5,
-                    "learning_rate/base_lr should be > 1e-5", level=None)
-_GRAD_ZERO = Check("grad_zero", "gradient_flow.global_norm", "<", 1e-8,
-                   "gradient_flow/global_norm should be non-zero", level=None)
-_SMOOTHNESS_HIGH = band_check("smoothness_high", "stability.loss_smoothness", WARNING,
-                              "stability/loss_smoothness should be < 1.0", level=None)
-_STD_COLLAPSED = band_check("std_collapsed", "collapse.mean_std_per_dim", COLLAPSE,
-                            "mean_std collapsed (judged as std * sqrt(D), the catalogue's "
-                            "calibrated collapse bound; the reference: 0.01 at D=768)")
-_RANK_COLLAPSED = band_check("rank_collapsed", "collapse.effective_rank", COLLAPSE,
-                             "effective rank collapsed (judged as erank / min(N, D), the "
-                             "catalogue's calibrated collapse bound; the reference: 200 of 768)")
-_SIMILARITY_COLLAPSED = band_check("similarity_collapsed", "collapse.mean_similarity", COLLAPSE,
-                                   "features point the same way (mean pairwise cosine)")
-_RANK_FELL_FAR = band_check("rank_fell_far", derived_records.RANK_FALL_FROM_PEAK.key, COLLAPSE,
-                            "effective rank fell to a tenth of its peak after early training")
-_PROBE_AT_CHANCE = band_check("probe_at_chance", derived_records.KNN_VS_CHANCE.key, COLLAPSE,
-                              "the kNN probe is at chance", level=None)
-_COSINE_LOW = band_check("cosine_low", "prediction.cosine_sim_mean", WARNING,
-                         "prediction/levelX_cosine_sim_mean low (< 0.5 once training is under "
-                         "way; the bound follows progress)")
-_CLIPPING_HIGH = band_check("clipping_high", "gradient.clipping_percentage", CRITICAL,
-                            "gradient/clipping_percentage > 50%", level=None)
-_DIVERGENCE_LARGE = band_check("ema_divergence_large", "ema.avg_parameter_divergence", CRITICAL,
-                               "ema/parameter_divergence more than 10x its first value",
-                               level=None)
-_TARGET_GETS_GRADIENT = band_check("target_gets_gradient", "gradient_flow.target_encoder_mean",
-                                   CRITICAL, "gradient_flow/target_encoder_mean must be 0 "
-                                   "(stop-gradient)", level=None)
-_TARGETS_GET_GRADIENT = band_check("targets_get_gradient",
-                                   "gradient_flow.target_features_grad_norm", CRITICAL,
-                                   "no gradient may reach the target features (stop-gradient)",
-                                   level=None)
-_GRAD_EXPLODING = Check("grad_exploding", "gradient_flow.global_norm", ">", GRAD_NORM_HIGH,
-                        "gradient_flow/global_norm > 10 (exploding?)", level=None)
-_GRAD_SPIKE = Check("grad_spike", "gradient_flow.global_norm", ">", 6.0,
-                    "a gradient-norm spike: z-score > 6 against the preceding points",
-                    statistic="max_zscore", level=None)
-_GRAD_NON_FINITE = band_check("grad_non_finite", "gradient_flow.global_norm", CRITICAL,
-                              "gradient norm is NaN or infinite", level=None)
-_MASK_AGGRESSIVE = Check("mask_aggressive", "masking.mask_ratio", ">", TYPICAL_MASK_RATIO[1],
-                         "masking/mask_ratio above the typical 0.7 (too aggressive?)", level=None)
-_RANK_FALLING = Check("rank_falling", "collapse.effective_rank", "<", RANK_FALL_FRACTION,
-                      "effective rank fell more than 30%", statistic="relative_change")
-_THROUGHPUT_LOW = Check("throughput_low", "performance.samples_per_second", "<", 100.0,
-                        "performance/samples_per_second < 100", level=None)
+    "loss_not_decreasing",
+    "loss.total",
+    ">",
+    -0.05,
+    "total loss fell less than 5% from its first window",
+    statistic="relative_change",
+    level=None,
+)
+_LR_TOO_LOW = Check(
+    "lr_too_low",
+    "learning_rate.base_lr",
+    "<=",
+    1e-5,
+    "learning_rate/base_lr should be > 1e-5",
+    level=None,
+)
+_GRAD_ZERO = Check(
+    "grad_zero",
+    "gradient_flow.global_norm",
+    "<",
+    1e-8,
+    "gradient_flow/global_norm should be non-zero",
+    level=None,
+)
+_SMOOTHNESS_HIGH = band_check(
+    "smoothness_high",
+    "stability.loss_smoothness",
+    WARNING,
+    "stability/loss_smoothness should be < 1.0",
+    level=None,
+)
+_STD_COLLAPSED = band_check(
+    "std_collapsed",
+    "collapse.mean_std_per_dim",
+    COLLAPSE,
+    "mean_std collapsed (judged as std * sqrt(D), the catalogue's "
+    "calibrated collapse bound; the reference: 0.01 at D=768)",
+)
+_RANK_COLLAPSED = band_check(
+    "rank_collapsed",
+    "collapse.effective_rank",
+    COLLAPSE,
+    "effective rank collapsed (judged as erank / min(N, D), the "
+    "catalogue's calibrated collapse bound; the reference: 200 of 768)",
+)
+_SIMILARITY_COLLAPSED = band_check(
+    "similarity_collapsed",
+    "collapse.mean_similarity",
+    COLLAPSE,
+    "features point the same way (mean pairwise cosine)",
+)
+_RANK_FELL_FAR = band_check(
+    "rank_fell_far",
+    derived_records.RANK_FALL_FROM_PEAK.key,
+    COLLAPSE,
+    "effective rank fell to a tenth of its peak after early training",
+)
+_PROBE_AT_CHANCE = band_check(
+    "probe_at_chance",
+    derived_records.KNN_VS_CHANCE.key,
+    COLLAPSE,
+    "the kNN probe is at chance",
+    level=None,
+)
+_COSINE_LOW = band_check(
+    "cosine_low",
+    "prediction.cosine_sim_mean",
+    WARNING,
+    "prediction/levelX_cosine_sim_mean low (< 0.5 once training is under "
+    "way; the bound follows progress)",
+)
+_CLIPPING_HIGH = band_check(
+    "clipping_high",
+    "gradient.clipping_percentage",
+    CRITICAL,
+    "gradient/clipping_percentage > 50%",
+    level=None,
+)
+_DIVERGENCE_LARGE = band_check(
+    "ema_divergence_large",
+    "ema.avg_parameter_divergence",
+    CRITICAL,
+    "ema/parameter_divergence more than 10x its first value",
+    level=None,
+)
+_TARGET_GETS_GRADIENT = band_check(
+    "target_gets_gradient",
+    "gradient_flow.target_encoder_mean",
+    CRITICAL,
+    "gradient_flow/target_encoder_mean must be 0 (stop-gradient)",
+    level=None,
+)
+_TARGETS_GET_GRADIENT = band_check(
+    "targets_get_gradient",
+    "gradient_flow.target_features_grad_norm",
+    CRITICAL,
+    "no gradient may reach the target features (stop-gradient)",
+    level=None,
+)
+_GRAD_EXPLODING = Check(
+    "grad_exploding",
+    "gradient_flow.global_norm",
+    ">",
+    GRAD_NORM_HIGH,
+    "gradient_flow/global_norm > 10 (exploding?)",
+    level=None,
+)
+_GRAD_SPIKE = Check(
+    "grad_spike",
+    "gradient_flow.global_norm",
+    ">",
+    6.0,
+    "a gradient-norm spike: z-score > 6 against the preceding points",
+    statistic="max_zscore",
+    level=None,
+)
+_GRAD_NON_FINITE = band_check(
+    "grad_non_finite",
+    "gradient_flow.global_norm",
+    CRITICAL,
+    "gradient norm is NaN or infinite",
+    level=None,
+)
+_MASK_AGGRESSIVE = Check(
+    "mask_aggressive",
+    "masking.mask_ratio",
+    ">",
+    TYPICAL_MASK_RATIO[1],
+    "masking/mask_ratio above the typical 0.7 (too aggressive?)",
+    level=None,
+)
+_RANK_FALLING = Check(
+    "rank_falling",
+    "collapse.effective_rank",
+    "<",
+    RANK_FALL_FRACTION,
+    "effective rank fell more than 30%",
+    statistic="relative_change",
+)
+_THROUGHPUT_LOW = Check(
+    "throughput_low",
+    "performance.samples_per_second",
+    "<",
+    100.0,
+    "performance/samples_per_second < 100",
+    level=None,
+)
 
 BRANCHES = (
     Branch(
@@ -104,71 +212,134 @@ BRANCHES = (
         question="Loss not decreasing?",
         triggers=(_LOSS_NOT_DECREASING,),
         checks=(_LR_TOO_LOW, _GRAD_ZERO, _SMOOTHNESS_HIGH),
-        actions=("Increase the learning rate", "Check data loading")),
+        actions=("Increase the learning rate", "Check data loading"),
+    ),
     Branch(
         id="collapse",
         question="Collapse detected? (mean_std < 0.01)",
-        triggers=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED, _RANK_FELL_FAR,
-                  _PROBE_AT_CHANCE),
-        checks=(_TARGETS_GET_GRADIENT, _COSINE_LOW, _CLIPPING_HIGH, _DIVERGENCE_LARGE,
-                _TARGET_GETS_GRADIENT),
-        actions=("Reduce the learning rate", "Increase the EMA momentum",
-                 "Use stronger augmentation",
-                 "Make sure no gradient reaches the targets (stop-gradient)"),
+        triggers=(
+            _STD_COLLAPSED,
+            _RANK_COLLAPSED,
+            _SIMILARITY_COLLAPSED,
+            _RANK_FELL_FAR,
+            _PROBE_AT_CHANCE,
+        ),
+        checks=(
+            _TARGETS_GET_GRADIENT,
+            _COSINE_LOW,
+            _CLIPPING_HIGH,
+            _DIVERGENCE_LARGE,
+            _TARGET_GETS_GRADIENT,
+        ),
+        actions=(
+            "Reduce the learning rate",
+            "Increase the EMA momentum",
+            "Use stronger augmentation",
+            "Make sure no gradient reaches the targets (stop-gradient)",
+        ),
         correction=Correction(
             reference_says="collapse is mean_std < 0.01",
             rule="the branch also fires on an effective-rank, similarity, rank-fall or "
-                 "probe-at-chance collapse light; the stop-gradient check reads the gradient "
-                 "at the target features",
+            "probe-at-chance collapse light; the stop-gradient check reads the gradient "
+            "at the target features",
             why="the reference asks to watch all three indicators; any of them in collapse is "
-                "the symptom this branch explains, and the std bound alone is "
-                "dimension-dependent. The target encoder's own parameters never get a "
-                "gradient, even when the targets do, so target_encoder_mean alone cannot show "
-                "a missing stop-gradient")),
+            "the symptom this branch explains, and the std bound alone is "
+            "dimension-dependent. The target encoder's own parameters never get a "
+            "gradient, even when the targets do, so target_encoder_mean alone cannot show "
+            "a missing stop-gradient",
+        ),
+    ),
     Branch(
         id="poor_prediction",
         question="Poor prediction quality?",
         triggers=(_COSINE_LOW,),
         checks=(
-            band_check("contribution_off_config", derived_records.CONTRIBUTION_VS_CONFIG.key,
-                       WARNING, "loss/contribution_hX imbalanced? (a level under a quarter of "
-                       "its configured share)", level=None),
-            band_check("feat_std_low", "collapse.mean_std_per_dim", WARNING,
-                       "hierarchy/levelX_feat_std low variance? (read as the collapse std "
-                       "light: std * sqrt(D) across samples)"),
-            _MASK_AGGRESSIVE),
-        actions=("Adjust hierarchy_weights", "Check the masking config")),
+            band_check(
+                "contribution_off_config",
+                derived_records.CONTRIBUTION_VS_CONFIG.key,
+                WARNING,
+                "loss/contribution_hX imbalanced? (a level under a quarter of "
+                "its configured share)",
+                level=None,
+            ),
+            band_check(
+                "feat_std_low",
+                "collapse.mean_std_per_dim",
+                WARNING,
+                "hierarchy/levelX_feat_std low variance? (read as the collapse std "
+                "light: std * sqrt(D) across samples)",
+            ),
+            _MASK_AGGRESSIVE,
+        ),
+        actions=("Adjust hierarchy_weights", "Check the masking config"),
+    ),
     Branch(
         id="gradient_issues",
         question="Gradient issues?",
         triggers=(_CLIPPING_HIGH, _GRAD_EXPLODING, _GRAD_SPIKE, _GRAD_NON_FINITE),
         checks=(
-            _CLIPPING_HIGH, _GRAD_EXPLODING,
-            Check("predictor_dominates", "gradient_flow.predictor_max", ">", 10.0,
-                  "gradient_flow/predictor_max much higher than others? (> 10x the context "
-                  "encoder's)", divide_by="gradient_flow.context_encoder_max", level=None)),
-        actions=("Reduce the learning rate", "Increase the clip_grad threshold",
-                 "Check layer scales")),
+            _CLIPPING_HIGH,
+            _GRAD_EXPLODING,
+            Check(
+                "predictor_dominates",
+                "gradient_flow.predictor_max",
+                ">",
+                10.0,
+                "gradient_flow/predictor_max much higher than others? (> 10x the context "
+                "encoder's)",
+                divide_by="gradient_flow.context_encoder_max",
+                level=None,
+            ),
+        ),
+        actions=(
+            "Reduce the learning rate",
+            "Increase the clip_grad threshold",
+            "Check layer scales",
+        ),
+    ),
     Branch(
         id="slow_training",
         question="Slow training?",
-        applies_when=(Check("on_gpu", "performance.gpu_memory_reserved_gb", ">", 0,
-                            "the run logged GPU memory (ran on a GPU)", statistic="count",
-                            level=None),),
+        applies_when=(
+            Check(
+                "on_gpu",
+                "performance.gpu_memory_reserved_gb",
+                ">",
+                0,
+                "the run logged GPU memory (ran on a GPU)",
+                statistic="count",
+                level=None,
+            ),
+        ),
         triggers=(_THROUGHPUT_LOW,),
         checks=(
-            Check("forward_dominates", "performance.forward_time_ms", ">", 0.6,
-                  "performance/forward_time_ms most of the step? (GPU limited?)",
-                  divide_by="performance.total_time_ms", level=None),
-            Check("memory_near_capacity", derived_records.GPU_MEMORY_FRACTION.key, ">", 0.9,
-                  "performance/gpu_memory_reserved_gb near capacity? (> 90%)", level=None),
-            _THROUGHPUT_LOW),
+            Check(
+                "forward_dominates",
+                "performance.forward_time_ms",
+                ">",
+                0.6,
+                "performance/forward_time_ms most of the step? (GPU limited?)",
+                divide_by="performance.total_time_ms",
+                level=None,
+            ),
+            Check(
+                "memory_near_capacity",
+                derived_records.GPU_MEMORY_FRACTION.key,
+                ">",
+                0.9,
+                "performance/gpu_memory_reserved_gb near capacity? (> 90%)",
+                level=None,
+            ),
+            _THROUGHPUT_LOW,
+        ),
         actions=("Reduce the batch size", "Profile the code", "Check data loading"),
         correction=Correction(
             reference_says="samples_per_second < 100 means slow training",
             rule="the branch applies only to runs on a GPU",
             why="the reference's throughput figures are for ViT-B on an A100; on a CPU every "
-                "run is below 100 samples/s and the branch would always fire")),
+            "run is below 100 samples/s and the branch would always fire",
+        ),
+    ),
 )
 
 PATTERNS = (
@@ -177,33 +348,59 @@ PATTERNS = (
         name="Loss stuck high (not decreasing)",
         likely_cause="Learning rate too low, or a data issue",
         fix="Increase the LR by 2x or check data loading",
-        symptoms=(_LOSS_NOT_DECREASING,
-                  Check("loss_not_rising", "loss.total", "<=", LOSS_RISE,
-                        "and not rising: recent loss within 50% of its minimum (a rising loss "
-                        "is the divergence pattern)", statistic="rise_from_min", level=None)),
-        evidence=(_LR_TOO_LOW, _GRAD_ZERO)),
+        symptoms=(
+            _LOSS_NOT_DECREASING,
+            Check(
+                "loss_not_rising",
+                "loss.total",
+                "<=",
+                LOSS_RISE,
+                "and not rising: recent loss within 50% of its minimum (a rising loss "
+                "is the divergence pattern)",
+                statistic="rise_from_min",
+                level=None,
+            ),
+        ),
+        evidence=(_LR_TOO_LOW, _GRAD_ZERO),
+    ),
     Pattern(
         id="divergence",
         name="Loss decreases then increases (divergence)",
         likely_cause="Learning rate too high, or EMA momentum too low",
         fix="Reduce the LR, increase the EMA momentum",
-        symptoms=(Check("loss_rises", "loss.total", ">", LOSS_RISE,
-                        "recent loss more than 50% above its minimum",
-                        statistic="rise_from_min", level=None),),
-        evidence=(_CLIPPING_HIGH, _GRAD_SPIKE, _GRAD_NON_FINITE, _GRAD_EXPLODING,
-                  Check("ema_low", "ema.momentum_current", "<", 0.99,
-                        "ema/momentum below 0.99", level=None),
-                  _RANK_FALLING),
+        symptoms=(
+            Check(
+                "loss_rises",
+                "loss.total",
+                ">",
+                LOSS_RISE,
+                "recent loss more than 50% above its minimum",
+                statistic="rise_from_min",
+                level=None,
+            ),
+        ),
+        evidence=(
+            _CLIPPING_HIGH,
+            _GRAD_SPIKE,
+            _GRAD_NON_FINITE,
+            _GRAD_EXPLODING,
+            Check(
+                "ema_low", "ema.momentum_current", "<", 0.99, "ema/momentum below 0.99", level=None
+            ),
+            _RANK_FALLING,
+        ),
         min_evidence=1,
         correction=Correction(
             reference_says="loss decreases then increases = divergence",
             rule="a rise of more than 50% above the minimum counts, and only with gradient, "
-                 "clipping, EMA or rank evidence",
+            "clipping, EMA or rank evidence",
             why="JEPA losses are a proxy: a healthy curve often drops, rises while the target "
-                "encoder sharpens, then falls slowly. The minimum of a 5-point running median "
-                "sits below the typical level of a noisy curve (mask sizes differ per batch): "
-                "the healthy 1500-step tiny demo, flat at its end, reads 1.32 with its rank "
-                "down 70% from random init, while a far too high LR reads 1.74")),
+            "encoder sharpens, then falls slowly. The minimum of a 5-point running median "
+            "sits below the typical level of a noisy curve (mask sizes differ per batch): "
+            "the healthy 1500-step tiny demo, flat at its end, reads 1.32 with its rank "
+            "down 70% from random init, while a far too high LR reads 1.74",
+        ),
+    ),
     Pattern(
         id="collapse",
         name="Collapse to a low-rank solution",
@@ -211,62 +408,128 @@ PATTERNS = (
         fix="Restart with better augmentation or different masking",
         symptoms=(),
         any_symptoms=(_STD_COLLAPSED, _RANK_COLLAPSED, _SIMILARITY_COLLAPSED, _RANK_FELL_FAR),
-        evidence=(Check("loss_fast_drop", "loss.total", "<", -0.5,
-                        "loss fell by more than half (a fast drop with falling rank is collapse)",
-                        statistic="relative_change", level=None),
-                  _RANK_FALLING, _TARGETS_GET_GRADIENT, _TARGET_GETS_GRADIENT)),
+        evidence=(
+            Check(
+                "loss_fast_drop",
+                "loss.total",
+                "<",
+                -0.5,
+                "loss fell by more than half (a fast drop with falling rank is collapse)",
+                statistic="relative_change",
+                level=None,
+            ),
+            _RANK_FALLING,
+            _TARGETS_GET_GRADIENT,
+            _TARGET_GETS_GRADIENT,
+        ),
+    ),
     Pattern(
         id="partial_collapse",
         name="Sudden loss drop with a falling rank (partial collapse)",
         likely_cause="The model found a shortcut: the loss drops because the representation "
-                     "lost directions, not because predictions got better",
+        "lost directions, not because predictions got better",
         fix="Reduce the LR, increase the EMA momentum, or use stronger augmentation; check "
-            "the probe (eval/knn_top1)",
-        symptoms=(Check("loss_sudden_drop", "loss.total", ">", LOSS_SUDDEN_DROP,
-                        "the loss fell by more than half within two windows (5% of the run "
-                        "each) after early training", statistic="sudden_drop", level=None),
-                  band_check("rank_fell", derived_records.RANK_FALL_FROM_PEAK.key, WARNING,
-                             "effective rank fell to a quarter of its peak after early "
-                             "training")),
-        evidence=(_PROBE_AT_CHANCE,
-                  band_check("probe_below_random_init", derived_records.KNN_VS_RANDOM_INIT.key,
-                             WARNING, "the probe is below the random-init encoder's",
-                             level=None)),
+        "the probe (eval/knn_top1)",
+        symptoms=(
+            Check(
+                "loss_sudden_drop",
+                "loss.total",
+                ">",
+                LOSS_SUDDEN_DROP,
+                "the loss fell by more than half within two windows (5% of the run "
+                "each) after early training",
+                statistic="sudden_drop",
+                level=None,
+            ),
+            band_check(
+                "rank_fell",
+                derived_records.RANK_FALL_FROM_PEAK.key,
+                WARNING,
+                "effective rank fell to a quarter of its peak after early training",
+            ),
+        ),
+        evidence=(
+            _PROBE_AT_CHANCE,
+            band_check(
+                "probe_below_random_init",
+                derived_records.KNN_VS_RANDOM_INIT.key,
+                WARNING,
+                "the probe is below the random-init encoder's",
+                level=None,
+            ),
+        ),
         correction=Correction(
             reference_says="a collapse is the collapse metrics at their alert thresholds",
             rule="a sudden loss drop (by half within two windows of 5% of the run) together "
-                 "with an effective rank fallen 4x from its peak is a pattern of its own, "
-                 "detected before any fixed bound is reached",
+            "with an effective rank fallen 4x from its peak is a pattern of its own, "
+            "detected before any fixed bound is reached",
             why="JEPA losses are a proxy: a partial collapse makes the loss drop fast (the "
-                "targets got easier, not the predictions better) while the rank falls; at ViT "
-                "widths the fixed collapse bounds are reached only much later, if ever")),
+            "targets got easier, not the predictions better) while the rank falls; at ViT "
+            "widths the fixed collapse bounds are reached only much later, if ever",
+        ),
+    ),
     Pattern(
         id="noisy",
         name="Loss very noisy / high variance",
         likely_cause="Unstable training, possibly bad batch composition",
         fix="Reduce the LR, check data augmentation strength",
-        symptoms=(Check("loss_noisy", "loss.total", ">", 0.15,
-                        "detrended loss varies by more than 15% of its level",
-                        statistic="noise_cv", level=None),),
-        evidence=(_SMOOTHNESS_HIGH,
-                  Check("mask_ratio_unsteady", "masking.mask_ratio", ">", 0.1,
-                        "mask ratio varies by more than 10% between batches",
-                        statistic="noise_cv", level=None))),
+        symptoms=(
+            Check(
+                "loss_noisy",
+                "loss.total",
+                ">",
+                0.15,
+                "detrended loss varies by more than 15% of its level",
+                statistic="noise_cv",
+                level=None,
+            ),
+        ),
+        evidence=(
+            _SMOOTHNESS_HIGH,
+            Check(
+                "mask_ratio_unsteady",
+                "masking.mask_ratio",
+                ">",
+                0.1,
+                "mask ratio varies by more than 10% between batches",
+                statistic="noise_cv",
+                level=None,
+            ),
+        ),
+    ),
     Pattern(
         id="early_plateau",
         name="Prediction quality plateaus early",
         likely_cause="EMA momentum too high (target encoder not updating)",
         fix="Reduce the EMA momentum starting value",
-        symptoms=(Check("cosine_flat", "prediction.cosine_sim_mean", "<", 0.01,
-                        "prediction/level0_cosine_sim_mean stagnates (changed < 0.01 over the "
-                        "last half)", statistic="late_change", level=0),),
-        evidence=(Check("ema_pinned", "ema.momentum_current", ">=", 0.9999,
-                        "EMA momentum already >= 0.9999 at the start", statistic="at_start",
-                        level=None),),
+        symptoms=(
+            Check(
+                "cosine_flat",
+                "prediction.cosine_sim_mean",
+                "<",
+                0.01,
+                "prediction/level0_cosine_sim_mean stagnates (changed < 0.01 over the last half)",
+                statistic="late_change",
+                level=0,
+            ),
+        ),
+        evidence=(
+            Check(
+                "ema_pinned",
+                "ema.momentum_current",
+                ">=",
+                0.9999,
+                "EMA momentum already >= 0.9999 at the start",
+                statistic="at_start",
+                level=None,
+            ),
+        ),
         min_evidence=1,
         correction=Correction(
             reference_says="prediction quality stagnating is the pattern",
             rule="a flat cosine counts only with a momentum at or near 1.0 from the start",
             why="a converged healthy run also has a flat cosine; the pattern is about a target "
-                "encoder that never updates, which the momentum curve shows directly")),
+            "encoder that never updates, which the momentum curve shows directly",
+        ),
+    ),
 )

@@ -22,9 +22,16 @@ def metric_table() -> str:
     rows = ["| tag | § | unit | logged | verdict rule |", "|---|---|---|---|---|"]
     for metric in metrics():
         section = str(metric.section) if metric.section else "project"
-        rows.append("| `%s` | %s | %s | %s | %s |" % (
-            _cell(metric.tag), section, _cell(metric.unit or "-"), _cell(metric.frequency.text),
-            _cell("text, not judged" if metric.kind == "text" else rule_summary(metric.rule))))
+        rows.append(
+            "| `%s` | %s | %s | %s | %s |"
+            % (
+                _cell(metric.tag),
+                section,
+                _cell(metric.unit or "-"),
+                _cell(metric.frequency.text),
+                _cell("text, not judged" if metric.kind == "text" else rule_summary(metric.rule)),
+            )
+        )
     return "\n".join(rows)
 
 
@@ -45,8 +52,10 @@ def corrections() -> str:
             items.append(("pattern: %s" % pattern.name, pattern.correction))
     lines = []
     for subject, c in items:
-        lines.append("- **%s**: the reference says %s. The product uses: %s. Why: %s." % (
-            subject, c.reference_says, c.rule, c.why))
+        lines.append(
+            "- **%s**: the reference says %s. The product uses: %s. Why: %s."
+            % (subject, c.reference_says, c.rule, c.why)
+        )
     return "\n".join(lines)
 
 
@@ -57,20 +66,23 @@ def render(name: str) -> str:
 def replace_blocks(text: str) -> str:
     """The text with every known marker block re-rendered from the catalogue."""
     for name in BLOCKS:
-        pattern = re.compile(r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name),
-                             re.S)
+        pattern = re.compile(
+            r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name), re.S
+        )
         if not pattern.search(text):
-            raise ValueError("README has no <!-- BEGIN %s --> ... <!-- END %s --> block"
-                             % (name, name))
-        text = pattern.sub(lambda m: m.group(1) + render(name) + "\n" + m.group(2), text)
+            raise ValueError(
+                "README has no <!-- BEGIN %s --> ... <!-- END %s --> block" % (name, name)
+            )
+        text = pattern.sub(lambda m, name=name: m.group(1) + render(name) + "\n" + m.group(2), text)
     return text
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m tensorboard_plugin_hjepa.catalog.markdown README.md",
-              file=sys.stderr)
+        print(
+            "usage: python -m tensorboard_plugin_hjepa.catalog.markdown README.md", file=sys.stderr
+        )
         return 2
     with open(argv[0], encoding="utf-8") as f:
         text = replace_blocks(f.read())

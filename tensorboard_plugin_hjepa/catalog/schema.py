@@ -25,6 +25,7 @@ def severity(status: str) -> int:
     """Rank of a status word in STATUSES (worse is larger); a word not in it ranks 0."""
     return STATUSES.index(status) if status in STATUSES else 0
 
+
 # Comparison operators a band or check may use. ``outside`` and ``inside`` take a
 # (low, high) pair; the others a single bound.
 OPERATORS = ("<", "<=", ">", ">=", "==", "outside", "inside")
@@ -52,13 +53,13 @@ STATISTICS = {
     "count": "number of finite values logged",
     "last": "last finite value logged",
     "last_after_warmup": "last finite value after early training (a probe logged a few times "
-                         "a run)",
+    "a run)",
     "fall_from_peak": "peak of the 5-point running median after early training / recent (1 = "
-                      "at its peak)",
+    "at its peak)",
     "sudden_drop": "largest fall, as a fraction, from one window's median to the next window's "
-                   "after early training (windows of 5% of the points, at least 3)",
+    "after early training (windows of 5% of the points, at least 3)",
     "steady_fall": "(peak - last) / peak after early training when the last 3 values each "
-                   "fell, else 0",
+    "fell, else 0",
 }
 
 # Statistics that judge a curve after early training (the LR warmup or the first quarter

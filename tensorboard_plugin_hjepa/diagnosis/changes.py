@@ -42,7 +42,8 @@ def snapshot(health: dict) -> Snapshot:
         status=health.get("status") or schema.UNKNOWN,
         items={(item["key"], item.get("level")): item["status"] for item in _items(health)},
         branches={b["id"]: b["question"] for b in health.get("flowchart") or [] if b["fired"]},
-        patterns={p["id"]: p["name"] for p in health.get("patterns") or [] if p["detected"]})
+        patterns={p["id"]: p["name"] for p in health.get("patterns") or [] if p["detected"]},
+    )
 
 
 def merge(before: Optional[Snapshot], after: Snapshot) -> Snapshot:
@@ -58,8 +59,12 @@ def merge(before: Optional[Snapshot], after: Snapshot) -> Snapshot:
         if rank(status) > rank(items.get(slot, schema.UNKNOWN)):
             items[slot] = status
     worst = after.status if rank(after.status) > rank(before.status) else before.status
-    return Snapshot(status=worst, items=items, branches={**before.branches, **after.branches},
-                    patterns={**before.patterns, **after.patterns})
+    return Snapshot(
+        status=worst,
+        items=items,
+        branches={**before.branches, **after.branches},
+        patterns={**before.patterns, **after.patterns},
+    )
 
 
 @dataclasses.dataclass
@@ -96,15 +101,25 @@ class Change:
     @property
     def new_problem(self) -> bool:
         """A new warning/collapse/critical: the status, a light, a branch or a pattern."""
-        return bool((self.status_worse and rank(self.status) >= rank(schema.WARNING))
-                    or self.worse_items or self.new_branches or self.new_patterns)
+        return bool(
+            (self.status_worse and rank(self.status) >= rank(schema.WARNING))
+            or self.worse_items
+            or self.new_branches
+            or self.new_patterns
+        )
 
     @property
     def any(self) -> bool:
         """Anything to report at all (for ``--watch``)."""
-        return bool(self.status_changed or self.worse_items or self.better_items
-                    or self.new_branches or self.new_patterns or self.cleared_branches
-                    or self.cleared_patterns)
+        return bool(
+            self.status_changed
+            or self.worse_items
+            or self.better_items
+            or self.new_branches
+            or self.new_patterns
+            or self.cleared_branches
+            or self.cleared_patterns
+        )
 
 
 def diff(before: Optional[Snapshot], health: dict) -> Change:
@@ -117,21 +132,30 @@ def diff(before: Optional[Snapshot], health: dict) -> Change:
         was = old_items.get(slot, schema.UNKNOWN)
         if rank(item["status"]) > rank(was) and rank(item["status"]) >= rank(schema.WARNING):
             worse.append(item)
-        elif before is not None and slot in old_items and rank(item["status"]) < rank(was) \
-                and item["status"] != schema.UNKNOWN:
+        elif (
+            before is not None
+            and slot in old_items
+            and rank(item["status"]) < rank(was)
+            and item["status"] != schema.UNKNOWN
+        ):
             better.append(slot)
     worse.sort(key=lambda item: -rank(item["status"]))  # stable: catalogue order kept
     old_branches = before.branches if before is not None else {}
     old_patterns = before.patterns if before is not None else {}
     return Change(
-        status=now.status, previous=before.status if before is not None else None,
-        worse_items=worse, better_items=better,
-        new_branches=[b for b in health.get("flowchart") or []
-                      if b["fired"] and b["id"] not in old_branches],
-        new_patterns=[p for p in health.get("patterns") or []
-                      if p["detected"] and p["id"] not in old_patterns],
+        status=now.status,
+        previous=before.status if before is not None else None,
+        worse_items=worse,
+        better_items=better,
+        new_branches=[
+            b for b in health.get("flowchart") or [] if b["fired"] and b["id"] not in old_branches
+        ],
+        new_patterns=[
+            p for p in health.get("patterns") or [] if p["detected"] and p["id"] not in old_patterns
+        ],
         cleared_branches=[i for i in old_branches if i not in now.branches],
-        cleared_patterns=[i for i in old_patterns if i not in now.patterns])
+        cleared_patterns=[i for i in old_patterns if i not in now.patterns],
+    )
 
 
 # ------------------------------------------------------------------------ wording
@@ -151,28 +175,34 @@ def item_text(item: dict) -> str:
         evidence += ", judged %s" % _num(item["judged_value"])
     if threshold.get("op") and threshold.get("bound") is not None:
         bound = threshold["bound"]
-        bound = ("[%s, %s]" % (_num(bound[0]), _num(bound[1])) if isinstance(bound, list)
-                 else _num(bound))
+        bound = (
+            "[%s, %s]" % (_num(bound[0]), _num(bound[1]))
+            if isinstance(bound, list)
+            else _num(bound)
+        )
         evidence += " %s %s" % (threshold["op"], bound)
     return "%s%s %s (%s)" % (item["key"], where, item["status"].upper(), evidence)
 
 
-def alert_line(change: Change, health: dict, *, step: Optional[int] = None,
-               prefix: str = "hjepa-health") -> str:
+def alert_line(
+    change: Change, health: dict, *, step: Optional[int] = None, prefix: str = "hjepa-health"
+) -> str:
     """One line naming the status, the new problems, the firing branches and their actions.
 
     The branches named are the newly firing ones, else every firing one (their actions
     are what to do); without any, the worst new light's explanation stands in.
     """
-    head = "%s:%s %s" % (prefix, "" if step is None else " step %d:" % step,
-                         change.status.upper())
+    head = "%s:%s %s" % (prefix, "" if step is None else " step %d:" % step, change.status.upper())
     if change.previous is not None and change.previous != change.status:
         head += " (was %s)" % change.previous
     parts = [head]
     if change.worse_items:
         more = len(change.worse_items) - 2
-        parts.append("new: " + "; ".join(item_text(i) for i in change.worse_items[:2])
-                     + (" (+%d more)" % more if more > 0 else ""))
+        parts.append(
+            "new: "
+            + "; ".join(item_text(i) for i in change.worse_items[:2])
+            + (" (+%d more)" % more if more > 0 else "")
+        )
     branches = change.new_branches or [b for b in health.get("flowchart") or [] if b["fired"]]
     for branch in branches:
         parts.append("%s -> %s" % (branch["question"], "; ".join(branch["actions"])))
@@ -183,8 +213,9 @@ def alert_line(change: Change, health: dict, *, step: Optional[int] = None,
     return " | ".join(p for p in parts if p)
 
 
-def alert_markdown(change: Change, health: dict, *, step: Optional[int] = None,
-                   footer: str = "") -> str:
+def alert_markdown(
+    change: Change, health: dict, *, step: Optional[int] = None, footer: str = ""
+) -> str:
     """The alert as Markdown (TensorBoard's Text dashboard renders it)."""
     title = "**%s**" % change.status.upper()
     if step is not None:
@@ -196,11 +227,14 @@ def alert_markdown(change: Change, health: dict, *, step: Optional[int] = None,
         lines.append("- new: `%s`: %s" % (item_text(item), item.get("explanation") or ""))
     branches = change.new_branches or [b for b in health.get("flowchart") or [] if b["fired"]]
     for branch in branches:
-        lines.append("- flowchart: %s Actions: %s." % (branch["question"],
-                                                      "; ".join(branch["actions"])))
+        lines.append(
+            "- flowchart: %s Actions: %s." % (branch["question"], "; ".join(branch["actions"]))
+        )
     for pattern in change.new_patterns:
-        lines.append("- pattern: %s. Likely cause: %s. Fix: %s." % (
-            pattern["name"], pattern["likely_cause"], pattern["fix"]))
+        lines.append(
+            "- pattern: %s. Likely cause: %s. Fix: %s."
+            % (pattern["name"], pattern["likely_cause"], pattern["fix"])
+        )
     if footer:
         lines += ["", footer]
     return "\n".join(lines).strip() + "\n"

@@ -42,11 +42,19 @@ def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
     if value is not None and check.normalise != schema.NORMALISE_NONE:
         series = ctx.series(check.metric, level)
         if series is not None and not series.exact:
-            return None, stat.window(), ("inexact alias (%s): a dimension-relative bound does "
-                                         "not apply" % ctx.alias_note(check.metric, level)), []
+            return (
+                None,
+                stat.window(),
+                (
+                    "inexact alias (%s): a dimension-relative bound does "
+                    "not apply" % ctx.alias_note(check.metric, level)
+                ),
+                [],
+            )
         rows, rows_source = ctx.rows(level)
-        normalised = rules.normalise(value, check.normalise, dim=ctx.dim, rows=rows,
-                                     rows_source=rows_source)
+        normalised = rules.normalise(
+            value, check.normalise, dim=ctx.dim, rows=rows, rows_source=rows_source
+        )
         value, reason, notes = normalised.value, normalised.reason, normalised.notes
         return value, stat.window(), reason, notes, normalised.span
     return value, stat.window(), reason, notes
@@ -59,12 +67,20 @@ def _band_one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
     if verdict.status == schema.UNKNOWN:
         fired, detail = None, "unknown: %s" % (verdict.explanation or "no data")
     else:
-        fired = (verdict.band is not None
-                 and schema.severity(verdict.band.status) >= schema.severity(check.band))
+        fired = verdict.band is not None and schema.severity(
+            verdict.band.status
+        ) >= schema.severity(check.band)
         detail = "%s: %s" % (verdict.status, verdict.explanation)
     value = verdict.judged if verdict.judged is not None else light["value"]
-    return {"level": level, "value": value, "fired": fired, "detail": detail,
-            "window": light["window"], "notes": list(verdict.notes), "env": verdict.env}
+    return {
+        "level": level,
+        "value": value,
+        "fired": fired,
+        "detail": detail,
+        "window": light["window"],
+        "notes": list(verdict.notes),
+        "env": verdict.env,
+    }
 
 
 def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
@@ -81,16 +97,24 @@ def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
     else:
         detail = "%s, not %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, env))
     note = rules.bound_note(check.bound, env)
-    return {"level": level, "value": value, "fired": fired, "detail": detail,
-            "window": window, "notes": notes + ([note] if note else []), "env": env}
+    return {
+        "level": level,
+        "value": value,
+        "fired": fired,
+        "detail": detail,
+        "window": window,
+        "notes": notes + ([note] if note else []),
+        "env": env,
+    }
 
 
 def evaluate(ctx: Context, check: schema.Check) -> dict:
     """A check result as http_api.md documents it (plus ``levels`` for per-level checks)."""
     per_level = _is_per_level(check.metric)
     if per_level:
-        levels: List[Optional[int]] = ([check.level] if isinstance(check.level, int)
-                                       else list(ctx.levels))
+        levels: List[Optional[int]] = (
+            [check.level] if isinstance(check.level, int) else list(ctx.levels)
+        )
     else:
         levels = [None]
     results = [_one(ctx, check, lvl) for lvl in levels]
@@ -98,24 +122,40 @@ def evaluate(ctx: Context, check: schema.Check) -> dict:
     mode = check.level if per_level and not isinstance(check.level, int) else None
     if mode == "all":
         fired = False if False in fired_values else (True if True in fired_values else None)
-        decisive = next((r for r in results if r["fired"] is False),
-                        next((r for r in results if r["fired"] is True), results[0]))
+        decisive = next(
+            (r for r in results if r["fired"] is False),
+            next((r for r in results if r["fired"] is True), results[0]),
+        )
     else:
         fired = True if True in fired_values else (False if False in fired_values else None)
-        decisive = next((r for r in results if r["fired"] is True),
-                        next((r for r in results if r["fired"] is False), results[0]))
+        decisive = next(
+            (r for r in results if r["fired"] is True),
+            next((r for r in results if r["fired"] is False), results[0]),
+        )
     if per_level:
         detail = "; ".join("level %d: %s" % (r["level"], r["detail"]) for r in results)
     else:
         detail = decisive["detail"]
     return {
-        "id": check.id, "metric": check.metric, "text": check.text,
-        "statistic": check.statistic, "op": check.op,
-        "bound": rules.bound_json(check.bound, decisive["env"]), "normalise": check.normalise,
-        "divide_by": check.divide_by, "band": check.band,
-        "level": decisive["level"], "level_mode": mode if per_level else None,
-        "value": decisive["value"], "fired": fired, "detail": detail,
-        "window": decisive["window"], "notes": list(decisive["notes"]),
-        "levels": ([{"level": r["level"], "value": r["value"], "fired": r["fired"]}
-                    for r in results] if per_level else None),
+        "id": check.id,
+        "metric": check.metric,
+        "text": check.text,
+        "statistic": check.statistic,
+        "op": check.op,
+        "bound": rules.bound_json(check.bound, decisive["env"]),
+        "normalise": check.normalise,
+        "divide_by": check.divide_by,
+        "band": check.band,
+        "level": decisive["level"],
+        "level_mode": mode if per_level else None,
+        "value": decisive["value"],
+        "fired": fired,
+        "detail": detail,
+        "window": decisive["window"],
+        "notes": list(decisive["notes"]),
+        "levels": (
+            [{"level": r["level"], "value": r["value"], "fired": r["fired"]} for r in results]
+            if per_level
+            else None
+        ),
     }

@@ -53,13 +53,15 @@ class Context:
         self.data = data
         self.manifest = data.manifest
         self.dim = data.embed_dim or embed_dim
-        self.dim_source = ("manifest" if data.embed_dim else "user" if embed_dim else None)
+        self.dim_source = "manifest" if data.embed_dim else "user" if embed_dim else None
         self.dim_ignored = embed_dim if data.embed_dim and embed_dim else None
         known = data.levels()
         self.levels_known = bool(known)
         self.levels: List[int] = known or [0]
         self.derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {}
-        self.lights: Dict[Tuple[str, Optional[int]], tuple] = {}  # (light, Verdict), lights.light_of
+        self.lights: Dict[
+            Tuple[str, Optional[int]], tuple
+        ] = {}  # (light, Verdict), lights.light_of
         self._curves: Dict[Tuple[str, Optional[int]], Optional[Curve]] = {}
         self._stats: Dict[Tuple[str, Optional[int], str], Stat] = {}
 
@@ -117,7 +119,9 @@ class Context:
         if resolved is None or resolved.alias is None:
             return ""
         return resolved.alias.note or "read through the alias %r of %s" % (
-            resolved.alias.tag, resolved.alias.source)
+            resolved.alias.tag,
+            resolved.alias.source,
+        )
 
     def rows(self, level: Optional[int]) -> Tuple[Optional[float], str]:
         """N, the rows collapse statistics were computed on, and where it came from."""

@@ -78,8 +78,10 @@ def _fit_weights(ctx: Context, levels: List[int]) -> Tuple[Optional[List[float]]
     weights = [max(0.0, float(v)) for v in w]
     if sum(weights) <= 0:
         return None, ""
-    return weights, ("inferred from loss.total = sum_i w_i * loss.level_i (relative fit error "
-                     "%.1g); the run has no manifest" % (residual / scale))
+    return weights, (
+        "inferred from loss.total = sum_i w_i * loss.level_i (relative fit error "
+        "%.1g); the run has no manifest" % (residual / scale)
+    )
 
 
 def _parts(ctx: Context, levels: List[int], weights: Optional[List[float]]):
@@ -92,7 +94,7 @@ def _parts(ctx: Context, levels: List[int], weights: Optional[List[float]]):
         steps, rows = _aligned(logged)
         k = statistics.window_size(steps.size)
         with np.errstate(invalid="ignore"):
-            sums = np.sum(np.vstack([r[steps.size - k:] for r in rows]), axis=0)
+            sums = np.sum(np.vstack([r[steps.size - k :] for r in rows]), axis=0)
         sums = sums[np.isfinite(sums)]
         percent = sums.size > 0 and float(np.median(sums)) > 1.5
         unit = "percent (0-100)" if percent else "fractions (0-1)"
@@ -100,22 +102,40 @@ def _parts(ctx: Context, levels: List[int], weights: Optional[List[float]]):
     losses = [ctx.series("loss.level", lvl) for lvl in levels]
     missing = [lvl for lvl, s in zip(levels, losses) if s is None]
     if missing:
-        return None, None, "", ("no contribution curves and no level loss for level(s) %s: "
-                                "shares cannot be computed" % ", ".join(map(str, missing)))
+        return (
+            None,
+            None,
+            "",
+            (
+                "no contribution curves and no level loss for level(s) %s: "
+                "shares cannot be computed" % ", ".join(map(str, missing))
+            ),
+        )
     if weights is None:
-        return None, None, "", ("no contribution curves and the hierarchy weights are unknown "
-                                "(no run manifest, and loss.total is not an exact weighted sum "
-                                "of the level losses): shares cannot be computed")
+        return (
+            None,
+            None,
+            "",
+            (
+                "no contribution curves and the hierarchy weights are unknown "
+                "(no run manifest, and loss.total is not an exact weighted sum "
+                "of the level losses): shares cannot be computed"
+            ),
+        )
     steps, rows = _aligned(losses)
-    return (steps, [w * r for w, r in zip(weights, rows)], "loss.level",
-            "computed from the level losses times the weights")
+    return (
+        steps,
+        [w * r for w, r in zip(weights, rows)],
+        "loss.level",
+        "computed from the level losses times the weights",
+    )
 
 
 def _recent(steps: np.ndarray, parts: List[np.ndarray]) -> Tuple[np.ndarray, Stat]:
     """Per-level median share over the recent window (NaN where a level has too few)."""
     n = steps.size
     k = statistics.window_size(n)
-    window = _share_matrix(np.vstack([p[n - k:] for p in parts]))  # (L, k)
+    window = _share_matrix(np.vstack([p[n - k :] for p in parts]))  # (L, k)
     finite = np.isfinite(window)
     bad_columns = int(np.count_nonzero(~np.all(finite, axis=0)))
     stat = Stat(None, "recent", int(steps[n - k]), int(steps[-1]), k, bad_columns)
@@ -133,15 +153,20 @@ def _gpu_fraction(ctx: Context) -> DerivedValue:
     if stat.value is None:
         return DerivedValue(None, stat, stat.reason)
     if not total or not math.isfinite(total) or total <= 0:
-        return DerivedValue(None, stat, "the device's total memory is unknown (the run manifest "
-                                        "has no gpu_memory_total_gb)")
+        return DerivedValue(
+            None,
+            stat,
+            "the device's total memory is unknown (the run manifest has no gpu_memory_total_gb)",
+        )
     return DerivedValue(stat.value / total, stat)
 
 
 def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], DerivedValue]]:
     """The ``contributions`` object of ``health`` and the derived values it computed."""
     levels = list(ctx.levels)
-    derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {(GPU_FRACTION, None): _gpu_fraction(ctx)}
+    derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {
+        (GPU_FRACTION, None): _gpu_fraction(ctx)
+    }
     ctx.derived.update(derived)
     weights, weights_source = None, None
     if ctx.manifest is not None and len(ctx.manifest.hierarchy_weights) == len(levels):
@@ -152,18 +177,32 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], Derive
     expected = None
     if weights is not None and sum(weights) > 0:
         expected = [w / sum(weights) for w in weights]
-    out = {"levels": levels, "steps": [], "shares": [], "recent": None, "ratios": None,
-           "weights": weights, "weights_source": weights_source, "expected": expected,
-           "source": None, "status": schema.UNKNOWN, "checks": [], "note": None}
+    out = {
+        "levels": levels,
+        "steps": [],
+        "shares": [],
+        "recent": None,
+        "ratios": None,
+        "weights": weights,
+        "weights_source": weights_source,
+        "expected": expected,
+        "source": None,
+        "status": schema.UNKNOWN,
+        "checks": [],
+        "note": None,
+    }
     empty = Stat(None, "recent")
     if len(levels) < 2:
-        out["note"] = ("the run has %s: there is no hierarchy to balance"
-                       % ("one level" if ctx.levels_known else "no known levels"))
+        out["note"] = "the run has %s: there is no hierarchy to balance" % (
+            "one level" if ctx.levels_known else "no known levels"
+        )
         return out, derived
     notes = []
     if weights is None:
-        notes.append("hierarchy weights unknown (no run manifest): the shares cannot be compared "
-                     "with configured ones")
+        notes.append(
+            "hierarchy weights unknown (no run manifest): the shares cannot be compared "
+            "with configured ones"
+        )
     elif weights_source != "the run manifest":
         notes.append("weights " + weights_source)
     steps, parts, source, text = _parts(ctx, levels, weights)
@@ -178,16 +217,23 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], Derive
         out["shares"] = [[to_json_number(v) for v in row] for row in spark.tolist()]
         recent, stat = _recent(steps, parts)
         out["recent"] = [to_json_number(v) for v in recent.tolist()]
-        unweighted = [levels[i] for i in range(len(levels)) if weights is not None and weights[i] == 0]
+        unweighted = [
+            levels[i] for i in range(len(levels)) if weights is not None and weights[i] == 0
+        ]
         if unweighted:
-            notes.append("level(s) %s have weight 0: not trained, as configured"
-                         % ", ".join(map(str, unweighted)))
+            notes.append(
+                "level(s) %s have weight 0: not trained, as configured"
+                % ", ".join(map(str, unweighted))
+            )
         if expected is None:
-            value = DerivedValue(None, stat, "hierarchy weights unknown: no configured share to "
-                                             "compare with")
+            value = DerivedValue(
+                None, stat, "hierarchy weights unknown: no configured share to compare with"
+            )
         elif np.all(np.isfinite(recent)):
-            ratios = [float(recent[i]) / expected[i] if weights[i] > 0 else None
-                      for i in range(len(levels))]
+            ratios = [
+                float(recent[i]) / expected[i] if weights[i] > 0 else None
+                for i in range(len(levels))
+            ]
             out["ratios"] = [None if r is None else to_json_number(r) for r in ratios]
             value = DerivedValue(min(r for r in ratios if r is not None), stat)
         else:

@@ -44,8 +44,11 @@ def _from_metric(ctx: Context, record: schema.Derived, level: Optional[int]) -> 
             return DerivedValue(None, stat, "%s: %s" % (catalog.get(key).tag, other.reason))
         if divide:
             if other.value <= 0:
-                return DerivedValue(None, stat, "%s is %g: the ratio is undefined"
-                                    % (catalog.get(key).tag, other.value))
+                return DerivedValue(
+                    None,
+                    stat,
+                    "%s is %g: the ratio is undefined" % (catalog.get(key).tag, other.value),
+                )
             value /= other.value
         else:
             value *= other.value
@@ -63,16 +66,24 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
     if manifest is not None and manifest.mask_ratio_expected:
         expected = manifest.mask_ratio_expected
         low, high = manifest.mask_ratio_range or (None, None)
-        source = ("what the run's mask generator gives for its grid and config (manifest: "
-                  "median %.3g%s)" % (expected, "" if low is None else
-                                      ", per-batch range %.3g-%.3g" % (low, high)))
+        source = (
+            "what the run's mask generator gives for its grid and config (manifest: "
+            "median %.3g%s)"
+            % (expected, "" if low is None else ", per-batch range %.3g-%.3g" % (low, high))
+        )
     else:
         head = ctx.stat(key, None, "first")
         if head.value is None or head.value <= 0:
-            return DerivedValue(None, stat, "no manifest states the run's masking, and the first "
-                                            "window has no value: %s" % (head.reason or "ratio 0"))
+            return DerivedValue(
+                None,
+                stat,
+                "no manifest states the run's masking, and the first "
+                "window has no value: %s" % (head.reason or "ratio 0"),
+            )
         expected = head.value
-        source = "the run's own first window (median %.3g; no manifest states its masking)" % expected
+        source = (
+            "the run's own first window (median %.3g; no manifest states its masking)" % expected
+        )
     return DerivedValue(abs(stat.value / expected - 1.0), stat, "", source)
 
 
@@ -89,6 +100,7 @@ def value(ctx: Context, key: str, level: Optional[int] = None) -> DerivedValue:
         elif record.of_metric is not None:
             ctx.derived[slot] = _from_metric(ctx, record, level)
         else:
-            ctx.derived[slot] = DerivedValue(None, Stat(None, "recent"),
-                                             "derived quantity %s was not computed" % key)
+            ctx.derived[slot] = DerivedValue(
+                None, Stat(None, "recent"), "derived quantity %s was not computed" % key
+            )
     return ctx.derived[slot]

@@ -18,8 +18,9 @@ def bucket_edges(n: int, buckets: int) -> np.ndarray:
     return np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
 
 
-def bucket_means(steps: np.ndarray, values: np.ndarray, buckets: int
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def bucket_means(
+    steps: np.ndarray, values: np.ndarray, buckets: int
+) -> Tuple[np.ndarray, np.ndarray]:
     """(last step of each bucket, mean of its finite values; NaN where none is finite).
 
     ``values`` may be 1-D (n,) or 2-D (rows, n); buckets run along the last axis.
@@ -45,8 +46,7 @@ def to_json_number(value) -> Optional[float]:
     return value if np.isfinite(value) else None
 
 
-def sparkline(steps: np.ndarray, values: np.ndarray, points: int = SPARKLINE_POINTS
-              ) -> List[list]:
+def sparkline(steps: np.ndarray, values: np.ndarray, points: int = SPARKLINE_POINTS) -> List[list]:
     """At most ``points`` [step, value] pairs (bucket means; None where a bucket is all NaN)."""
     if steps.size > points:
         steps, values = bucket_means(steps, values, points)

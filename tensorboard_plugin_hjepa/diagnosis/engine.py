@@ -46,8 +46,10 @@ def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
         collapse = [light for light in judged if light["category"] == "collapse"]
         if collapse and all(light["status"] == schema.UNKNOWN for light in collapse):
             status = schema.UNKNOWN
-            reason = ("collapse cannot be ruled out: no collapse light could be judged "
-                      "(missing data or embedding dimension)")
+            reason = (
+                "collapse cannot be ruled out: no collapse light could be judged "
+                "(missing data or embedding dimension)"
+            )
     return status, reason
 
 
@@ -60,27 +62,44 @@ def _tags(data: RunData) -> List[dict]:
             continue
         resolved = catalog.resolve(series.tag)
         note = resolved.alias.note if resolved is not None and resolved.alias else ""
-        out.append({"tag": series.tag, "key": key, "level": level, "category": metric.category,
-                    "points": len(series), "exact": bool(series.exact), "note": note})
+        out.append(
+            {
+                "tag": series.tag,
+                "key": key,
+                "level": level,
+                "category": metric.category,
+                "points": len(series),
+                "exact": bool(series.exact),
+                "note": note,
+            }
+        )
     out.sort(key=lambda t: t["tag"])
     return out
 
 
 def _dim_note(ctx: Context):
     if ctx.dim_source == "user":
-        return ("embedding dimension D=%d assumed (given by the user: the run %s); "
-                "dimension-relative lights are judged at that D"
-                % (ctx.dim, "manifest has no embed_dim" if ctx.manifest is not None
-                   else "has no manifest"))
+        return (
+            "embedding dimension D=%d assumed (given by the user: the run %s); "
+            "dimension-relative lights are judged at that D"
+            % (
+                ctx.dim,
+                "manifest has no embed_dim" if ctx.manifest is not None else "has no manifest",
+            )
+        )
     if ctx.dim_ignored:
-        return ("the given D=%d is ignored: the run manifest says D=%d"
-                % (ctx.dim_ignored, ctx.dim))
+        return "the given D=%d is ignored: the run manifest says D=%d" % (ctx.dim_ignored, ctx.dim)
     if ctx.dim:
         return None
-    return ("embedding dimension unknown (%s): dimension-relative lights (std * sqrt(D), "
-            "erank / min(N, D)) are unknown, and dimension-dependent bounds use their floor"
-            % ("the run manifest has no embed_dim" if ctx.manifest is not None
-               else "the run has no manifest"))
+    return (
+        "embedding dimension unknown (%s): dimension-relative lights (std * sqrt(D), "
+        "erank / min(N, D)) are unknown, and dimension-dependent bounds use their floor"
+        % (
+            "the run manifest has no embed_dim"
+            if ctx.manifest is not None
+            else "the run has no manifest"
+        )
+    )
 
 
 def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
@@ -102,12 +121,12 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     range_result = ranges.evaluate(ctx)
     branch_list = flowchart.evaluate(ctx)
     pattern_list = patterns.evaluate(ctx)
-    status, reason = overall_status(light_list + contribution["checks"], branch_list,
-                                    pattern_list)
+    status, reason = overall_status(light_list + contribution["checks"], branch_list, pattern_list)
     manifest = run_data.manifest
     return {
         "run": run_data.run,
-        "source": run_data.source.value if hasattr(run_data.source, "value")
+        "source": run_data.source.value
+        if hasattr(run_data.source, "value")
         else str(run_data.source),
         "status": status,
         "status_reason": reason,
@@ -140,18 +159,25 @@ def summarize(health: dict) -> dict:
       ``branches`` and ``patterns`` are the ids of the firing flowchart branches and
       detected patterns.
     """
-    alerts = [light for light in health["lights"] + health["contributions"]["checks"]
-              if schema.severity(light["status"]) >= schema.severity(schema.WARNING)]
+    alerts = [
+        light
+        for light in health["lights"] + health["contributions"]["checks"]
+        if schema.severity(light["status"]) >= schema.severity(schema.WARNING)
+    ]
     alerts.sort(key=lambda light: -schema.severity(light["status"]))  # stable: catalogue order kept
     return {
-        "run": health["run"], "source": health["source"],
+        "run": health["run"],
+        "source": health["source"],
         "levels": len(health["levels"]) if health["levels"] else None,
-        "embed_dim": health["embed_dim"], "last_step": health["last_step"],
-        "status": health["status"], "status_reason": health.get("status_reason"),
-        "unknown_lights": sum(1 for light in health["lights"]
-                              if light["status"] == schema.UNKNOWN),
-        "worst": [{"key": light["key"], "level": light["level"], "status": light["status"]}
-                  for light in alerts[:WORST_LIGHTS]],
+        "embed_dim": health["embed_dim"],
+        "last_step": health["last_step"],
+        "status": health["status"],
+        "status_reason": health.get("status_reason"),
+        "unknown_lights": sum(1 for light in health["lights"] if light["status"] == schema.UNKNOWN),
+        "worst": [
+            {"key": light["key"], "level": light["level"], "status": light["status"]}
+            for light in alerts[:WORST_LIGHTS]
+        ],
         "branches": [b["id"] for b in health.get("flowchart") or [] if b["fired"]],
         "patterns": [p["id"] for p in health.get("patterns") or [] if p["detected"]],
     }

@@ -10,8 +10,8 @@ from typing import List
 
 from .. import catalog
 from . import checks
-from .rules import correction_json
 from .context import Context
+from .rules import correction_json
 
 
 def evaluate_branch(ctx: Context, branch) -> dict:
@@ -22,10 +22,13 @@ def evaluate_branch(ctx: Context, branch) -> dict:
     results = [checks.evaluate(ctx, c) for c in branch.checks]
     fired = applicable and any(t["fired"] is True for t in triggers)
     return {
-        "id": branch.id, "question": branch.question,
-        "applicable": applicable, "fired": fired,
+        "id": branch.id,
+        "question": branch.question,
+        "applicable": applicable,
+        "fired": fired,
         "applies_when": preconditions,
-        "triggers": triggers, "checks": results,
+        "triggers": triggers,
+        "checks": results,
         "actions": list(branch.actions),
         "correction": correction_json(branch.correction),
     }

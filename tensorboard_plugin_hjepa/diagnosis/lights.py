@@ -26,8 +26,10 @@ _COUNT_STATISTICS = ("non_finite", "count")
 # cosines are in [-1, 1]), with a margin for rounding. A value outside it (a negative
 # std, a cosine of -5, float32's largest number) is not judged: the curve is corrupt or
 # not in the catalogue's convention, and a light must not call it healthy.
-_POSSIBLE_BY_NORMALISE = {schema.NORMALISE_SQRT_DIM: (0.0, 1.0),
-                          schema.NORMALISE_RANK_FRACTION: (0.0, 1.0)}
+_POSSIBLE_BY_NORMALISE = {
+    schema.NORMALISE_SQRT_DIM: (0.0, 1.0),
+    schema.NORMALISE_RANK_FRACTION: (0.0, 1.0),
+}
 _POSSIBLE_BY_UNIT = {"cosine": (-1.0, 1.0)}
 _POSSIBLE_MARGIN = 0.01
 
@@ -74,31 +76,52 @@ def plausible_dims(how: str, value: float) -> Optional[Tuple[int, int]]:
     return (low, high) if low <= high else None
 
 
-def _judge_any_dim(rule: schema.VerdictRule, value: float, env: rules.BoundEnv, **kwargs) -> Verdict:
+def _judge_any_dim(
+    rule: schema.VerdictRule, value: float, env: rules.BoundEnv, **kwargs
+) -> Verdict:
     """Judge a dimension-relative value with D unknown: at both ends of the plausible range."""
     dims = plausible_dims(rule.normalise, value)
     if dims is None:
-        return Verdict(schema.UNKNOWN, explanation=(
-            "embedding dim unknown, and %s fits no D in %d-%d; give D (hjepa-doctor "
-            "--embed-dim, or the tab's D control)" % (rules.fmt(value), *PLAUSIBLE_DIMS)))
+        return Verdict(
+            schema.UNKNOWN,
+            explanation=(
+                "embedding dim unknown, and %s fits no D in %d-%d; give D (hjepa-doctor "
+                "--embed-dim, or the tab's D control)" % (rules.fmt(value), *PLAUSIBLE_DIMS)
+            ),
+        )
     ends = [judge(rule, value, env=dataclasses.replace(env, dim=d), **kwargs) for d in dims]
     if ends[0].status == ends[1].status and ends[0].status != schema.UNKNOWN:
         verdict = ends[1]
         verdict.judged = None
-        verdict.notes = ["embedding dim unknown: judged at every plausible D (%d to %d); each "
-                         "gives %s" % (dims[0], dims[1], verdict.status)] + [
-                             n for n in verdict.notes if "D=%d" % dims[1] not in n]
+        verdict.notes = [
+            "embedding dim unknown: judged at every plausible D (%d to %d); each "
+            "gives %s" % (dims[0], dims[1], verdict.status)
+        ] + [n for n in verdict.notes if "D=%d" % dims[1] not in n]
         return verdict
-    return Verdict(schema.UNKNOWN, explanation=(
-        "embedding dim unknown, and the verdict depends on it: %s at D=%d, %s at D=%d; give D "
-        "(hjepa-doctor --embed-dim, or the tab's D control)"
-        % (ends[0].status, dims[0], ends[1].status, dims[1])))
+    return Verdict(
+        schema.UNKNOWN,
+        explanation=(
+            "embedding dim unknown, and the verdict depends on it: %s at D=%d, %s at D=%d; give D "
+            "(hjepa-doctor --embed-dim, or the tab's D control)"
+            % (ends[0].status, dims[0], ends[1].status, dims[1])
+        ),
+    )
 
 
-def judge(rule: schema.VerdictRule, value: Optional[float], *, env=None,
-          reason: str = "", rows: Optional[float] = None, rows_source: str = "",
-          exact: bool = True, alias_note: str = "", curve: Optional[Curve] = None,
-          note_value: Optional[float] = None, possible=None) -> Verdict:
+def judge(
+    rule: schema.VerdictRule,
+    value: Optional[float],
+    *,
+    env=None,
+    reason: str = "",
+    rows: Optional[float] = None,
+    rows_source: str = "",
+    exact: bool = True,
+    alias_note: str = "",
+    curve: Optional[Curve] = None,
+    note_value: Optional[float] = None,
+    possible=None,
+) -> Verdict:
     """Judge a raw statistic value with a verdict rule.
 
     Args:
@@ -118,27 +141,51 @@ def judge(rule: schema.VerdictRule, value: Optional[float], *, env=None,
     if value is None:
         return Verdict(schema.UNKNOWN, explanation=reason or "no data")
     if not exact and rule.normalise != schema.NORMALISE_NONE:
-        return Verdict(schema.UNKNOWN, explanation=(
-            "read through another trainer's tag whose convention differs (%s); this rule's "
-            "bound is dimension-relative, so it is not judged" % (alias_note or "inexact alias")))
+        return Verdict(
+            schema.UNKNOWN,
+            explanation=(
+                "read through another trainer's tag whose convention differs (%s); this rule's "
+                "bound is dimension-relative, so it is not judged" % (alias_note or "inexact alias")
+            ),
+        )
     if rule.normalise != schema.NORMALISE_NONE and not env.dim and math.isfinite(value):
-        return _judge_any_dim(rule, value, env, rows=rows, rows_source=rows_source,
-                              curve=curve, note_value=note_value, possible=possible)
-    normalised = rules.normalise(value, rule.normalise, dim=env.dim, rows=rows,
-                                 rows_source=rows_source)
+        return _judge_any_dim(
+            rule,
+            value,
+            env,
+            rows=rows,
+            rows_source=rows_source,
+            curve=curve,
+            note_value=note_value,
+            possible=possible,
+        )
+    normalised = rules.normalise(
+        value, rule.normalise, dim=env.dim, rows=rows, rows_source=rows_source
+    )
     if normalised.value is None:
         return Verdict(schema.UNKNOWN, explanation=normalised.reason, notes=normalised.notes)
     judged = normalised.value
     env = dataclasses.replace(env, span=normalised.span)
     notes = list(normalised.notes)
-    if possible is not None and not (possible[0] - _POSSIBLE_MARGIN <= judged
-                                     <= possible[1] + _POSSIBLE_MARGIN):
-        return Verdict(schema.UNKNOWN, explanation=(
-            "not judged: %s is impossible for this metric (possible: %s to %s%s); the curve "
-            "is corrupt or not in the catalogue's convention"
-            % (rules.fmt(judged), rules.fmt(possible[0]), rules.fmt(possible[1]),
-               "" if rule.normalise == schema.NORMALISE_NONE
-               else ", after normalising (%s)" % rule.normalise)), notes=notes)
+    if possible is not None and not (
+        possible[0] - _POSSIBLE_MARGIN <= judged <= possible[1] + _POSSIBLE_MARGIN
+    ):
+        return Verdict(
+            schema.UNKNOWN,
+            explanation=(
+                "not judged: %s is impossible for this metric (possible: %s to %s%s); the curve "
+                "is corrupt or not in the catalogue's convention"
+                % (
+                    rules.fmt(judged),
+                    rules.fmt(possible[0]),
+                    rules.fmt(possible[1]),
+                    ""
+                    if rule.normalise == schema.NORMALISE_NONE
+                    else ", after normalising (%s)" % rule.normalise,
+                )
+            ),
+            notes=notes,
+        )
     for band in rule.bands:
         note = rules.bound_note(band.bound, env)
         if note and note not in notes:
@@ -148,14 +195,20 @@ def judge(rule: schema.VerdictRule, value: Optional[float], *, env=None,
         verdict = Verdict(band.status, judged, band, band.text, notes, env)
     else:
         verdict = Verdict(schema.HEALTHY, judged, None, rule.healthy_text, notes, env)
-    if (verdict.status == schema.HEALTHY and curve is not None and curve.non_finite
-            and rule.statistic not in ("non_finite",)):
+    if (
+        verdict.status == schema.HEALTHY
+        and curve is not None
+        and curve.non_finite
+        and rule.statistic not in ("non_finite",)
+    ):
         verdict.status = schema.WARNING
         verdict.explanation = (
             "%s on its finite values, but %d of %d logged values are NaN/Inf (first at step "
-            "%d)" % (rule.healthy_text, curve.non_finite, curve.n, curve.first_non_finite_step()))
-    verdict.notes.extend(rules.matching_notes(
-        rule, judged if note_value is None else note_value, env))
+            "%d)" % (rule.healthy_text, curve.non_finite, curve.n, curve.first_non_finite_step())
+        )
+    verdict.notes.extend(
+        rules.matching_notes(rule, judged if note_value is None else note_value, env)
+    )
     return verdict
 
 
@@ -166,23 +219,44 @@ def _threshold(rule: schema.VerdictRule, verdict: Verdict):
         if verdict.status == schema.UNKNOWN or not rule.bands:
             return None
         band = rule.bands[-1]
-    return {"status": band.status, "op": band.op,
-            "bound": rules.bound_json(band.bound, verdict.env), "source": band.source}
+    return {
+        "status": band.status,
+        "op": band.op,
+        "bound": rules.bound_json(band.bound, verdict.env),
+        "source": band.source,
+    }
 
 
-def light_dict(*, key: str, tag: Optional[str], category: str, level: Optional[int],
-               rule: schema.VerdictRule, value: Optional[float], verdict: Verdict,
-               stat: Stat, spark: list, source: str = "") -> dict:
+def light_dict(
+    *,
+    key: str,
+    tag: Optional[str],
+    category: str,
+    level: Optional[int],
+    rule: schema.VerdictRule,
+    value: Optional[float],
+    verdict: Verdict,
+    stat: Stat,
+    spark: list,
+    source: str = "",
+) -> dict:
     """A light object as http_api.md's ``health.lights`` documents it."""
     return {
-        "key": key, "tag": tag, "category": category, "level": level,
+        "key": key,
+        "tag": tag,
+        "category": category,
+        "level": level,
         "status": verdict.status,
-        "value": value, "judged_value": verdict.judged, "normalise": rule.normalise,
+        "value": value,
+        "judged_value": verdict.judged,
+        "normalise": rule.normalise,
         "threshold": _threshold(rule, verdict),
         "bands": [rules.band_json(b, verdict.env) for b in rule.bands],
         "window": stat.window(),
-        "explanation": verdict.explanation, "healthy_text": rule.healthy_text,
-        "notes": verdict.notes, "correction": rules.correction_json(rule.correction),
+        "explanation": verdict.explanation,
+        "healthy_text": rule.healthy_text,
+        "notes": verdict.notes,
+        "correction": rules.correction_json(rule.correction),
         "sparkline": spark,
         "compared_with": source or None,
     }
@@ -191,8 +265,11 @@ def light_dict(*, key: str, tag: Optional[str], category: str, level: Optional[i
 def _missing_text(metric: schema.Metric, level: Optional[int]) -> str:
     tag = catalog.tag(metric.key, level=level) if "{group}" not in metric.tag else metric.tag
     text = "no data: %s was not logged" % tag
-    aliases = [a.tag.replace("{i}", str(level)) for a in metric.aliases
-               if a.level is None or a.level == level]
+    aliases = [
+        a.tag.replace("{i}", str(level))
+        for a in metric.aliases
+        if a.level is None or a.level == level
+    ]
     if aliases:
         text += " (nor %s)" % " / ".join(aliases)
     return text
@@ -203,8 +280,9 @@ def _metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]):
     series = ctx.series(metric.key, level)
     curve = ctx.curve(metric.key, level)
     stat = ctx.stat(metric.key, level, rule.statistic)
-    rows, rows_source = ctx.rows(level) if rule.normalise == schema.NORMALISE_RANK_FRACTION \
-        else (None, "")
+    rows, rows_source = (
+        ctx.rows(level) if rule.normalise == schema.NORMALISE_RANK_FRACTION else (None, "")
+    )
     note_value = None
     if rule.statistic in _COUNT_STATISTICS:
         note_value = ctx.stat(metric.key, level, "recent").value
@@ -212,18 +290,36 @@ def _metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]):
         verdict = Verdict(schema.UNKNOWN, explanation=_missing_text(metric, level))
         tag = catalog.tag(metric.key, level=level) if "{group}" not in metric.tag else None
     else:
-        verdict = judge(rule, stat.value, env=ctx.env(), reason=stat.reason, rows=rows,
-                        rows_source=rows_source, exact=series.exact,
-                        alias_note=ctx.alias_note(metric.key, level), curve=curve,
-                        note_value=note_value, possible=possible_range(metric))
+        verdict = judge(
+            rule,
+            stat.value,
+            env=ctx.env(),
+            reason=stat.reason,
+            rows=rows,
+            rows_source=rows_source,
+            exact=series.exact,
+            alias_note=ctx.alias_note(metric.key, level),
+            curve=curve,
+            note_value=note_value,
+            possible=possible_range(metric),
+        )
         tag = series.tag
     if series is not None and not series.exact:
         note = ctx.alias_note(metric.key, level)
         if note and note not in verdict.notes:
             verdict.notes.append(note)
     spark = sparkline(curve.steps, curve.values) if curve is not None else []
-    light = light_dict(key=metric.key, tag=tag, category=metric.category, level=level,
-                       rule=rule, value=stat.value, verdict=verdict, stat=stat, spark=spark)
+    light = light_dict(
+        key=metric.key,
+        tag=tag,
+        category=metric.category,
+        level=level,
+        rule=rule,
+        value=stat.value,
+        verdict=verdict,
+        stat=stat,
+        spark=spark,
+    )
     return light, verdict
 
 
@@ -238,9 +334,18 @@ def _derived_light(ctx: Context, record: schema.Derived, level: Optional[int]):
         spark = sparkline(curve.steps, curve.values) if curve is not None else []
     # The source curve goes along so that NaN/Inf in it is never called healthy.
     verdict = judge(record.rule, result.value, env=ctx.env(), reason=result.reason, curve=curve)
-    light = light_dict(key=record.key, tag=tag, category=record.category, level=level,
-                       rule=record.rule, value=result.value, verdict=verdict, stat=result.stat,
-                       spark=spark, source=result.source)
+    light = light_dict(
+        key=record.key,
+        tag=tag,
+        category=record.category,
+        level=level,
+        rule=record.rule,
+        value=result.value,
+        verdict=verdict,
+        stat=result.stat,
+        spark=spark,
+        source=result.source,
+    )
     return light, verdict
 
 
@@ -263,11 +368,11 @@ def evaluate(ctx: Context) -> List[dict]:
     for metric in catalog.metrics():
         if metric.rule is None or metric.kind != "scalar":
             continue
-        for level in (ctx.levels if metric.per_level else [None]):
+        for level in ctx.levels if metric.per_level else [None]:
             out.append(light_of(ctx, metric.key, level)[0])
     for record in catalog.derived():
         if record.rule is None or record.category == "contribution":
             continue
-        for level in (ctx.levels if record.per_level else [None]):
+        for level in ctx.levels if record.per_level else [None]:
             out.append(light_of(ctx, record.key, level)[0])
     return out

@@ -20,15 +20,22 @@ def evaluate_pattern(ctx: Context, pattern) -> dict:
     any_symptoms = [checks.evaluate(ctx, c) for c in pattern.any_symptoms]
     evidence = [checks.evaluate(ctx, c) for c in pattern.evidence]
     evidence_count = sum(1 for e in evidence if e["fired"] is True)
-    detected = (all(s["fired"] is True for s in symptoms)
-                and (not any_symptoms or any(s["fired"] is True for s in any_symptoms))
-                and evidence_count >= pattern.min_evidence
-                and bool(symptoms or any_symptoms))
+    detected = (
+        all(s["fired"] is True for s in symptoms)
+        and (not any_symptoms or any(s["fired"] is True for s in any_symptoms))
+        and evidence_count >= pattern.min_evidence
+        and bool(symptoms or any_symptoms)
+    )
     return {
-        "id": pattern.id, "name": pattern.name, "detected": detected,
-        "likely_cause": pattern.likely_cause, "fix": pattern.fix,
-        "symptoms": symptoms, "any_symptoms": any_symptoms,
-        "evidence": evidence, "evidence_count": evidence_count,
+        "id": pattern.id,
+        "name": pattern.name,
+        "detected": detected,
+        "likely_cause": pattern.likely_cause,
+        "fix": pattern.fix,
+        "symptoms": symptoms,
+        "any_symptoms": any_symptoms,
+        "evidence": evidence,
+        "evidence_count": evidence_count,
         "min_evidence": pattern.min_evidence,
         "correction": correction_json(pattern.correction),
     }

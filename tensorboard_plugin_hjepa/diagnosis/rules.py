@@ -63,23 +63,36 @@ def bound_note(bound, env=None) -> Optional[str]:
     env = BoundEnv.of(env)
     if isinstance(bound, schema.DimBound):
         if not env.dim:
-            return ("embedding dim unknown: the bound is its floor %s (max(%s, %s/sqrt(D)) with "
-                    "D known)" % (fmt(bound.floor), fmt(bound.floor), fmt(bound.per_sqrt_dim)))
+            return (
+                "embedding dim unknown: the bound is its floor %s (max(%s, %s/sqrt(D)) with "
+                "D known)" % (fmt(bound.floor), fmt(bound.floor), fmt(bound.per_sqrt_dim))
+            )
         return "bound max(%s, %s/sqrt(D)) = %s at D=%d" % (
-            fmt(bound.floor), fmt(bound.per_sqrt_dim), fmt(bound.resolve(env.dim)), env.dim)
+            fmt(bound.floor),
+            fmt(bound.per_sqrt_dim),
+            fmt(bound.resolve(env.dim)),
+            env.dim,
+        )
     if isinstance(bound, schema.RankBound):
         if not env.span:
             return None
         return "bound max(%s, %s directions / min(N, D)) = %s at min(N, D)=%s" % (
-            fmt(bound.fraction), fmt(bound.directions), fmt(bound.resolve(env.span)),
-            fmt(env.span))
+            fmt(bound.fraction),
+            fmt(bound.directions),
+            fmt(bound.resolve(env.span)),
+            fmt(env.span),
+        )
     if isinstance(bound, schema.ProgressBound):
         if env.progress is None:
-            return ("training progress unknown (no planned length in a manifest): the bound is "
-                    "its earliest value %s" % fmt(bound.when_unknown))
+            return (
+                "training progress unknown (no planned length in a manifest): the bound is "
+                "its earliest value %s" % fmt(bound.when_unknown)
+            )
         return "bound %s at %.0f%% of training (it follows progress: %s)" % (
-            fmt(bound.resolve(env.progress)), 100 * env.progress,
-            ", ".join("%s at %.0f%%" % (fmt(b), 100 * p) for p, b in bound.points))
+            fmt(bound.resolve(env.progress)),
+            100 * env.progress,
+            ", ".join("%s at %.0f%%" % (fmt(b), 100 * p) for p, b in bound.points),
+        )
     return None
 
 
@@ -126,8 +139,14 @@ class Normalised:
     span: Optional[float] = None  # min(N, D) a rank fraction was taken of
 
 
-def normalise(value: Optional[float], how: str, *, dim: Optional[int],
-              rows: Optional[float] = None, rows_source: str = "") -> Normalised:
+def normalise(
+    value: Optional[float],
+    how: str,
+    *,
+    dim: Optional[int],
+    rows: Optional[float] = None,
+    rows_source: str = "",
+) -> Normalised:
     """Apply a catalogue normalisation.
 
     Args:
@@ -141,32 +160,39 @@ def normalise(value: Optional[float], how: str, *, dim: Optional[int],
       ValueError: an unknown normalisation.
     """
     if how not in schema.NORMALISATIONS:
-        raise ValueError("unknown normalisation %r; known: %s"
-                         % (how, ", ".join(schema.NORMALISATIONS)))
+        raise ValueError(
+            "unknown normalisation %r; known: %s" % (how, ", ".join(schema.NORMALISATIONS))
+        )
     if value is None or how == schema.NORMALISE_NONE:
         return Normalised(value)
     if not dim:
-        return Normalised(None, "embedding dim unknown: this rule is relative to D (%s); "
-                                "log a run manifest with embed_dim to judge it"
-                          % ("std * sqrt(D)" if how == schema.NORMALISE_SQRT_DIM
-                             else "erank / min(N, D)"))
+        return Normalised(
+            None,
+            "embedding dim unknown: this rule is relative to D (%s); "
+            "log a run manifest with embed_dim to judge it"
+            % ("std * sqrt(D)" if how == schema.NORMALISE_SQRT_DIM else "erank / min(N, D)"),
+        )
     if how == schema.NORMALISE_SQRT_DIM:
         return Normalised(value * math.sqrt(dim), notes=["judged as value * sqrt(D), D=%d" % dim])
     # Rank fraction: erank / min(N, D).
     notes = []
     if rows is None or not math.isfinite(rows) or rows <= 0:
         denominator = float(dim)
-        notes.append("rows N unknown: judged as erank / D with D=%d; the rank is biased low "
-                     "when fewer than %d rows were sampled" % (dim, RANK_ROWS_FACTOR * dim))
+        notes.append(
+            "rows N unknown: judged as erank / D with D=%d; the rank is biased low "
+            "when fewer than %d rows were sampled" % (dim, RANK_ROWS_FACTOR * dim)
+        )
     else:
         denominator = float(min(rows, dim))
-        notes.append("judged as erank / min(N, D) = erank / %s (N=%s%s, D=%d)"
-                     % (fmt(denominator), fmt(rows), " from " + rows_source if rows_source else "",
-                        dim))
+        notes.append(
+            "judged as erank / min(N, D) = erank / %s (N=%s%s, D=%d)"
+            % (fmt(denominator), fmt(rows), " from " + rows_source if rows_source else "", dim)
+        )
         if rows < RANK_ROWS_FACTOR * dim:
-            notes.append("uncertain: N=%s rows < 4D=%d, so the effective rank is biased low; "
-                         "sample more rows for a trustworthy value"
-                         % (fmt(rows), RANK_ROWS_FACTOR * dim))
+            notes.append(
+                "uncertain: N=%s rows < 4D=%d, so the effective rank is biased low; "
+                "sample more rows for a trustworthy value" % (fmt(rows), RANK_ROWS_FACTOR * dim)
+            )
     return Normalised(value / denominator, notes=notes, span=denominator)
 
 
@@ -182,18 +208,27 @@ def matching_notes(rule: schema.VerdictRule, value: Optional[float], env=None) -
     """Texts of the rule's notes whose condition holds for ``value``."""
     if value is None:
         return []
-    return [note.text for note in rule.notes
-            if compare(value, note.op, resolve_bound(note.bound, env))]
+    return [
+        note.text for note in rule.notes if compare(value, note.op, resolve_bound(note.bound, env))
+    ]
 
 
 def band_json(band, env=None) -> dict:
-    return {"status": band.status, "op": band.op, "bound": bound_json(band.bound, env),
-            "text": band.text, "source": band.source}
+    return {
+        "status": band.status,
+        "op": band.op,
+        "bound": bound_json(band.bound, env),
+        "text": band.text,
+        "source": band.source,
+    }
 
 
 def correction_json(correction) -> Optional[dict]:
     """A catalogue Correction as JSON data (None stays None)."""
     if correction is None:
         return None
-    return {"reference_says": correction.reference_says, "rule": correction.rule,
-            "why": correction.why}
+    return {
+        "reference_says": correction.reference_says,
+        "rule": correction.rule,
+        "why": correction.why,
+    }

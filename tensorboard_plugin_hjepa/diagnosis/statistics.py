@@ -56,8 +56,10 @@ class Curve:
         self.steps = np.asarray(steps, dtype=np.int64)
         self.values = np.asarray(values, dtype=np.float64)
         if self.steps.shape != self.values.shape or self.values.ndim != 1:
-            raise ValueError("steps and values must be 1-D arrays of one length, got %s and %s"
-                             % (self.steps.shape, self.values.shape))
+            raise ValueError(
+                "steps and values must be 1-D arrays of one length, got %s and %s"
+                % (self.steps.shape, self.values.shape)
+            )
         self.finite = np.isfinite(self.values)
         self.n = int(self.values.size)
         self.non_finite = self.n - int(np.count_nonzero(self.finite))
@@ -101,9 +103,13 @@ class Stat:
     reason: str = ""
 
     def window(self) -> dict:
-        return {"statistic": self.statistic, "start_step": self.start_step,
-                "end_step": self.end_step, "points": self.points,
-                "non_finite": self.non_finite}
+        return {
+            "statistic": self.statistic,
+            "start_step": self.start_step,
+            "end_step": self.end_step,
+            "points": self.points,
+            "non_finite": self.non_finite,
+        }
 
 
 def _span(curve: Curve, start: int, stop: int):
@@ -111,12 +117,17 @@ def _span(curve: Curve, start: int, stop: int):
     if stop <= start:
         return None, None, 0, 0
     finite = curve.finite[start:stop]
-    return (int(curve.steps[start]), int(curve.steps[stop - 1]), stop - start,
-            int(finite.size - np.count_nonzero(finite)))
+    return (
+        int(curve.steps[start]),
+        int(curve.steps[stop - 1]),
+        stop - start,
+        int(finite.size - np.count_nonzero(finite)),
+    )
 
 
-def _window_median(curve: Curve, start: int, stop: int, statistic: str,
-                   min_points: int = MIN_WINDOW_POINTS) -> Stat:
+def _window_median(
+    curve: Curve, start: int, stop: int, statistic: str, min_points: int = MIN_WINDOW_POINTS
+) -> Stat:
     start_step, end_step, points, bad = _span(curve, start, stop)
     stat = Stat(None, statistic, start_step, end_step, points, bad)
     if points == 0:
@@ -125,9 +136,11 @@ def _window_median(curve: Curve, start: int, stop: int, statistic: str,
     window = curve.values[start:stop]
     good = window[curve.finite[start:stop]] if bad else window
     if good.size < min_points:
-        stat.reason = ("all %d points are NaN/Inf" % points if good.size == 0 else
-                       "too few points: %d finite in the window, need %d"
-                       % (good.size, min_points))
+        stat.reason = (
+            "all %d points are NaN/Inf" % points
+            if good.size == 0
+            else "too few points: %d finite in the window, need %d" % (good.size, min_points)
+        )
         return stat
     stat.value = float(np.median(good))
     return stat
@@ -151,8 +164,11 @@ def at_start(curve: Curve) -> Stat:
         stat.reason = "no data"
         return stat
     if curve.n == curve.non_finite:
-        stat.start_step, stat.end_step, stat.points = (int(curve.steps[0]),
-                                                      int(curve.steps[-1]), curve.n)
+        stat.start_step, stat.end_step, stat.points = (
+            int(curve.steps[0]),
+            int(curve.steps[-1]),
+            curve.n,
+        )
         stat.non_finite = curve.n
         stat.reason = "all %d points are NaN/Inf" % curve.n
         return stat
@@ -175,12 +191,21 @@ def _trend_pair(curve: Curve, statistic: str):
     need = min(MIN_WINDOW_POINTS, max(k, 1))
     head = _window_median(curve, 0, k, "first", need)
     tail = _window_median(curve, curve.n - k, curve.n, "recent", need)
-    combined = Stat(None, statistic, head.start_step, tail.end_step,
-                    head.points + tail.points, head.non_finite + tail.non_finite)
+    combined = Stat(
+        None,
+        statistic,
+        head.start_step,
+        tail.end_step,
+        head.points + tail.points,
+        head.non_finite + tail.non_finite,
+    )
     if curve.n < MIN_TREND_POINTS:
-        combined.reason = ("no data" if curve.n == 0 else
-                           "too few points: %d, need %d to compare the start with the end"
-                           % (curve.n, MIN_TREND_POINTS))
+        combined.reason = (
+            "no data"
+            if curve.n == 0
+            else "too few points: %d, need %d to compare the start with the end"
+            % (curve.n, MIN_TREND_POINTS)
+        )
     elif head.value is None or tail.value is None:
         combined.reason = head.reason or tail.reason
     return head, tail, combined
@@ -190,7 +215,7 @@ def _without_leading_zeros(curve: Curve) -> Curve:
     nonzero = np.flatnonzero(curve.finite & (curve.values != 0))
     if nonzero.size == 0 or nonzero[0] == 0:
         return curve
-    return Curve(curve.steps[nonzero[0]:], curve.values[nonzero[0]:])
+    return Curve(curve.steps[nonzero[0] :], curve.values[nonzero[0] :])
 
 
 def recent_over_first(curve: Curve) -> Stat:
@@ -243,11 +268,20 @@ def rise_from_min(curve: Curve) -> Stat:
     the minimum is the curve's low point, not the luckiest of 100,000 noisy batches.
     """
     tail = recent(curve)
-    stat = Stat(None, "rise_from_min", int(curve.steps[0]) if curve.n else None,
-                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+    stat = Stat(
+        None,
+        "rise_from_min",
+        int(curve.steps[0]) if curve.n else None,
+        int(curve.steps[-1]) if curve.n else None,
+        curve.n,
+        curve.non_finite,
+    )
     if curve.n < RUNNING_MEDIAN_POINTS:
-        stat.reason = ("no data" if curve.n == 0 else "too few points: %d, need %d"
-                       % (curve.n, RUNNING_MEDIAN_POINTS))
+        stat.reason = (
+            "no data"
+            if curve.n == 0
+            else "too few points: %d, need %d" % (curve.n, RUNNING_MEDIAN_POINTS)
+        )
         return stat
     if tail.value is None:
         stat.reason = tail.reason
@@ -292,18 +326,27 @@ def noise_cv(curve: Curve) -> Stat:
 def max_zscore(curve: Curve) -> Stat:
     """Largest upward z-score of a point against the ZSCORE_HISTORY finite points before it."""
     values = curve.finite_values
-    stat = Stat(None, "max_zscore", int(curve.steps[0]) if curve.n else None,
-                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+    stat = Stat(
+        None,
+        "max_zscore",
+        int(curve.steps[0]) if curve.n else None,
+        int(curve.steps[-1]) if curve.n else None,
+        curve.n,
+        curve.non_finite,
+    )
     if values.size < ZSCORE_MIN_POINTS:
-        stat.reason = ("no data" if curve.n == 0 else
-                       "too few points: %d finite, need %d" % (values.size, ZSCORE_MIN_POINTS))
+        stat.reason = (
+            "no data"
+            if curve.n == 0
+            else "too few points: %d finite, need %d" % (values.size, ZSCORE_MIN_POINTS)
+        )
         return stat
     h = ZSCORE_HISTORY
     shifted = values - np.median(values)  # keeps the running sums well conditioned
     c1 = np.concatenate(([0.0], np.cumsum(shifted)))
     c2 = np.concatenate(([0.0], np.cumsum(shifted * shifted)))
-    s1 = c1[h:-1] - c1[:-h - 1]  # sum of the h points before point i, for i = h..n-1
-    s2 = c2[h:-1] - c2[:-h - 1]
+    s1 = c1[h:-1] - c1[: -h - 1]  # sum of the h points before point i, for i = h..n-1
+    s2 = c2[h:-1] - c2[: -h - 1]
     mean = s1 / h
     var = np.maximum(s2 / h - mean * mean, 0.0)
     scale = np.abs(mean + np.median(values))
@@ -323,12 +366,15 @@ def late_change(curve: Curve) -> Stat:
         stat.points = curve.n - half
         stat.non_finite = int(stat.points - np.count_nonzero(curve.finite[half:]))
     if values.size < LATE_CHANGE_MIN_POINTS:
-        stat.reason = ("no data" if curve.n == 0 else
-                       "too few points: %d finite, need %d" % (values.size, LATE_CHANGE_MIN_POINTS))
+        stat.reason = (
+            "no data"
+            if curve.n == 0
+            else "too few points: %d finite, need %d" % (values.size, LATE_CHANGE_MIN_POINTS)
+        )
         return stat
     n = values.size
-    third = values[n // 2:(3 * n) // 4]
-    last = values[(3 * n) // 4:]
+    third = values[n // 2 : (3 * n) // 4]
+    last = values[(3 * n) // 4 :]
     stat.value = float(abs(np.median(last) - np.median(third)))
     return stat
 
@@ -352,7 +398,7 @@ def recent_max(curve: Curve) -> Stat:
     if points == 0:
         stat.reason = "no data"
         return stat
-    window = curve.values[curve.n - k:]
+    window = curve.values[curve.n - k :]
     good = window[np.isfinite(window)]
     if good.size == 0:
         stat.reason = "all %d points are NaN/Inf" % points
@@ -363,8 +409,7 @@ def recent_max(curve: Curve) -> Stat:
 
 def count(curve: Curve) -> Stat:
     """Number of finite values logged (0 for a missing curve: never None)."""
-    stat = Stat(float(curve.n - curve.non_finite), "count", None, None, curve.n,
-                curve.non_finite)
+    stat = Stat(float(curve.n - curve.non_finite), "count", None, None, curve.n, curve.non_finite)
     if curve.n:
         stat.start_step, stat.end_step = int(curve.steps[0]), int(curve.steps[-1])
     return stat
@@ -378,14 +423,22 @@ STEADY_FALL_POINTS = 3
 
 
 def _stat_of(curve: Curve, statistic: str) -> Stat:
-    return Stat(None, statistic, int(curve.steps[0]) if curve.n else None,
-                int(curve.steps[-1]) if curve.n else None, curve.n, curve.non_finite)
+    return Stat(
+        None,
+        statistic,
+        int(curve.steps[0]) if curve.n else None,
+        int(curve.steps[-1]) if curve.n else None,
+        curve.n,
+        curve.non_finite,
+    )
 
 
 def _too_few(stat: Stat, curve: Curve, need: int) -> Stat:
-    stat.reason = ("no data after warmup" if curve.n == 0 else
-                   "too few points after warmup: %d finite, need %d"
-                   % (curve.finite_values.size, need))
+    stat.reason = (
+        "no data after warmup"
+        if curve.n == 0
+        else "too few points after warmup: %d finite, need %d" % (curve.finite_values.size, need)
+    )
     return stat
 
 
@@ -394,8 +447,11 @@ def last(curve: Curve, statistic: str = "last") -> Stat:
     stat = _stat_of(curve, statistic)
     values = curve.finite_values
     if values.size == 0:
-        stat.reason = (("no data" if statistic == "last" else "no value after warmup")
-                       if curve.n == 0 else "all %d points are NaN/Inf" % curve.n)
+        stat.reason = (
+            ("no data" if statistic == "last" else "no value after warmup")
+            if curve.n == 0
+            else "all %d points are NaN/Inf" % curve.n
+        )
         return stat
     index = int(np.flatnonzero(curve.finite)[-1])
     stat.start_step = stat.end_step = int(curve.steps[index])
@@ -511,8 +567,9 @@ def compute(statistic: str, curve: Optional[Curve], *, after_step: Optional[int]
     try:
         function = STATISTIC_FUNCTIONS[statistic]
     except KeyError:
-        raise KeyError("unknown statistic %r; known: %s"
-                       % (statistic, ", ".join(sorted(STATISTIC_FUNCTIONS)))) from None
+        raise KeyError(
+            "unknown statistic %r; known: %s" % (statistic, ", ".join(sorted(STATISTIC_FUNCTIONS)))
+        ) from None
     if curve is not None and statistic in AFTER_WARMUP:
         curve = after(curve, after_step)
     stat = function(EMPTY if curve is None else curve)

@@ -17,15 +17,21 @@ import time
 
 import pytest
 
+from tensorboard_plugin_hjepa.summary import SummaryWriter
 from tests import logs
 from tests.tb_process import running_tensorboard
-from tensorboard_plugin_hjepa.summary import SummaryWriter
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCREENSHOTS = os.path.join(ROOT, "test-artifacts", "screenshots")
 LEVEL1_RUN = "level1_collapse"
@@ -45,8 +51,9 @@ def write_level1_collapse(logdir, steps=600):
         if key.startswith("collapse.") and level == 1:
             series = collapsing[(key, level)]
         rows[(key, level)] = series
-    with SummaryWriter(run_dir, manifest=logs.manifest_for(total_steps=steps), flush_secs=60,
-                       max_queue=100000) as writer:
+    with SummaryWriter(
+        run_dir, manifest=logs.manifest_for(total_steps=steps), flush_secs=60, max_queue=100000
+    ) as writer:
         by_step = {}
         for (key, level), (s, v) in rows.items():
             for step, value in zip(s.tolist(), v.tolist()):
@@ -85,8 +92,11 @@ def _wait_for_every_run(proc, *, expected, timeout=60.0):
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium not found at %s: the browser tests need Debian's chromium "
-                    "(apt-get install -y chromium)" % CHROMIUM, pytrace=False)
+        pytest.fail(
+            "Chromium not found at %s: the browser tests need Debian's chromium "
+            "(apt-get install -y chromium)" % CHROMIUM,
+            pytrace=False,
+        )
     with playwright_sync.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -16,6 +16,7 @@ def test_format_js_unit_tests():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    result = subprocess.run([node, "--test", os.path.join(HERE, "js")], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [node, "--test", os.path.join(HERE, "js")], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

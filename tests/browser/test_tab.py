@@ -7,7 +7,6 @@ route of the same process) and against what the generated runs are known to be
 (``tests.logs``): the tab must render verdicts, never invent them.
 """
 
-import os
 import tempfile
 from urllib.parse import quote
 
@@ -15,7 +14,6 @@ import pytest
 
 from tests import logs
 from tests.conftest import HOSTILE_RUN
-
 from tests.tb_process import running_tensorboard
 
 from .conftest import ENTRY, LEVEL1_RUN, open_tab
@@ -29,7 +27,9 @@ def health(tb, run):
 
 def open_run(pg, run, view=None):
     """Open `run` from the overview by keyboard (focus its name, press Enter)."""
-    button = pg.locator(".hj-run-row", has=pg.locator(".hj-run-text", has_text=run)).locator(".hj-run-name")
+    button = pg.locator(".hj-run-row", has=pg.locator(".hj-run-text", has_text=run)).locator(
+        ".hj-run-name"
+    )
     rows = [r for r in pg.locator(".hj-run-row").all() if r.get_attribute("data-run") == run]
     assert rows, "run %r not in the overview" % run
     button = rows[0].locator(".hj-run-name")
@@ -49,15 +49,19 @@ def level_attr(light):
 
 def lights(pg):
     """(key, level, status, run) of every traffic light on the page."""
-    return pg.eval_on_selector_all(".hj-light[data-key]", "els => els.map(e => [e.dataset.key, "
-                                   "e.dataset.level, e.dataset.status, e.dataset.run])")
+    return pg.eval_on_selector_all(
+        ".hj-light[data-key]",
+        "els => els.map(e => [e.dataset.key, e.dataset.level, e.dataset.status, e.dataset.run])",
+    )
 
 
 def test_tab_appears_in_tensorboard_menu(tb, page, shot):
     page.goto(tb.url + "/#hjepa")
     # TensorBoard lists plugin tabs in its header (or its "more" menu).
     # (textContent: TensorBoard upper-cases tab names with CSS.)
-    page.wait_for_function("() => document.body.textContent.includes('H-JEPA Health')", timeout=40000)
+    page.wait_for_function(
+        "() => document.body.textContent.includes('H-JEPA Health')", timeout=40000
+    )
     frame = page.frame_locator("iframe")
     frame.locator(".hj-run-row").first.wait_for(timeout=40000)
     names = frame.locator(".hj-run-row").evaluate_all("rows => rows.map(r => r.dataset.run)")
@@ -72,7 +76,11 @@ def test_tab_appears_in_tensorboard_menu(tb, page, shot):
 def test_overview_lists_runs_with_backend_status(tb, page, shot):
     open_tab(page, tb)
     expected = {r["run"]: r["status"] for r in tb.get_json("/data/plugin/hjepa/runs")["runs"]}
-    shown = dict(page.eval_on_selector_all(".hj-run-row", "rows => rows.map(r => [r.dataset.run, r.dataset.status])"))
+    shown = dict(
+        page.eval_on_selector_all(
+            ".hj-run-row", "rows => rows.map(r => [r.dataset.run, r.dataset.status])"
+        )
+    )
     assert shown == expected
     # Generated runs with a known outcome.
     for name, kind, source in logs.STANDARD_RUNS:
@@ -92,7 +100,11 @@ def test_collapsing_run_shows_collapse_lights_and_branch(tb, page, shot):
     open_tab(page, tb)
     open_run(page, "collapsing", "lights")
     shown = lights(page)
-    want = sorted((l["key"], level_attr(l), l["status"]) for l in verdict["lights"] if l["category"] == "collapse")
+    want = sorted(
+        (l["key"], level_attr(l), l["status"])
+        for l in verdict["lights"]
+        if l["category"] == "collapse"
+    )
     assert sorted((k, lv, s) for k, lv, s, _ in shown) == want
     collapsed = {(k, lv) for k, lv, s, _ in shown if s == "collapse"}
     assert ("collapse.mean_std_per_dim", "0") in collapsed
@@ -105,14 +117,18 @@ def test_collapsing_run_shows_collapse_lights_and_branch(tb, page, shot):
 
     page.click('[data-view="diagnosis"]')
     page.wait_for_selector(".hj-flow")
-    fired = page.eval_on_selector_all(".hj-flow-branch[data-fired=true]", "els => els.map(e => e.dataset.branch)")
+    fired = page.eval_on_selector_all(
+        ".hj-flow-branch[data-fired=true]", "els => els.map(e => e.dataset.branch)"
+    )
     assert "collapse" in fired
     assert sorted(fired) == sorted(b["id"] for b in verdict["flowchart"] if b["fired"])
     branch = page.locator('.hj-flow-branch[data-branch="collapse"]')
     assert branch.locator("details").get_attribute("open") is not None
     assert branch.locator('.hj-check[data-fired="true"]').count() >= 1
     assert branch.locator(".hj-actions li").count() >= 1
-    detected = page.eval_on_selector_all(".hj-pattern[data-detected=true]", "els => els.map(e => e.dataset.pattern)")
+    detected = page.eval_on_selector_all(
+        ".hj-pattern[data-detected=true]", "els => els.map(e => e.dataset.pattern)"
+    )
     assert sorted(detected) == sorted(p["id"] for p in verdict["patterns"] if p["detected"])
     assert page.locator("[data-in-range]").count() == len(verdict["ranges"]["checks"])
     shot(page, "03_diagnosis_collapsing")
@@ -120,14 +136,19 @@ def test_collapsing_run_shows_collapse_lights_and_branch(tb, page, shot):
 
 def test_collapse_on_one_level_is_shown_on_that_level(tb, page, shot):
     verdict = health(tb, LEVEL1_RUN)
-    backend = {(l["key"], l["level"]) for l in verdict["lights"]
-               if l["category"] == "collapse" and l["status"] == "collapse"}
+    backend = {
+        (l["key"], l["level"])
+        for l in verdict["lights"]
+        if l["category"] == "collapse" and l["status"] == "collapse"
+    }
     assert backend and {level for _, level in backend} == {1}
     open_tab(page, tb)
     open_run(page, LEVEL1_RUN, "lights")
     shown = {(k, int(lv)) for k, lv, s, _ in lights(page) if s == "collapse"}
     assert shown == backend
-    row0 = page.eval_on_selector_all('.hj-light[data-level="0"]', "els => els.map(e => e.dataset.status)")
+    row0 = page.eval_on_selector_all(
+        '.hj-light[data-level="0"]', "els => els.map(e => e.dataset.status)"
+    )
     assert row0 and "collapse" not in row0
     shot(page, "04_lights_level1_collapse")
 
@@ -141,18 +162,27 @@ def test_healthy_run_shows_no_collapse(tb, page, shot):
     # Every light the tab draws is the backend's, and every judged one is healthy
     # (a light may be unknown by design, e.g. a trend that needs more points).
     verdict = health(tb, "healthy")
-    want = sorted((l["key"], level_attr(l), l["status"]) for l in verdict["lights"] if l["category"] == "collapse")
+    want = sorted(
+        (l["key"], level_attr(l), l["status"])
+        for l in verdict["lights"]
+        if l["category"] == "collapse"
+    )
     assert sorted((k, lv, s) for k, lv, s, _ in shown) == want
     assert {s for _, _, s, _ in shown} - {"unknown"} == {"healthy"}
     shot(page, "05_lights_healthy")
     page.click('[data-view="diagnosis"]')
     page.wait_for_selector(".hj-flow")
-    assert page.locator('.hj-flow-branch[data-branch="collapse"]').get_attribute("data-fired") == "false"
+    assert (
+        page.locator('.hj-flow-branch[data-branch="collapse"]').get_attribute("data-fired")
+        == "false"
+    )
 
 
 def test_hostile_run_name_is_text_and_runs_no_script(tb, page, shot):
     open_tab(page, tb)
-    row = [r for r in page.locator(".hj-run-row").all() if r.get_attribute("data-run") == HOSTILE_RUN]
+    row = [
+        r for r in page.locator(".hj-run-row").all() if r.get_attribute("data-run") == HOSTILE_RUN
+    ]
     assert len(row) == 1
     assert row[0].locator(".hj-run-text").inner_text() == HOSTILE_RUN
     assert page.evaluate("document.querySelectorAll('img').length") == 0
@@ -177,7 +207,10 @@ def test_hierarchy_stack_with_expected_shares(tb, page, shot):
     card.locator("svg .hj-stack-area").first.wait_for()
     assert card.locator("svg .hj-stack-area").count() == len(contributions["levels"])
     assert card.locator("svg .hj-ref-line").count() == len(contributions["levels"]) - 1
-    assert card.locator(".hj-card-title .hj-status").get_attribute("data-status") == contributions["status"]
+    assert (
+        card.locator(".hj-card-title .hj-status").get_attribute("data-status")
+        == contributions["status"]
+    )
     # Keyboard hover: focus the chart, arrow keys move the cursor, the tooltip reads shares.
     card.locator(".hj-chart").focus()
     page.keyboard.press("End")
@@ -206,7 +239,10 @@ def test_charts_overlay_smoothing_log_and_csv(tb, page, shot):
     # Smoothing: the raw curve is drawn faintly behind the smoothed one; 0 removes it.
     assert card.locator("path.hj-line-raw").count() == 2
     page.fill(".hj-smoothing input[type=range]", "0")
-    page.wait_for_function("() => !document.querySelector('.hj-chart-card[data-tag=\"train/loss/total\"] path.hj-line-raw')")
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.hj-chart-card[data-tag=\"train/loss/total\"] path.hj-line-raw')"
+    )
     # Log scale toggle redraws the axis.
     card.locator("input[type=checkbox]").set_checked(True)
     card = page.locator('.hj-chart-card[data-tag="train/loss/total"]')
@@ -233,7 +269,9 @@ def test_charts_overlay_smoothing_log_and_csv(tb, page, shot):
     card = page.locator('.hj-chart-card[data-tag="train/collapse/level0_mean_std_per_dim"]')
     card.locator("path.hj-line").first.wait_for()
     assert card.locator(".hj-legend-item").count() == 1
-    statuses = card.locator("rect.hj-band").evaluate_all("els => els.map(e => e.dataset.bandStatus)")
+    statuses = card.locator("rect.hj-band").evaluate_all(
+        "els => els.map(e => e.dataset.bandStatus)"
+    )
     assert "collapse" in statuses and "warning" in statuses
     shot(page, "09_charts_collapse_bands")
 
@@ -245,7 +283,9 @@ def test_compare_runs_side_by_side_in_lights(tb, page, shot):
     page.click('[data-action="open-selected"]')
     page.click('[data-view="lights"]')
     page.wait_for_selector(".hj-light-grid")
-    cell_counts = page.eval_on_selector_all(".hj-light-cell", "cells => cells.map(c => c.querySelectorAll('.hj-light').length)")
+    cell_counts = page.eval_on_selector_all(
+        ".hj-light-cell", "cells => cells.map(c => c.querySelectorAll('.hj-light').length)"
+    )
     assert cell_counts and set(cell_counts) == {2}
     runs_in_cells = {r for _, _, _, r in lights(page)}
     assert runs_in_cells == {"healthy", "collapsing"}
@@ -302,16 +342,24 @@ def test_keyboard_reaches_runs_views_and_charts_with_visible_focus(tb, page):
 
 
 def test_error_state_when_a_route_fails(tb, page, shot):
-    page.route("**/data/plugin/hjepa/runs", lambda route: route.fulfill(
-        status=500, content_type="application/json", body='{"error": "simulated failure"}'))
+    page.route(
+        "**/data/plugin/hjepa/runs",
+        lambda route: route.fulfill(
+            status=500, content_type="application/json", body='{"error": "simulated failure"}'
+        ),
+    )
     page.goto(tb.url + ENTRY)
     page.wait_for_selector(".hj-error")
     assert "simulated failure" in page.locator(".hj-error").inner_text()
     page.unroute("**/data/plugin/hjepa/runs")
     page.click(".hj-error button")
     page.wait_for_selector(".hj-run-row")
-    page.route("**/data/plugin/hjepa/health*", lambda route: route.fulfill(
-        status=404, content_type="application/json", body='{"error": "unknown run"}'))
+    page.route(
+        "**/data/plugin/hjepa/health*",
+        lambda route: route.fulfill(
+            status=404, content_type="application/json", body='{"error": "unknown run"}'
+        ),
+    )
     open_run(page, "healthy")
     page.wait_for_selector(".hj-error")
     assert "unknown run" in page.locator(".hj-error").inner_text()

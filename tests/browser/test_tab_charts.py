@@ -27,7 +27,9 @@ MARGIN_BOTTOM = 26
 @pytest.fixture(scope="module")
 def long_tb(tmp_path_factory):
     logdir = make_logdir(1, STEPS, 50, str(tmp_path_factory.mktemp("hjepa-long") / "logs"))
-    with running_tensorboard(logdir, load_fast="true", args=["--samples_per_plugin=hjepa=0"]) as proc:
+    with running_tensorboard(
+        logdir, load_fast="true", args=["--samples_per_plugin=hjepa=0"]
+    ) as proc:
         yield proc
 
 
@@ -83,14 +85,39 @@ def test_long_curve_is_drawn_at_screen_resolution_and_keeps_spike_and_nan(long_t
 
 def test_tab_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.tab", "--runs", "2", "--steps", "300", "--small", "30",
-         "--hovers", "3", "--redraws", "2", "--logdir", str(tmp_path / "logs"),
-         "--json", str(tmp_path / "out.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.tab",
+            "--runs",
+            "2",
+            "--steps",
+            "300",
+            "--small",
+            "30",
+            "--hovers",
+            "3",
+            "--redraws",
+            "2",
+            "--logdir",
+            str(tmp_path / "logs"),
+            "--json",
+            str(tmp_path / "out.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for row in ("hover, dispatch to next frame", "redraw: smoothing change", "redraw: log-scale toggle",
-                "redraw: run toggle", "SVG path text on the page"):
+    for row in (
+        "hover, dispatch to next frame",
+        "redraw: smoothing change",
+        "redraw: log-scale toggle",
+        "redraw: run toggle",
+        "SVG path text on the page",
+    ):
         assert row in out, out
     assert "30 points" in out and "300 points" in out
     assert os.path.getsize(tmp_path / "out.json") > 0

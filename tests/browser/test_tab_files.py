@@ -28,9 +28,14 @@ def test_every_imported_module_is_a_shipped_file():
         seen.add(name)
         path = os.path.join(FRONTEND, name)
         assert os.path.isfile(path), "%s is imported but is not in frontend/" % name
-        assert any(fnmatch.fnmatch(name, p) for p in patterns), "%s is not in package_data %r" % (name, patterns)
+        assert any(fnmatch.fnmatch(name, p) for p in patterns), "%s is not in package_data %r" % (
+            name,
+            patterns,
+        )
         with open(path, encoding="utf-8") as f:
-            for target in re.findall(r"""^import [^;]*? from '\./([^']+)';""", f.read(), re.M | re.S):
+            for target in re.findall(
+                r"""^import [^;]*? from '\./([^']+)';""", f.read(), re.M | re.S
+            ):
                 todo.append(os.path.normpath(os.path.join(os.path.dirname(name), target)))
     assert "style.css" not in seen and os.path.isfile(os.path.join(FRONTEND, "style.css"))
     assert any(fnmatch.fnmatch("style.css", p) for p in patterns)

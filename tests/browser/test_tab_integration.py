@@ -46,6 +46,7 @@ def place(page):
 
 # ---------------------------------------------------------------- theme
 
+
 def test_dark_when_tensorboard_is_dark_and_follows_its_switch(tb, browser, shot):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="dark")
     try:
@@ -87,15 +88,32 @@ def test_tab_on_its_own_follows_the_browser_colour_scheme(tb, page, shot):
 
 # ---------------------------------------------------------------- URL hash
 
+
 def test_deep_link_opens_runs_view_and_category(tb, page, shot):
     goto(page, tb, "#run=collapsing&run=healthy&view=charts&category=collapse")
     page.wait_for_selector(".hj-chart-card path.hj-line")
-    assert page.eval_on_selector_all(".hj-run-head", "els => els.map(e => e.dataset.run)") == ["collapsing", "healthy"]
+    assert page.eval_on_selector_all(".hj-run-head", "els => els.map(e => e.dataset.run)") == [
+        "collapsing",
+        "healthy",
+    ]
     assert page.get_attribute(".hj-tab-active[data-view]", "data-view") == "charts"
     assert page.get_attribute(".hj-tab-active[data-category]", "data-category") == "collapse"
-    want = {t["tag"] for run in ("collapsing", "healthy") for t in health(tb, run)["tags"] if t["category"] == "collapse"}
-    assert set(page.eval_on_selector_all(".hj-chart-card", "els => els.map(e => e.dataset.tag)")) == want
-    assert page.locator('.hj-chart-card[data-tag="train/collapse/level0_mean_std_per_dim"] .hj-legend-item').count() == 2
+    want = {
+        t["tag"]
+        for run in ("collapsing", "healthy")
+        for t in health(tb, run)["tags"]
+        if t["category"] == "collapse"
+    }
+    assert (
+        set(page.eval_on_selector_all(".hj-chart-card", "els => els.map(e => e.dataset.tag)"))
+        == want
+    )
+    assert (
+        page.locator(
+            '.hj-chart-card[data-tag="train/collapse/level0_mean_std_per_dim"] .hj-legend-item'
+        ).count()
+        == 2
+    )
     shot(page, "22_deep_link")
 
 
@@ -128,7 +146,9 @@ def test_navigation_is_in_the_hash_and_back_forward_walk_it(tb, page):
 def back(page, expected_prefix):
     """The browser's back button; wait until the tab's hash is the expected place."""
     page.evaluate("history.back()")
-    page.wait_for_function("(p) => p ? location.hash.startsWith(p) : location.hash === ''", arg=expected_prefix)
+    page.wait_for_function(
+        "(p) => p ? location.hash.startsWith(p) : location.hash === ''", arg=expected_prefix
+    )
 
 
 def test_copied_link_reopens_the_same_place(tb, browser, page):
@@ -181,6 +201,7 @@ def test_malformed_or_stale_links_open_what_they_can(tb, page, shot):
 
 # ---------------------------------------------------------------- what to do first
 
+
 def fired_evidence(item, kind):
     lists = ("triggers", "checks") if kind == "branch" else ("symptoms", "any_symptoms", "evidence")
     return [c for name in lists for c in (item.get(name) or []) if c.get("fired") is True]
@@ -189,10 +210,16 @@ def fired_evidence(item, kind):
 @pytest.mark.parametrize("run", ["collapsing", "diverging"])
 def test_run_header_says_what_to_do_first(tb, page, shot, run):
     verdict = health(tb, run)
-    want = [("branch", b["id"], b["actions"][0], fired_evidence(b, "branch"))
-            for b in verdict["flowchart"] if b.get("fired") and b.get("applicable") is not False]
-    want += [("pattern", p["id"], p["fix"], fired_evidence(p, "pattern"))
-             for p in verdict["patterns"] if p.get("detected")]
+    want = [
+        ("branch", b["id"], b["actions"][0], fired_evidence(b, "branch"))
+        for b in verdict["flowchart"]
+        if b.get("fired") and b.get("applicable") is not False
+    ]
+    want += [
+        ("pattern", p["id"], p["fix"], fired_evidence(p, "pattern"))
+        for p in verdict["patterns"]
+        if p.get("detected")
+    ]
     assert want, "the generated %s run fires no branch and no pattern" % run
     goto(page, tb, "#run=%s&view=charts" % run)
     page.wait_for_selector(".hj-chart-card path.hj-line")  # the view drawn, not its loading state
@@ -203,7 +230,8 @@ def test_run_header_says_what_to_do_first(tb, page, shot, run):
         "els => els.map(e => [e.dataset.kind, e.dataset.branch || e.dataset.pattern,"
         " e.querySelector('.hj-todo-action').textContent.replace(/^→ /, ''),"
         " Array.from(e.querySelectorAll('li[data-check]')).map(l => [l.dataset.check,"
-        " l.querySelector('.hj-todo-detail').textContent])])")
+        " l.querySelector('.hj-todo-detail').textContent])])",
+    )
     assert [tuple(s[:3]) for s in shown] == [w[:3] for w in want]
     for (_, _, _, evidence), (_, _, _, checks) in zip(shown, want):
         assert evidence == [[c["id"], c["detail"]] for c in checks][:4]
@@ -225,19 +253,30 @@ def test_quiet_run_has_no_todo(tb, page):
 
 # ---------------------------------------------------------------- embedding dimension
 
+
 def collapse_lights(verdict):
-    return sorted((l["key"], level_attr(l), l["status"]) for l in verdict["lights"] if l["category"] == "collapse")
+    return sorted(
+        (l["key"], level_attr(l), l["status"])
+        for l in verdict["lights"]
+        if l["category"] == "collapse"
+    )
 
 
 def judged(verdict):
     """(key, level, judged value to 3 digits or None) of the dimension-relative lights."""
-    return sorted((l["key"], level_attr(l), None if l["judged_value"] is None else "%.3g" % l["judged_value"])
-                  for l in verdict["lights"] if l.get("normalise") not in (None, "none"))
+    return sorted(
+        (l["key"], level_attr(l), None if l["judged_value"] is None else "%.3g" % l["judged_value"])
+        for l in verdict["lights"]
+        if l.get("normalise") not in (None, "none")
+    )
 
 
 def shown_judged(page):
-    rows = page.eval_on_selector_all(".hj-light[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.level,"
-                                     " e.querySelector('.hj-light-value').textContent])")
+    rows = page.eval_on_selector_all(
+        ".hj-light[data-key]",
+        "els => els.map(e => [e.dataset.key, e.dataset.level,"
+        " e.querySelector('.hj-light-value').textContent])",
+    )
     out = []
     for key, level, text in rows:
         m = re.search(r"judged ([0-9.e-]+)", text)
@@ -260,7 +299,9 @@ def test_typed_embedding_dimension_judges_a_run_without_manifest(tb, page, shot)
     if base["dim_note"]:
         assert head.locator(".hj-dim-note").inner_text() == base["dim_note"]
     assert sorted((k, lv, s) for k, lv, s, _ in lights(page)) == collapse_lights(base)
-    assert sorted(r for r in shown_judged(page) if r[:2] in {j[:2] for j in judged(base)}) == judged(base)
+    assert sorted(
+        r for r in shown_judged(page) if r[:2] in {j[:2] for j in judged(base)}
+    ) == judged(base)
 
     with page.expect_request(lambda r: "/runs?embed_dim=192" in r.url):
         with page.expect_request(lambda r: "health?run=%s&embed_dim=192" % run in r.url):
@@ -270,7 +311,9 @@ def test_typed_embedding_dimension_judges_a_run_without_manifest(tb, page, shot)
     assert head.locator(".hj-dim-info").inner_text() == "D=192 (assumed: typed in this tab)"
     assert head.locator(".hj-dim-note").inner_text() == assumed["dim_note"]
     assert sorted((k, lv, s) for k, lv, s, _ in lights(page)) == collapse_lights(assumed)
-    assert sorted(r for r in shown_judged(page) if r[:2] in {j[:2] for j in judged(assumed)}) == judged(assumed)
+    assert sorted(
+        r for r in shown_judged(page) if r[:2] in {j[:2] for j in judged(assumed)}
+    ) == judged(assumed)
     assert place(page) == "#run=%s&view=lights&dim=192" % run
     shot(page, "25_dim_assumed")
 
@@ -283,16 +326,28 @@ def test_typed_embedding_dimension_judges_a_run_without_manifest(tb, page, shot)
     # The overview says which runs are judged at the typed D; a manifest D wins.
     page.click(".hj-back")
     page.wait_for_selector(".hj-run-row")
-    assert page.get_attribute('.hj-run-row[data-run="%s"] .hj-dim-cell' % run, "data-dim-source") == "user"
+    assert (
+        page.get_attribute('.hj-run-row[data-run="%s"] .hj-dim-cell' % run, "data-dim-source")
+        == "user"
+    )
     assert "assumed" in page.locator('.hj-run-row[data-run="%s"] .hj-dim-cell' % run).inner_text()
-    assert page.get_attribute('.hj-run-row[data-run="healthy"] .hj-dim-cell', "data-dim-source") == "manifest"
+    assert (
+        page.get_attribute('.hj-run-row[data-run="healthy"] .hj-dim-cell', "data-dim-source")
+        == "manifest"
+    )
     page.click('.hj-run-row[data-run="healthy"] .hj-run-name')
     page.wait_for_selector('.hj-run-head[data-run="healthy"] .hj-dim-info')
-    assert page.locator(".hj-dim-info").inner_text() == "D=%d (run manifest)" % health(tb, "healthy")["embed_dim"]
+    assert (
+        page.locator(".hj-dim-info").inner_text()
+        == "D=%d (run manifest)" % health(tb, "healthy")["embed_dim"]
+    )
 
     # Not a D: said beside the field, nothing requested, the assumption kept.
     asked = []
-    page.on("request", lambda r: "embed_dim=" in r.url and "embed_dim=192" not in r.url and asked.append(r.url))
+    page.on(
+        "request",
+        lambda r: "embed_dim=" in r.url and "embed_dim=192" not in r.url and asked.append(r.url),
+    )
     page.fill(".hj-dim-input", "12.5")
     page.press(".hj-dim-input", "Enter")
     assert "positive whole number" in page.locator(".hj-dim-message").inner_text()
@@ -322,21 +377,31 @@ def test_a_d_the_routes_refuse_is_said_and_dropped(tb, page):
 
 # ---------------------------------------------------------------- reloads
 
+
 def test_reload_of_an_idle_run_keeps_its_curves_and_the_reload_button_fetches_all(tb, page):
     page.goto(tb.url + "/#hjepa")
     frame = tab_frame(page)
     frame.evaluate("(h) => { location.hash = h; }", "#run=healthy&view=charts&category=loss")
     frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
     asked = []
-    page.on("request", lambda r: "/data/plugin/hjepa/" in r.url and asked.append(r.url.split("/data/plugin/hjepa/")[1]))
+    page.on(
+        "request",
+        lambda r: (
+            "/data/plugin/hjepa/" in r.url and asked.append(r.url.split("/data/plugin/hjepa/")[1])
+        ),
+    )
     # TensorBoard's reload: the runs and the verdict again, no curve of a run that did not move.
-    with page.expect_request(lambda r: "/data/plugin/hjepa/health?run=healthy" in r.url, timeout=10000):
+    with page.expect_request(
+        lambda r: "/data/plugin/hjepa/health?run=healthy" in r.url, timeout=10000
+    ):
         page.click("button.reload-button")
     frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
     page.wait_for_timeout(500)
     assert any(a.startswith("runs") for a in asked)
     assert not any(a.startswith("scalars") for a in asked), asked
     # The tab's own Reload button fetches every curve again.
-    with page.expect_request(lambda r: "/data/plugin/hjepa/scalars?run=healthy" in r.url, timeout=10000):
+    with page.expect_request(
+        lambda r: "/data/plugin/hjepa/scalars?run=healthy" in r.url, timeout=10000
+    ):
         frame.click('button[aria-label="reload data"]')
     frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')

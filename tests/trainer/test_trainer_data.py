@@ -1,6 +1,5 @@
 """Procedural dataset, image-folder reader and step-indexed batches."""
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -22,8 +22,13 @@ def _free_port():
 def test_ddp_two_processes_gloo(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    mp.start_processes(ddp_worker, args=(2, _free_port(), str(tmp_path / "logs"), str(out)), nprocs=2,
-                       join=True, start_method="spawn")
+    mp.start_processes(
+        ddp_worker,
+        args=(2, _free_port(), str(tmp_path / "logs"), str(out)),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
     r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=False) for r in (0, 1))
     assert r0["end_step"] == r1["end_step"] == 4
     # Gradients are averaged: both ranks hold the same weights, target encoders included.

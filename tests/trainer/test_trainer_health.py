@@ -17,14 +17,13 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
-from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.catalog import schema
-from tensorboard_plugin_hjepa.summary import RunManifest
-
 from hjepa_trainer import checkpoint as ckpt
 from hjepa_trainer import config as C
 from hjepa_trainer.health import ALERT_KEY, EXIT_HEALTH_STOP, HealthMonitor, MetricHistory
 from hjepa_trainer.train import train
+from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.summary import RunManifest
 
 from trainer_helpers import TINY, tiny_config
 
@@ -40,8 +39,10 @@ def _texts(run_dir):
     tag = catalog.tag(ALERT_KEY)
     if tag not in ea.Tags()["tensors"]:
         return []
-    return [(ev.step, tensor_util.make_ndarray(ev.tensor_proto).item().decode())
-            for ev in ea.Tensors(tag)]
+    return [
+        (ev.step, tensor_util.make_ndarray(ev.tensor_proto).item().decode())
+        for ev in ea.Tensors(tag)
+    ]
 
 
 # ------------------------------------------------------------------------ history
@@ -90,7 +91,9 @@ def _feed(monitor, steps, std):
 
 
 def _monitor(**kw):
-    manifest = RunManifest(num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=DIM, total_steps=100)
+    manifest = RunManifest(
+        num_levels=2, hierarchy_weights=[1.0, 0.5], embed_dim=DIM, total_steps=100
+    )
     writer, lines = _Writer(), []
     return HealthMonitor(manifest, writer=writer, every=10, say=lines.append, **kw), writer, lines
 
@@ -109,7 +112,7 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     assert lines[0].startswith("hjepa-health: step 40: COLLAPSE (was healthy)")
     assert "collapse.mean_std_per_dim level 0 COLLAPSE" in lines[0]
     assert "Collapse detected?" in lines[0] and "Reduce the learning rate" in lines[0]
-    (tag, text, step), = writer.texts
+    ((tag, text, step),) = writer.texts
     assert (tag, step) == ("train/health/alert", 40) and text.startswith("**COLLAPSE** at step 40")
     _feed(monitor, range(41, 50), std=0.05)
     assert monitor.check(49) is None and len(lines) == 1  # the same problem: not repeated
@@ -138,12 +141,15 @@ def test_monitor_rejects_bad_arguments(kw, match):
         HealthMonitor(None, **kw)
 
 
-@pytest.mark.parametrize("override,match", [
-    ("health.stop_on=sometimes", "health.stop_on"),
-    ("health.every=-1", "health.every"),
-    ("health.max_points=3", "health.max_points"),
-    ("training.stop_gradient=maybe", "training.stop_gradient"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ("health.stop_on=sometimes", "health.stop_on"),
+        ("health.every=-1", "health.every"),
+        ("health.max_points=3", "health.max_points"),
+        ("training.stop_gradient=maybe", "training.stop_gradient"),
+    ],
+)
 def test_config_validates_the_health_section(tmp_path, override, match):
     with pytest.raises(C.ConfigError, match=match):
         tiny_config(tmp_path, override)
@@ -167,11 +173,19 @@ def test_a_healthy_tiny_run_raises_no_collapse_or_critical_alert(tmp_path):
 
 
 def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tmp_path):
-    """Real process: ``hjepa-train --set training.stop_gradient=false --set health.stop_on=collapse``."""
-    args = [a for item in TINY + HEALTH + ["training.stop_gradient=false", "health.stop_on=collapse"]
-            for a in ("--set", item)]
-    proc = subprocess.run([sys.executable, "-m", "hjepa_trainer", *args, "--logdir", str(tmp_path),
-                           "--no-progress"], capture_output=True, text=True, timeout=120)
+    """Real process:
+    ``hjepa-train --set training.stop_gradient=false --set health.stop_on=collapse``."""
+    args = [
+        a
+        for item in TINY + HEALTH + ["training.stop_gradient=false", "health.stop_on=collapse"]
+        for a in ("--set", item)
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "hjepa_trainer", *args, "--logdir", str(tmp_path), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == EXIT_HEALTH_STOP == 3, proc.stderr
     alerts = [line for line in proc.stderr.splitlines() if line.startswith("hjepa-health:")]
     stop_line = alerts[-1]
@@ -189,23 +203,40 @@ def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tm
     assert texts and texts[-1][0] == step
     assert "stop-gradient is missing" in texts[-1][1] and "The run stops here" in texts[-1][1]
     assert "exit status: 0 done" in subprocess.run(
-        [sys.executable, "-m", "hjepa_trainer", "--help"], capture_output=True, text=True).stdout.replace("\n", " ")
+        [sys.executable, "-m", "hjepa_trainer", "--help"], capture_output=True, text=True
+    ).stdout.replace("\n", " ")
 
 
 def _ddp_health_worker(rank, world, port, logdir, out_dir):
-    import torch.distributed as dist
     import torch as th
+    import torch.distributed as dist
 
     from hjepa_trainer.train import Trainer
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        WORLD_SIZE=str(world),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+    )
     th.set_num_threads(1)
-    cfg = tiny_config(logdir, "training.total_steps=8", "training.device=cpu", "health.every=2",
-                      "health.stop_on=warning")
+    cfg = tiny_config(
+        logdir,
+        "training.total_steps=8",
+        "training.device=cpu",
+        "health.every=2",
+        "health.stop_on=warning",
+    )
     result = Trainer(cfg, progress=False).run()
-    th.save({"end_step": result.end_step, "health_stop": result.health_stop, "interrupted": result.interrupted},
-            os.path.join(out_dir, f"rank{rank}.pt"))
+    th.save(
+        {
+            "end_step": result.end_step,
+            "health_stop": result.health_stop,
+            "interrupted": result.interrupted,
+        },
+        os.path.join(out_dir, f"rank{rank}.pt"),
+    )
     dist.destroy_process_group()
 
 
@@ -220,8 +251,13 @@ def test_under_ddp_a_health_stop_stops_every_rank_at_the_same_step(tmp_path):
         port = s.getsockname()[1]
     out = tmp_path / "out"
     out.mkdir()
-    mp.start_processes(_ddp_health_worker, args=(2, port, str(tmp_path / "logs"), str(out)), nprocs=2,
-                       join=True, start_method="spawn")
+    mp.start_processes(
+        _ddp_health_worker,
+        args=(2, port, str(tmp_path / "logs"), str(out)),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
     r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=False) for r in (0, 1))
     # Rank 0 checks after step 2 (a warning: the tiny config's mask ratio is 0.25); the
     # stop travels with step 3's loss all-reduce, so both ranks end after 4 steps.

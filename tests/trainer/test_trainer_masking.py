@@ -23,7 +23,9 @@ def test_counts_disjoint_bounds_sorted(grid, batch):
 
 def test_targets_are_blocks_of_the_configured_scale():
     grid = 14
-    gen = MultiBlockMaskGenerator(grid=grid, num_targets=1, target_scale=(0.2, 0.2), target_aspect=(1.0, 1.0))
+    gen = MultiBlockMaskGenerator(
+        grid=grid, num_targets=1, target_scale=(0.2, 0.2), target_aspect=(1.0, 1.0)
+    )
     m = gen(8, step_generator(0, 0))
     side = round((0.2 * grid * grid) ** 0.5)
     assert m.target.shape[1] == side * side
@@ -41,6 +43,8 @@ def test_deterministic_from_seed_and_step():
 
 
 def test_impossible_context_raises_naming_the_keys():
-    gen = MultiBlockMaskGenerator(grid=4, num_targets=4, target_scale=(0.9, 1.0), min_context=4, max_tries=2)
+    gen = MultiBlockMaskGenerator(
+        grid=4, num_targets=4, target_scale=(0.9, 1.0), min_context=4, max_tries=2
+    )
     with pytest.raises(ValueError, match="min_context"):
         gen(4, step_generator(0, 0))

@@ -45,8 +45,11 @@ def test_prediction_records_match_numpy():
     pn, tn = p.numpy().astype(np.float64), t.numpy().astype(np.float64)
     cos = (pn * tn).sum(1) / np.linalg.norm(pn, axis=1) / np.linalg.norm(tn, axis=1)
     expect = {
-        "cosine_sim_mean": cos.mean(), "cosine_sim_std": cos.std(), "cosine_sim_min": cos.min(),
-        "cosine_sim_max": cos.max(), "normalized_mse": np.mean(2 - 2 * cos),
+        "cosine_sim_mean": cos.mean(),
+        "cosine_sim_std": cos.std(),
+        "cosine_sim_min": cos.min(),
+        "cosine_sim_max": cos.max(),
+        "normalized_mse": np.mean(2 - 2 * cos),
         "l2_distance": np.linalg.norm(pn - tn, axis=1).mean(),
     }
     for k, v in expect.items():
@@ -68,14 +71,24 @@ def test_collapse_records_match_numpy():
     off = ~np.eye(40, dtype=bool)
     centred, raw = (z @ z.T)[off], (x @ x.T)[off]
     expect = {
-        "mean_std_per_dim": std.mean(), "min_std_per_dim": std.min(), "effective_rank": erank,
-        "mean_similarity": raw.mean(), "max_similarity": raw.max(), "std_similarity": raw.std(),
-        "mean_similarity_centred": centred.mean(), "feature_mean_norm": np.linalg.norm(x.mean(0)), "num_rows": 40,
+        "mean_std_per_dim": std.mean(),
+        "min_std_per_dim": std.min(),
+        "effective_rank": erank,
+        "mean_similarity": raw.mean(),
+        "max_similarity": raw.max(),
+        "std_similarity": raw.std(),
+        "mean_similarity_centred": centred.mean(),
+        "feature_mean_norm": np.linalg.norm(x.mean(0)),
+        "num_rows": 40,
     }
     for k, v in expect.items():
         assert d[("collapse." + k, 0, None)] == pytest.approx(v, rel=1e-4, abs=1e-5), k
-    # A shared mean direction shows in the (raw) similarity; the centred one is pinned near -1/(N-1).
-    assert d[("collapse.mean_similarity", 0, None)] > d[("collapse.mean_similarity_centred", 0, None)] + 0.1
+    # A shared mean direction shows in the (raw) similarity; the centred one is pinned near
+    # -1/(N-1).
+    assert (
+        d[("collapse.mean_similarity", 0, None)]
+        > d[("collapse.mean_similarity_centred", 0, None)] + 0.1
+    )
     assert d[("collapse.mean_similarity_centred", 0, None)] == pytest.approx(-1 / 39, abs=0.01)
 
 
@@ -94,7 +107,11 @@ def test_effective_rank_known_answers():
 
 
 def test_collapse_rows_are_bounded():
-    d = as_dict(M.collapse_records(torch.randn(5000, 8), 2, max_rows=64, generator=torch.Generator().manual_seed(0)))
+    d = as_dict(
+        M.collapse_records(
+            torch.randn(5000, 8), 2, max_rows=64, generator=torch.Generator().manual_seed(0)
+        )
+    )
     assert d[("collapse.num_rows", 2, None)] == 64
 
 
@@ -105,7 +122,9 @@ def test_hierarchy_records_match_numpy():
     assert d[("hierarchy.feat_mean", 2, None)] == pytest.approx(x.mean(), abs=1e-6)
     assert d[("hierarchy.feat_std", 2, None)] == pytest.approx(x.std(axis=0).mean(), rel=1e-5)
     assert d[("hierarchy.feat_range", 2, None)] == pytest.approx(x.max() - x.min(), rel=1e-6)
-    assert d[("hierarchy.feat_norm", 2, None)] == pytest.approx(np.linalg.norm(x, axis=1).mean(), rel=1e-5)
+    assert d[("hierarchy.feat_norm", 2, None)] == pytest.approx(
+        np.linalg.norm(x, axis=1).mean(), rel=1e-5
+    )
     assert d[("hierarchy.num_patches", 2, None)] == 4
 
 
@@ -130,13 +149,24 @@ def test_gradient_flow_and_global_norm_match_numpy():
     grads = [p.grad.numpy().astype(np.float64) for p in list(ctx) + list(pred)]
     global_norm = math.sqrt(sum(np.linalg.norm(g) ** 2 for g in grads))
     assert M.global_grad_norm(list(ctx) + list(pred)) == pytest.approx(global_norm, rel=1e-6)
-    d = as_dict(M.gradient_flow_records(context_encoder=ctx, predictor=pred, target_encoder=tgt,
-                                        global_norm=global_norm))
+    d = as_dict(
+        M.gradient_flow_records(
+            context_encoder=ctx, predictor=pred, target_encoder=tgt, global_norm=global_norm
+        )
+    )
     cg = np.concatenate([g.ravel() for g in grads[:2]])
-    assert d[("gradient_flow.context_encoder_mean", None, None)] == pytest.approx(np.abs(cg).mean(), rel=1e-6)
-    assert d[("gradient_flow.context_encoder_max", None, None)] == pytest.approx(np.abs(cg).max(), rel=1e-6)
-    assert d[("gradient_flow.predictor_mean", None, None)] == pytest.approx(np.abs(grads[2]).mean(), rel=1e-6)
-    assert d[("gradient_flow.predictor_max", None, None)] == pytest.approx(np.abs(grads[2]).max(), rel=1e-6)
+    assert d[("gradient_flow.context_encoder_mean", None, None)] == pytest.approx(
+        np.abs(cg).mean(), rel=1e-6
+    )
+    assert d[("gradient_flow.context_encoder_max", None, None)] == pytest.approx(
+        np.abs(cg).max(), rel=1e-6
+    )
+    assert d[("gradient_flow.predictor_mean", None, None)] == pytest.approx(
+        np.abs(grads[2]).mean(), rel=1e-6
+    )
+    assert d[("gradient_flow.predictor_max", None, None)] == pytest.approx(
+        np.abs(grads[2]).max(), rel=1e-6
+    )
     assert d[("gradient_flow.target_encoder_mean", None, None)] == 0.0
     assert d[("gradient_flow.target_features_grad_norm", None, None)] == 0.0
     assert d[("gradient_flow.global_norm", None, None)] == pytest.approx(global_norm, rel=1e-6)
@@ -146,9 +176,18 @@ def test_target_features_gradient_is_seen_when_targets_get_gradients():
     ctx = _module_with_grads(0, [(4, 3)])
     targets = torch.randn(6, 3, requires_grad=True)
     (targets * 2.0).sum().backward()  # d/d targets = 2 everywhere
-    d = as_dict(M.gradient_flow_records(context_encoder=ctx, predictor=ctx, target_encoder=ctx,
-                                        global_norm=1.0, target_features_grad=targets.grad))
-    assert d[("gradient_flow.target_features_grad_norm", None, None)] == pytest.approx(2.0 * math.sqrt(18), rel=1e-6)
+    d = as_dict(
+        M.gradient_flow_records(
+            context_encoder=ctx,
+            predictor=ctx,
+            target_encoder=ctx,
+            global_norm=1.0,
+            target_features_grad=targets.grad,
+        )
+    )
+    assert d[("gradient_flow.target_features_grad_norm", None, None)] == pytest.approx(
+        2.0 * math.sqrt(18), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e6, 0.0])
@@ -170,7 +209,7 @@ def test_ema_records_match_numpy():
     c = [p.detach().numpy().astype(np.float64) for p in ctx]
     t = [p.detach().numpy().astype(np.float64) for p in tgt]
     div = np.mean([np.linalg.norm(a - b) for a, b in zip(c, t)])
-    ratio = math.sqrt(sum((b ** 2).sum() for b in t)) / math.sqrt(sum((a ** 2).sum() for a in c))
+    ratio = math.sqrt(sum((b**2).sum() for b in t)) / math.sqrt(sum((a**2).sum() for a in c))
     assert d[("ema.avg_parameter_divergence", None, None)] == pytest.approx(div, rel=1e-5)
     assert d[("ema.weight_magnitude_ratio", None, None)] == pytest.approx(ratio, rel=1e-5)
     assert d[("ema.momentum_current", None, None)] == 0.997
@@ -188,12 +227,16 @@ def test_window_stats_match_numpy():
 def test_logger_windows_clipping_percentage_and_convergence():
     w = FakeWriter()
     m = M.HJepaMetrics(w, hierarchy_weights=[1.0, 0.5], embed_dim=8, window=4)
-    for step, (pre, post) in enumerate([(2.0, 1.0), (0.5, 0.5), (3.0, 1.0), (0.1, 0.1), (0.2, 0.2)]):
+    for step, (pre, post) in enumerate(
+        [(2.0, 1.0), (0.5, 0.5), (3.0, 1.0), (0.1, 0.1), (0.2, 0.2)]
+    ):
         m.log_clipping(step, pre, post)
         m.log_losses(step, [1.0 - 0.1 * step, 0.5 - 0.02 * step])
     pct = [v for k, _, _, s, v in w.scalars if k == "gradient.clipping_percentage"]
     assert pct == pytest.approx([100.0, 50.0, 200 / 3, 50.0, 25.0])  # window of 4 steps
-    rate = [v for k, lvl, _, s, v in w.scalars if k == "loss.convergence_rate" and lvl == 0 and s == 4]
+    rate = [
+        v for k, lvl, _, s, v in w.scalars if k == "loss.convergence_rate" and lvl == 0 and s == 4
+    ]
     window = [1.0 - 0.1 * s for s in range(1, 5)]
     assert rate[0] == pytest.approx(-100 * np.polyfit(range(4), window, 1)[0] / np.mean(window))
     smooth = [v for k, _, _, s, v in w.scalars if k == "stability.loss_smoothness" and s == 4][0]
@@ -209,7 +252,9 @@ def test_frequency_policy_scales_and_overrides():
     assert p.every("loss.total") == 1
     assert p.every("collapse.effective_rank") == 100
     assert p.every("ema.avg_parameter_divergence") == 500
-    p = M.FrequencyPolicy(log_frequency=20, overrides={"collapse": 7, "ema.avg_parameter_divergence": 3})
+    p = M.FrequencyPolicy(
+        log_frequency=20, overrides={"collapse": 7, "ema.avg_parameter_divergence": 3}
+    )
     assert p.every("masking.mask_ratio") == 20
     assert p.every("collapse.effective_rank") == 7
     assert p.every("ema.avg_parameter_divergence") == 3
@@ -222,8 +267,13 @@ def test_loss_only_writes_only_loss_category():
     m.log_losses(0, [0.5])
     m.log_losses(1, [0.4])
     m.log_clipping(1, 1.0, 1.0)
-    assert {k for k, *_ in w.scalars} <= {"loss.total", "loss.level", "loss.unweighted", "loss.contribution",
-                                          "loss.convergence_rate"}
+    assert {k for k, *_ in w.scalars} <= {
+        "loss.total",
+        "loss.level",
+        "loss.unweighted",
+        "loss.contribution",
+        "loss.convergence_rate",
+    }
 
 
 def test_gradient_histograms_per_layer_group_with_exact_extremes():
@@ -234,11 +284,20 @@ def test_gradient_histograms_per_layer_group_with_exact_extremes():
     pred = Predictor(num_patches=16, embed_dim=8, predictor_dim=8, depth=2, num_heads=2)
     for p in pred.parameters():
         p.grad = torch.randn(p.shape)
-    m.log_gradients(0, parts={"context_encoder": torch.nn.Linear(2, 2), "predictor": pred,
-                              "target_encoder": torch.nn.Linear(2, 2)}, global_norm=1.0)
+    m.log_gradients(
+        0,
+        parts={
+            "context_encoder": torch.nn.Linear(2, 2),
+            "predictor": pred,
+            "target_encoder": torch.nn.Linear(2, 2),
+        },
+        global_norm=1.0,
+    )
     layers = {layer for _, layer, _, _ in w.histograms}
     assert {"predictor.blocks.0", "predictor.blocks.1", "predictor.embed"} <= layers
     vals = dict((layer, v) for _, layer, _, v in w.histograms)["predictor.blocks.0"]
     allg = torch.cat([p.grad.reshape(-1) for p in pred.blocks[0].parameters()])
     assert len(vals) == 50
-    assert vals.max() == pytest.approx(allg.max().item()) and vals.min() == pytest.approx(allg.min().item())
+    assert vals.max() == pytest.approx(allg.max().item()) and vals.min() == pytest.approx(
+        allg.min().item()
+    )

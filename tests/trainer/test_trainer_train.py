@@ -10,12 +10,11 @@ import time
 import pytest
 import torch
 
-from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
-
 from hjepa_trainer import checkpoint as ckpt
 from hjepa_trainer.model import HJEPA
 from hjepa_trainer.train import NonFiniteLossError, train
+from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
 
 from trainer_helpers import TINY, read_histogram_tags, read_scalars, tiny_config
 
@@ -63,7 +62,11 @@ def test_gradient_histograms_per_layer_group(tmp_path, full_run):
     result, _ = full_run
     tags = read_histogram_tags(result.run_dir)
     layers = {catalog.resolve(t).layer for t in tags}
-    assert {"context_encoder.patch_embed", "context_encoder.blocks.0", "predictor.blocks.0"} <= layers
+    assert {
+        "context_encoder.patch_embed",
+        "context_encoder.blocks.0",
+        "predictor.blocks.0",
+    } <= layers
     assert not any(layer.startswith("target_encoder") for layer in layers)
 
 
@@ -76,10 +79,15 @@ def test_resolved_config_written_next_to_logs(full_run):
 
 def test_logged_values_are_consistent(full_run):
     _, s = full_run
-    v = lambda key, **kw: dict(s[catalog.tag(key, **kw)])
+
+    def v(key, **kw):
+        return dict(s[catalog.tag(key, **kw)])
+
     total, levels = v("loss.total"), [v("loss.level", level=i) for i in range(3)]
     for step, t in total.items():
-        assert t == pytest.approx(sum(w * lv[step] for w, lv in zip([1.0, 0.5, 0.25], levels)), rel=1e-5)
+        assert t == pytest.approx(
+            sum(w * lv[step] for w, lv in zip([1.0, 0.5, 0.25], levels)), rel=1e-5
+        )
     assert v("learning_rate.base_lr")[0] == 0.0  # warmup from 0 at step 0
     assert v("gradient_flow.target_encoder_mean")[0] == 0.0
     assert v("masking.num_masked_patches")[0] + v("masking.num_unmasked_patches")[0] <= 16
@@ -87,7 +95,9 @@ def test_logged_values_are_consistent(full_run):
 
 def _compare(a, b, skip_values=("train/performance/",)):
     for tag, points in a.items():
-        if tag.startswith(("eval/", "val/")) or tag == catalog.tag("stability.val_train_loss_ratio"):
+        if tag.startswith(("eval/", "val/")) or tag == catalog.tag(
+            "stability.val_train_loss_ratio"
+        ):
             continue
         steps_b = [st for st, _ in b[tag]]
         assert len(steps_b) == len(set(steps_b)), f"duplicate steps in {tag}: {steps_b}"
@@ -101,7 +111,9 @@ def _compare(a, b, skip_values=("train/performance/",)):
 def test_resume_equals_uninterrupted(tmp_path, full_run):
     _, uninterrupted = full_run
     first = train(tiny_config(tmp_path), progress=False, max_steps=5)
-    assert first.end_step == 5 and ckpt.load(str(tmp_path / "run" / ckpt.CHECKPOINT_NAME))["step"] == 5
+    assert (
+        first.end_step == 5 and ckpt.load(str(tmp_path / "run" / ckpt.CHECKPOINT_NAME))["step"] == 5
+    )
     second = train(tiny_config(tmp_path), progress=False, resume=True)
     assert (second.start_step, second.end_step) == (5, 8)
     _compare(uninterrupted, read_scalars(tmp_path / "run"))
@@ -113,8 +125,15 @@ def test_resume_after_crash_between_event_commit_and_checkpoint(tmp_path, full_r
     path = str(tmp_path / "run" / ckpt.CHECKPOINT_NAME)
     train(tiny_config(tmp_path, "training.checkpoint_every=4"), progress=False, max_steps=4)
     saved = ckpt.load(path)
-    train(tiny_config(tmp_path, "training.checkpoint_every=4"), progress=False, resume=True, max_steps=6)
-    ckpt.save(path, saved)  # as if the run died after committing steps 4-5 but before its checkpoint
+    train(
+        tiny_config(tmp_path, "training.checkpoint_every=4"),
+        progress=False,
+        resume=True,
+        max_steps=6,
+    )
+    ckpt.save(
+        path, saved
+    )  # as if the run died after committing steps 4-5 but before its checkpoint
     train(tiny_config(tmp_path, "training.checkpoint_every=4"), progress=False, resume=True)
     _compare(uninterrupted, read_scalars(tmp_path / "run"))
 
@@ -143,14 +162,28 @@ def test_non_finite_loss_stops_with_checkpoint_of_last_good_state(tmp_path, monk
 
 def _cli(*args, **kw):
     env = dict(os.environ, PYTHONPATH=os.path.dirname(__file__))
-    return subprocess.Popen([sys.executable, "-m", "hjepa_trainer", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hjepa_trainer", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def test_sigterm_writes_checkpoint_and_events_match_it(tmp_path):
     sets = [a for item in TINY for a in ("--set", item)]
-    proc = _cli(*sets, "--set", "training.total_steps=100000", "--set", "training.checkpoint_every=3",
-                "--logdir", str(tmp_path), "--no-progress")
+    proc = _cli(
+        *sets,
+        "--set",
+        "training.total_steps=100000",
+        "--set",
+        "training.checkpoint_every=3",
+        "--logdir",
+        str(tmp_path),
+        "--no-progress",
+    )
     path = tmp_path / "run" / ckpt.CHECKPOINT_NAME
     deadline = time.time() + 120
     while not path.exists() and time.time() < deadline and proc.poll() is None:
@@ -173,8 +206,10 @@ def test_cli_reports_bad_config_key(tmp_path):
 
 
 def test_cli_without_torch_says_what_to_install():
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from hjepa_trainer.cli import main\nsys.exit(main([]))")
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from hjepa_trainer.cli import main\nsys.exit(main([]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "tensorboard-plugin-hjepa[train]" in proc.stderr
@@ -187,10 +222,19 @@ def test_image_folder_source_trains_and_probes(tmp_path):
     for c in ("a", "b"):
         (tmp_path / "imgs" / c).mkdir(parents=True)
         for i in range(20):
-            arr = (torch.rand(30, 30, 3, generator=gen) * (255 if c == "a" else 80)).to(torch.uint8).numpy()
+            arr = (
+                (torch.rand(30, 30, 3, generator=gen) * (255 if c == "a" else 80))
+                .to(torch.uint8)
+                .numpy()
+            )
             Image.fromarray(arr).save(tmp_path / "imgs" / c / f"{i}.png")
-    cfg = tiny_config(tmp_path, "data.source=folder", f"data.path={tmp_path / 'imgs'}", "data.val_fraction=0.2",
-                      "training.total_steps=3")
+    cfg = tiny_config(
+        tmp_path,
+        "data.source=folder",
+        f"data.path={tmp_path / 'imgs'}",
+        "data.val_fraction=0.2",
+        "training.total_steps=3",
+    )
     result = train(cfg, progress=False)
     assert result.end_step == 3
     assert 0.0 <= result.knn_top1 <= 1.0 and result.knn_top1_random_init is not None

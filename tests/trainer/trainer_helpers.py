@@ -8,13 +8,28 @@ from tensorboard.util import tensor_util
 from hjepa_trainer import config as C
 
 TINY = [
-    "model.img_size=24", "model.patch_size=6", "model.embed_dim=32", "model.depth=1", "model.num_heads=2",
-    "model.predictor_dim=16", "model.predictor_depth=1", "model.predictor_heads=2",
-    "masking.num_masks=2", "masking.min_context=2",
-    "data.train_size=96", "data.val_size=24", "data.probe_size=48",
-    "training.batch_size=8", "training.total_steps=8", "training.warmup_steps=2", "training.checkpoint_every=2",
+    "model.img_size=24",
+    "model.patch_size=6",
+    "model.embed_dim=32",
+    "model.depth=1",
+    "model.num_heads=2",
+    "model.predictor_dim=16",
+    "model.predictor_depth=1",
+    "model.predictor_heads=2",
+    "masking.num_masks=2",
+    "masking.min_context=2",
+    "data.train_size=96",
+    "data.val_size=24",
+    "data.probe_size=48",
+    "training.batch_size=8",
+    "training.total_steps=8",
+    "training.warmup_steps=2",
+    "training.checkpoint_every=2",
     "training.threads=1",
-    "eval.interval=0", "eval.val_batches=1", "logging.log_frequency=2", "logging.experiment_name=run",
+    "eval.interval=0",
+    "eval.val_batches=1",
+    "logging.log_frequency=2",
+    "logging.experiment_name=run",
 ]
 
 
@@ -38,8 +53,11 @@ def read_scalars(run_dir):
 def read_histogram_tags(run_dir):
     ea = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
     ea.Reload()
-    return [t for t in ea.Tags()["tensors"]
-            if tensor_util.make_ndarray(ea.Tensors(t)[0].tensor_proto).ndim == 2]
+    return [
+        t
+        for t in ea.Tags()["tensors"]
+        if tensor_util.make_ndarray(ea.Tensors(t)[0].tensor_proto).ndim == 2
+    ]
 
 
 def ddp_worker(rank, world, port, logdir, out_dir):
@@ -51,11 +69,24 @@ def ddp_worker(rank, world, port, logdir, out_dir):
 
     from hjepa_trainer.train import Trainer
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        WORLD_SIZE=str(world),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+    )
     torch.set_num_threads(1)
-    trainer = Trainer(tiny_config(logdir, "training.total_steps=4", "training.device=cpu"), progress=False)
+    trainer = Trainer(
+        tiny_config(logdir, "training.total_steps=4", "training.device=cpu"), progress=False
+    )
     result = trainer.run()
-    torch.save({"history": result.history, "end_step": result.end_step, "model": trainer.model.state_dict()},
-               os.path.join(out_dir, f"rank{rank}.pt"))
+    torch.save(
+        {
+            "history": result.history,
+            "end_step": result.end_step,
+            "model": trainer.model.state_dict(),
+        },
+        os.path.join(out_dir, f"rank{rank}.pt"),
+    )
     dist.destroy_process_group()
