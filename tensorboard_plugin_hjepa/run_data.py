@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import catalog
 from .catalog import Source
 from .metadata import RunManifest
 
@@ -88,3 +89,27 @@ class RunData:
     def last_step(self) -> Optional[int]:
         ends = [int(s.steps[-1]) for s in self.series.values() if len(s)]
         return max(ends) if ends else None
+
+    def tag_entries(self) -> List[dict]:
+        """The ``tags`` list of a health answer: every catalogue curve of the run, by tag."""
+        out = []
+        for (key, level), series in self.series.items():
+            try:
+                metric = catalog.get(key)
+            except KeyError:
+                continue
+            resolved = catalog.resolve(series.tag)
+            note = resolved.alias.note if resolved is not None and resolved.alias else ""
+            out.append(
+                {
+                    "tag": series.tag,
+                    "key": key,
+                    "level": level,
+                    "category": metric.category,
+                    "points": len(series),
+                    "exact": bool(series.exact),
+                    "note": note,
+                }
+            )
+        out.sort(key=lambda entry: (entry["tag"], entry["key"]))
+        return out

@@ -10,33 +10,7 @@ both kinds of answer the same way.
 
 from typing import List, Optional
 
-from . import catalog
 from .catalog import UNKNOWN
-
-
-def tag_entries(run_data) -> List[dict]:
-    """The ``tags`` list of a health answer: every catalogue curve of the run, by tag."""
-    out = []
-    for (key, level), series in run_data.series.items():
-        try:
-            metric = catalog.get(key)
-        except KeyError:
-            continue
-        resolved = catalog.resolve(series.tag)
-        note = resolved.alias.note if resolved is not None and resolved.alias else ""
-        out.append(
-            {
-                "tag": series.tag,
-                "key": key,
-                "level": level,
-                "category": metric.category,
-                "points": len(series),
-                "exact": bool(series.exact),
-                "note": note,
-            }
-        )
-    out.sort(key=lambda entry: (entry["tag"], entry["key"]))
-    return out
 
 
 def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
@@ -91,5 +65,5 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "flowchart": [],
         "patterns": [],
         "ranges": None,
-        "tags": tag_entries(run_data) if run_data is not None else [],
+        "tags": run_data.tag_entries() if run_data is not None else [],
     }

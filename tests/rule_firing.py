@@ -11,7 +11,6 @@ from the same cases::
 """
 
 import dataclasses
-import re
 import sys
 from typing import Callable, Optional
 
@@ -25,7 +24,7 @@ from hjepa_trainer.masking import MultiBlockMaskGenerator, mask_ratio_profile, s
 from hjepa_trainer.model import HJEPA
 from hjepa_trainer.probe import knn_top1
 from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.catalog import markdown, schema
 from tensorboard_plugin_hjepa.run_data import RunData
 from tensorboard_plugin_hjepa.summary import RunManifest
 
@@ -584,27 +583,13 @@ def table() -> str:
     return "\n".join(rows)
 
 
-BLOCK = re.compile(r"(<!-- BEGIN rule-firing -->\n)(?:.*?\n)?(<!-- END rule-firing -->)", re.S)
-
-
 def replace_block(text: str) -> str:
-    if not BLOCK.search(text):
-        raise ValueError(
-            "README has no <!-- BEGIN rule-firing --> ... <!-- END rule-firing --> block"
-        )
-    return BLOCK.sub(lambda m: m.group(1) + table() + "\n" + m.group(2), text)
+    """The README with its rule-firing block set to ``table()``."""
+    return markdown.replace_block(text, "rule-firing", table())
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m tests.rule_firing README.md", file=sys.stderr)
-        return 2
-    with open(argv[0], encoding="utf-8") as f:
-        text = replace_block(f.read())
-    with open(argv[0], "w", encoding="utf-8") as f:
-        f.write(text)
-    return 0
+    return markdown.rewrite(argv, replace_block, "python -m tests.rule_firing")
 
 
 if __name__ == "__main__":

@@ -139,18 +139,7 @@ class MetricHistory:
             curve = self._curves[(key, level)] = _Curve(self.max_points)
         curve.add(int(step), time.time() if wall_time is None else float(wall_time), float(value))
 
-    def scalar(
-        self,
-        key: str,
-        value: float,
-        step: int,
-        *,
-        level: Optional[int] = None,
-        group: Optional[int] = None,
-        wall_time: Optional[float] = None,
-    ) -> None:
-        """``add`` under the writer's name: a history can be ``HJepaMetrics``' writer."""
-        self.add(key, value, step, level=level, group=group, wall_time=wall_time)
+    scalar = add  # the writer's name: a history can be ``HJepaMetrics``' writer
 
     def histogram(self, key: str, values, step: int, *, layer: str) -> None:
         """Histograms are not judged: nothing to keep."""

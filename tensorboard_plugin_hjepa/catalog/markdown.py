@@ -63,32 +63,42 @@ def render(name: str) -> str:
     return {"metric-table": metric_table, "corrections": corrections}[name]()
 
 
+def replace_block(text: str, name: str, content: str) -> str:
+    """The text with its ``<!-- BEGIN name -->`` ... ``<!-- END name -->`` block set to
+    ``content``.
+
+    Raises:
+      ValueError: the text has no such block.
+    """
+    pattern = re.compile(r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name), re.S)
+    if not pattern.search(text):
+        raise ValueError("README has no <!-- BEGIN %s --> ... <!-- END %s --> block" % (name, name))
+    return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
+
+
 def replace_blocks(text: str) -> str:
     """The text with every known marker block re-rendered from the catalogue."""
     for name in BLOCKS:
-        pattern = re.compile(
-            r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name), re.S
-        )
-        if not pattern.search(text):
-            raise ValueError(
-                "README has no <!-- BEGIN %s --> ... <!-- END %s --> block" % (name, name)
-            )
-        text = pattern.sub(lambda m, name=name: m.group(1) + render(name) + "\n" + m.group(2), text)
+        text = replace_block(text, name, render(name))
     return text
 
 
-def main(argv=None):
+def rewrite(argv, transform, usage: str) -> int:
+    """``python -m ... README.md``: rewrite the one file named in ``argv`` through
+    ``transform``; exit status 2 with ``usage`` when it is not one file."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print(
-            "usage: python -m tensorboard_plugin_hjepa.catalog.markdown README.md", file=sys.stderr
-        )
+        print("usage: %s README.md" % usage, file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as f:
-        text = replace_blocks(f.read())
+        text = transform(f.read())
     with open(argv[0], "w", encoding="utf-8") as f:
         f.write(text)
     return 0
+
+
+def main(argv=None):
+    return rewrite(argv, replace_blocks, "python -m tensorboard_plugin_hjepa.catalog.markdown")
 
 
 if __name__ == "__main__":

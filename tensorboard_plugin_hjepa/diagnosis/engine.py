@@ -9,7 +9,6 @@ infinite (a ratio to zero), never for "unknown", which is None.
 
 from typing import List, Optional
 
-from .. import catalog
 from ..catalog import schema
 from ..run_data import RunData
 from . import contributions, flowchart, lights, patterns, ranges
@@ -51,30 +50,6 @@ def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
                 "(missing data or embedding dimension)"
             )
     return status, reason
-
-
-def _tags(data: RunData) -> List[dict]:
-    out = []
-    for (key, level), series in data.series.items():
-        try:
-            metric = catalog.get(key)
-        except KeyError:
-            continue
-        resolved = catalog.resolve(series.tag)
-        note = resolved.alias.note if resolved is not None and resolved.alias else ""
-        out.append(
-            {
-                "tag": series.tag,
-                "key": key,
-                "level": level,
-                "category": metric.category,
-                "points": len(series),
-                "exact": bool(series.exact),
-                "note": note,
-            }
-        )
-    out.sort(key=lambda t: t["tag"])
-    return out
 
 
 def _dim_note(ctx: Context):
@@ -144,7 +119,7 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         "flowchart": branch_list,
         "patterns": pattern_list,
         "ranges": range_result,
-        "tags": _tags(run_data),
+        "tags": run_data.tag_entries(),
     }
 
 
