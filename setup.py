@@ -63,7 +63,13 @@ setuptools.setup(
         "train": ["torch>=2.3", "pyyaml>=5.4", "pillow>=9.0", "tqdm>=4.60"],
         # Browser tests drive Debian's chromium through Playwright (no browser download);
         # scikit-learn ships the real images (its digits) of a scenario.
-        "test": ["pytest>=7", "hypothesis>=6", "playwright>=1.40", "scikit-learn>=1.0"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "playwright>=1.40",
+            "scikit-learn>=1.0",
+            "ruff>=0.6",
+        ],
     },
     entry_points={
         "tensorboard_plugins": [
