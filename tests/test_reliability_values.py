@@ -126,7 +126,7 @@ def test_the_runs_route_and_the_doctor_agree_on_odd_values(value_app, capsys):
     assert "NaN" in printer.out.getvalue()
 
 
-# Values no correct trainer logs for L2-normalised features (DESIGN.md: mean std per
+# Values no correct trainer logs for L2-normalised features (mean std per
 # dim <= 1/sqrt(D), effective rank <= min(N, D), cosines in [-1, 1]).
 IMPOSSIBLE = {
     "std_huge": {"collapse.mean_std_per_dim": F32_MAX, "collapse.min_std_per_dim": F32_MAX},

@@ -23,6 +23,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Optional, Tuple
 
+from tensorboard_plugin_hjepa import catalog
+
 from .health import STOP_ON
 from .model import MAX_LEVELS, LossKind
 
@@ -80,6 +82,8 @@ def _min_max(lo: float, hi: float) -> _Rule:
     )
 
 
+# What metrics.frequencies may name: every catalogue key and category (each is honoured).
+_FREQUENCY_NAMES = frozenset(name for m in catalog.metrics() for name in (m.key, m.category))
 _SEED = _Rule(lambda v: -SEED_LIMIT < v < SEED_LIMIT, "must be in (-2**32, 2**32)")
 _SINCOS = _Rule(lambda v: v % 4 == 0, "must be divisible by 4 (2-D sin-cos positions)")
 
@@ -234,8 +238,12 @@ class MetricsConfig:
     )  # steps in stability / clipping-percentage / convergence windows
     histogram_max_values: int = _field(16384, ge=2)  # gradient values sampled per layer group
     plain_scalars: bool = False  # also visible in TensorBoard's Scalars dashboard
-    frequencies: Dict[str, int] = _field(  # catalogue key or category -> steps
-        {}, check=_Rule(lambda f: all(v >= 0 for v in f.values()), "steps must be >= 0")
+    frequencies: Dict[str, int] = _field(  # catalogue key or category -> steps (0 = never)
+        {},
+        check=_Rule(
+            lambda f: all(v >= 0 and k in _FREQUENCY_NAMES for k, v in f.items()),
+            "keys must be catalogue keys or categories (hjepa-doctor catalog) and steps >= 0",
+        ),
     )
 
 

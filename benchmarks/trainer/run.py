@@ -13,7 +13,7 @@ Parts:
 - knn: the tiny demo (its full step budget) per seed: kNN top-1 of the trained
   target encoder vs the same probe on the random-init encoder, and wall time.
 - vit_tiny: ViT-Tiny/16 at 224 px, 3 levels, batch 8 and 32: whole-step samples/s
-  (wall) and samples per CPU-second. DESIGN.md: an existing H-JEPA implementation
+  (wall) and samples per CPU-second. The reference point: an existing H-JEPA implementation
   does 13-14 samples/s on 2 (idle) cores; the goal is >= 2x that. Compare wall
   figures only on an idle machine; on a shared one compare per CPU-second.
 
@@ -35,7 +35,7 @@ import torch
 from hjepa_trainer import config as C
 from hjepa_trainer.train import Trainer
 
-REFERENCE_VIT_TINY_SPS = 13.5  # DESIGN.md: existing implementation, 2 CPU cores, batch 8 and 32
+REFERENCE_VIT_TINY_SPS = 13.5  # an existing implementation, 2 CPU cores, batch 8 and 32
 
 
 BATCH = C.load_config(C.DEFAULT_CONFIG).training.batch_size

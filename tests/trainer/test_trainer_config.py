@@ -180,3 +180,10 @@ def test_validate_checks_a_config_changed_in_code():
     with pytest.raises(C.ConfigError, match=r"'metrics.window' expects an integer"):
         C.validate(cfg)
     assert C.validate(C.Config()) == C.Config()
+
+
+def test_a_frequency_for_an_unknown_metric_is_rejected_naming_it():
+    with pytest.raises(C.ConfigError, match="metrics.frequencies.*prediction.cosine_sim_stdd"):
+        C.load_config(None, ["metrics.frequencies={prediction.cosine_sim_stdd: 5}"])
+    cfg = C.load_config(None, ["metrics.frequencies={prediction: 5, collapse.mean_similarity: 20}"])
+    assert cfg.metrics.frequencies == {"prediction": 5, "collapse.mean_similarity": 20}

@@ -301,3 +301,31 @@ def test_gradient_histograms_per_layer_group_with_exact_extremes():
     assert vals.max() == pytest.approx(allg.max().item()) and vals.min() == pytest.approx(
         allg.min().item()
     )
+
+
+def test_a_frequency_is_honoured_for_any_metric_not_only_its_groups_gate():
+    class Sink:
+        def __init__(self):
+            self.steps = {}
+
+        def scalar(self, key, value, step, *, level=None, group=None):
+            self.steps.setdefault(key, set()).add(step)
+
+        def histogram(self, *args, **kwargs):
+            pass
+
+    sink = Sink()
+    policy = M.FrequencyPolicy(
+        log_frequency=10,
+        overrides={"prediction.cosine_sim_std": 0, "collapse.mean_similarity": 20},
+    )
+    metrics = M.HJepaMetrics(sink, hierarchy_weights=[1.0], embed_dim=8, policy=policy)
+    g = torch.Generator().manual_seed(0)
+    for step in range(40):
+        if metrics.levels_due(step):
+            f = torch.randn(16, 8, generator=g)
+            metrics.log_levels(step, preds=[f], targets=[f + 0.1], features=[f], cells=[16])
+    assert sink.steps["prediction.cosine_sim_mean"] == {0, 10, 20, 30}
+    assert "prediction.cosine_sim_std" not in sink.steps  # 0 = never, though its group runs
+    assert sink.steps["collapse.mean_similarity"] == {0, 20}
+    assert sink.steps["collapse.effective_rank"] == {0, 10, 20, 30}
