@@ -24,10 +24,11 @@ def _is_per_level(key: str) -> bool:
 
 
 def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
-    """(value, window, reason, notes) of the check's quantity at one level."""
+    """(value, window, reason, notes, span) of the check's quantity at one level; span is
+    the min(N, D) a rank fraction was taken of (None otherwise)."""
     if check.metric.startswith("derived."):
         result = derived.value(ctx, check.metric, level)
-        return result.value, result.stat.window(), result.reason, []
+        return result.value, result.stat.window(), result.reason, [], None
     stat = ctx.stat(check.metric, level, check.statistic)
     value, reason, notes = stat.value, stat.reason, []
     if value is not None and check.divide_by:
@@ -50,6 +51,7 @@ def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
                     "not apply" % ctx.alias_note(check.metric, level)
                 ),
                 [],
+                None,
             )
         rows, rows_source = ctx.rows(level)
         normalised = rules.normalise(
@@ -57,7 +59,7 @@ def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
         )
         value, reason, notes = normalised.value, normalised.reason, normalised.notes
         return value, stat.window(), reason, notes, normalised.span
-    return value, stat.window(), reason, notes
+    return value, stat.window(), reason, notes, None
 
 
 def _band_one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
@@ -86,8 +88,8 @@ def _band_one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
 def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
     if check.band is not None:
         return _band_one(ctx, check, level)
-    value, window, reason, notes, *span = _value_at(ctx, check, level)
-    env = dataclasses.replace(ctx.env(), span=span[0] if span else None)
+    value, window, reason, notes, span = _value_at(ctx, check, level)
+    env = dataclasses.replace(ctx.env(), span=span)
     bound = rules.resolve_bound(check.bound, env)
     fired = None if value is None else rules.compare(value, check.op, bound)
     if value is None:
