@@ -16,16 +16,7 @@ import os
 import sys
 import time
 
-CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ENTRY = "/data/plugin_entry.html?name=hjepa"
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, ENTRY
 
 
 def _open_run(pg, run, view):
@@ -52,7 +43,7 @@ def take(logdir, out, runs=("healthy", "collapse"), views=("lights", "diagnosis"
             if time.monotonic() > deadline:
                 raise SystemExit("tensorboard did not list the runs")
             time.sleep(0.5)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for run in runs:
                 for view in views:
@@ -99,7 +90,7 @@ def take_integration(logdir, out, runs=("collapse", "healthy")):
     paths = []
     with running_tensorboard(logdir) as tb, sync_playwright() as p:
         _wait_runs(tb, runs)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for scheme in ("light", "dark"):
                 # TensorBoard follows the browser's colour scheme; the tab follows TensorBoard.

@@ -43,19 +43,10 @@ import time
 import numpy as np
 
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, ENTRY
 from tests.tb_process import TensorBoardProcess
 
 VERSION = 1  # bump when the generated logdir changes
-CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ENTRY = "/data/plugin_entry.html?name=hjepa"
 CATEGORY = "loss"
 LEVELS = 2
 CHART = "train/loss/total"  # the chart hovered and toggled: the catalogue's loss.total tag

@@ -19,23 +19,14 @@ import pytest
 
 from tensorboard_plugin_hjepa.summary import SummaryWriter
 from tests import logs
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, ENTRY
 from tests.tb_process import running_tensorboard
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("HJEPA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCREENSHOTS = os.path.join(ROOT, "test-artifacts", "screenshots")
 LEVEL1_RUN = "level1_collapse"
-ENTRY = "/data/plugin_entry.html?name=hjepa"
 
 
 def write_level1_collapse(logdir, steps=600):
