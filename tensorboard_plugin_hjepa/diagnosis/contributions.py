@@ -16,7 +16,7 @@ with two or more levels have a hierarchy to balance.
 """
 
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -161,13 +161,11 @@ def _gpu_fraction(ctx: Context) -> DerivedValue:
     return DerivedValue(stat.value / total, stat)
 
 
-def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], DerivedValue]]:
-    """The ``contributions`` object of ``health`` and the derived values it computed."""
+def evaluate(ctx: Context) -> dict:
+    """The ``contributions`` object of ``health``; the derived values it computes (the
+    share against the configured share, the GPU memory fraction) go into ``ctx.derived``."""
     levels = list(ctx.levels)
-    derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {
-        (GPU_FRACTION, None): _gpu_fraction(ctx)
-    }
-    ctx.derived.update(derived)
+    ctx.derived[(GPU_FRACTION, None)] = _gpu_fraction(ctx)
     weights, weights_source = None, None
     if ctx.manifest is not None and len(ctx.manifest.hierarchy_weights) == len(levels):
         weights, weights_source = list(ctx.manifest.hierarchy_weights), "the run manifest"
@@ -196,7 +194,7 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], Derive
         out["note"] = "the run has %s: there is no hierarchy to balance" % (
             "one level" if ctx.levels_known else "no known levels"
         )
-        return out, derived
+        return out
     notes = []
     if weights is None:
         notes.append(
@@ -243,11 +241,10 @@ def evaluate(ctx: Context) -> Tuple[dict, Dict[Tuple[str, Optional[int]], Derive
         value = DerivedValue(None, empty, "the level curves share no step")
     else:
         notes = [text] + [n for n in notes if not n.startswith("hierarchy weights unknown")]
-    derived[(VS_CONFIG, None)] = value
-    ctx.derived.update(derived)
+    ctx.derived[(VS_CONFIG, None)] = value
     out["checks"] = [lights.light_of(ctx, VS_CONFIG, None)[0]]
     statuses = [c["status"] for c in out["checks"] if c["status"] != schema.UNKNOWN]
     if statuses:
         out["status"] = max(statuses, key=schema.severity)
     out["note"] = "; ".join(notes) if notes else None
-    return out, derived
+    return out

@@ -91,7 +91,7 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
       contributions, flowchart, patterns, ranges, tags.
     """
     ctx = Context(run_data, embed_dim=embed_dim)
-    contribution, _ = contributions.evaluate(ctx)
+    contribution = contributions.evaluate(ctx)
     light_list = lights.evaluate(ctx)
     range_result = ranges.evaluate(ctx)
     branch_list = flowchart.evaluate(ctx)
