@@ -105,6 +105,11 @@ def parse_plugin_content(content):
     return parsed
 
 
+TEACHER_EMA = "ema"
+TEACHER_NONE = "none"
+TEACHERS = (TEACHER_EMA, TEACHER_NONE)
+
+
 @dataclasses.dataclass
 class RunManifest:
     """What the diagnosis needs to know about a run beyond its curves.
@@ -122,6 +127,11 @@ class RunManifest:
       gpu_memory_total_gb: the device's memory, when training on a GPU.
       warmup_steps: steps of the LR warmup (history rules judge the run after it).
       stop_gradient: whether the targets are stop-gradient (None = not stated).
+      teacher: where the targets come from: "ema" (an EMA target encoder: its targets
+        must get no gradient) or "none" (no teacher by design, SIGReg/LeJEPA-style: the
+        trained encoder makes its own targets and gradients reach them); None = not
+        stated. A manifest that states ``stop_gradient: false`` and no teacher declares
+        the no-teacher design.
       mask_ratio_expected: the mask ratio the run's own mask generator gives for its
         grid and config (median over sampled batches).
       mask_ratio_range: (low, high) of the per-batch mask ratio over those batches.
@@ -138,6 +148,7 @@ class RunManifest:
     gpu_memory_total_gb: Optional[float] = None
     warmup_steps: Optional[int] = None
     stop_gradient: Optional[bool] = None
+    teacher: Optional[str] = None
     mask_ratio_expected: Optional[float] = None
     mask_ratio_range: Optional[Sequence[float]] = None
     trainer: str = ""
@@ -170,6 +181,10 @@ class RunManifest:
             raise ValueError(
                 "stop_gradient must be true, false or None, got %r" % (self.stop_gradient,)
             )
+        if self.teacher is not None and self.teacher not in TEACHERS:
+            raise ValueError(
+                "teacher must be one of %s or None, got %r" % (", ".join(TEACHERS), self.teacher)
+            )
         if self.mask_ratio_expected is not None:
             ratio = float(self.mask_ratio_expected)
             if not 0.0 <= ratio <= 1.0:
@@ -197,6 +212,13 @@ class RunManifest:
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def without_teacher(self) -> bool:
+        """The run has no teacher by design: gradients reaching its targets are no fault."""
+        if self.teacher is not None:
+            return self.teacher == TEACHER_NONE
+        return self.stop_gradient is False
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "RunManifest":

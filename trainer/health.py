@@ -27,9 +27,13 @@ History is bounded per curve: the first ``head`` points (the diagnosis's "first"
 window), the last ``max_points // 2`` points exactly, and a thinned middle (every other
 finite point is dropped when the bound is reached; NaN/Inf points are kept, so the
 non-finite counts stay exact). A check costs ~15-20 ms on the tiny CPU demo and
-under 40 ms with every curve full (``python -m benchmarks.online_health``). After a
-resume the history restarts empty: the online checks judge the steps run by this
-process (alerts already in the logs may be repeated once).
+under 40 ms with every curve full (``python -m benchmarks.online_health``).
+
+After a resume, ``monitor.resume(run_dir, step)`` rebuilds the history from the run's
+own event files, read by the plugin's reader (what the tab sees), so peaks, early
+windows, baselines and the probe's random-init score from before the resume count;
+what the last check before the resume saw counts as reported, so its alerts are not
+repeated. ``hjepa-train --resume`` does this itself.
 """
 
 from __future__ import annotations
@@ -95,6 +99,17 @@ class _Curve:
         self.walls = [self.walls[j] for j in keep]
         self.values = [self.values[j] for j in keep]
 
+    def extend(self, steps, walls, values) -> None:
+        """Append points in step order (after every point held), then thin once."""
+        self.steps.extend(int(s) for s in steps)
+        self.walls.extend(float(w) for w in walls)
+        self.values.extend(float(v) for v in values)
+        while len(self.steps) > self.max_points:
+            before = len(self.steps)
+            self._thin()
+            if len(self.steps) == before:
+                break
+
     def series(self, tag: str) -> Series:
         steps = np.asarray(self.steps, dtype=np.int64)
         if steps.size > 1 and not np.all(np.diff(steps) > 0):  # out of order: sort, dedupe
@@ -149,6 +164,32 @@ class MetricHistory:
         for r in records:
             self.add(r.key, r.value, step, level=r.level, group=r.group)
 
+    def load(self, run_data: RunData, *, before: int) -> int:
+        """Add every point of ``run_data`` at a step before ``before``; returns how many.
+
+        The curves are a run's own event files as the plugin reads them (catalogue keys,
+        levels); points from ``before`` on are left out (a resumed run writes them again).
+        """
+        added = 0
+        for (key, level), series in sorted(run_data.series.items(), key=lambda kv: str(kv[0])):
+            metric = catalog.get(key)
+            if metric.kind != "scalar":
+                continue
+            keep = series.steps < before
+            if not np.any(keep):
+                continue
+            curve = self._curves.get((key, level))
+            if curve is None:
+                curve = self._curves[(key, level)] = _Curve(self.max_points)
+            elif curve.steps and curve.steps[-1] >= int(series.steps[keep][0]):
+                raise ValueError(
+                    "load() adds points after those held: %s (level %s) already holds step %d"
+                    % (key, level, curve.steps[-1])
+                )
+            curve.extend(series.steps[keep], series.wall_times[keep], series.values[keep])
+            added += int(np.count_nonzero(keep))
+        return added
+
     def __len__(self) -> int:
         return sum(len(c.steps) for c in self._curves.values())
 
@@ -160,6 +201,19 @@ class MetricHistory:
             tag = catalog.tag(key, level=level, group=0 if "{group}" in metric.tag else None)
             series[(key, level)] = curve.series(tag)
         return RunData(run=run, source=catalog.Source.HJEPA, manifest=manifest, series=series)
+
+
+def _after(series: Series, step: Optional[int]) -> Series:
+    """The points of ``series`` after ``step`` (all of them for None)."""
+    if step is None:
+        return series
+    keep = series.steps > step
+    return dataclasses.replace(
+        series,
+        steps=series.steps[keep],
+        wall_times=series.wall_times[keep],
+        values=series.values[keep],
+    )
 
 
 @dataclasses.dataclass
@@ -272,6 +326,47 @@ class HealthMonitor:
     ) -> None:
         """Record a value without writing it (the loop writes it some other way)."""
         self.history.add(key, value, step, level=level, group=group)
+
+    # -- resuming -------------------------------------------------------------------------
+    def resume(self, run_dir: str, step: int) -> int:
+        """Continue a resumed run's checks with the history written before ``step``.
+
+        Reads ``run_dir``'s event files with the plugin's reader (what the tab and
+        ``hjepa-doctor`` see), keeps the points before ``step`` (the first step this
+        process runs), and diagnoses them as the last check before the resume did: what
+        that check found counts as reported, so it is not alerted again, and a problem
+        that appears later still is. Call it once, before the first check.
+
+        Args:
+            run_dir: the run's directory (its event files).
+            step: the step the loop resumes at (a checkpoint's step count).
+
+        Returns:
+            The number of points read (0 when the directory holds no H-JEPA events yet).
+        """
+        from tensorboard_plugin_hjepa.doctor import DoctorError, read_logdir
+
+        try:
+            runs = read_logdir(run_dir)
+        except DoctorError:  # nothing written yet (a run stopped before its first commit)
+            return 0
+        run_data = next(iter(runs.values()))
+        last_check = (step - 1) // self.every * self.every  # the last step ``due`` held for
+        last_check = last_check if last_check > 0 else None
+        added = 0
+        if last_check is not None:
+            added = self.history.load(run_data, before=last_check + 1)
+            health = diagnose(self.history.run_data(self.run, self.manifest))
+            self._reported = changes.snapshot(health)
+            self._previous_status = health["status"]
+            self.last_health = health
+        # The steps after that check: recorded, judged at the next check.
+        tail = RunData(
+            run=run_data.run,
+            source=run_data.source,
+            series={slot: _after(series, last_check) for slot, series in run_data.series.items()},
+        )
+        return added + self.history.load(tail, before=step)
 
     # -- checks ---------------------------------------------------------------------------
     def due(self, step: int) -> bool:

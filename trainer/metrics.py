@@ -383,21 +383,35 @@ def mask_records(*, num_context: int, num_target: int, num_patches: int) -> List
     ]
 
 
+SPIKE_TREND_POINTS = 9  # width of the running median the spike ratio divides by
+
+
+def spike_ratio(values: Sequence[float]) -> float:
+    """The largest loss over its local trend: max_i y_i / (running median around i).
+
+    1 for any smooth curve, 3 when one step's loss is three times that of the steps
+    around it. The trend is removed because max / min of a window grows with the trend
+    inside it: a smoothly falling loss read 3.2 by itself. The running median (9 steps,
+    held flat at the ends) follows a curve of any shape and ignores a lone spike.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    width = min(SPIKE_TREND_POINTS, y.size - (1 - y.size % 2))  # odd, at most n
+    trend = np.median(np.lib.stride_tricks.sliding_window_view(y, width), axis=1)
+    trend = np.pad(trend, (width // 2, width // 2), mode="edge")
+    if not np.all(trend > 0):
+        return float("inf")
+    return float(np.max(y / trend))
+
+
 def window_stats(values: Sequence[float]) -> Tuple[float, float, float]:
-    """(variance with ddof=0, least-squares slope per step, max / min) of a window.
+    """(variance with ddof=0, least-squares slope per step, ``spike_ratio``) of a window.
 
     Args:
         values: at least 2 consecutive per-step values.
     """
-    n = len(values)
-    mean = sum(values) / n
-    var = sum((v - mean) ** 2 for v in values) / n
-    x_mean = (n - 1) / 2.0
-    sxx = sum((i - x_mean) ** 2 for i in range(n))
-    slope = sum((i - x_mean) * (v - mean) for i, v in enumerate(values)) / sxx
-    lo, hi = min(values), max(values)
-    spike = hi / lo if lo > 0 else float("inf")
-    return var, slope, spike
+    y = np.asarray(values, dtype=np.float64)
+    slope = np.polyfit(np.arange(y.size, dtype=np.float64), y, 1)[0]
+    return float(np.var(y)), float(slope), spike_ratio(y)
 
 
 # ----------------------------------------------------------------------------- timing
@@ -836,6 +850,27 @@ class HJepaMetrics:
         self._throughput_mark = None
 
     # -- evaluation ---------------------------------------------------------------------
+    def log_probe_setup(
+        self,
+        step: int,
+        *,
+        num_classes: int,
+        num_queries: int,
+        knn_top1_random_init: Optional[float] = None,
+    ) -> None:
+        """What the probe lights compare with, once per run: chance (1 / classes), the
+        queries the probe is scored on (its binomial standard error) and the random-init
+        encoder's accuracy."""
+        if self.loss_only:
+            return
+        records = [
+            Record("eval.num_classes", float(num_classes)),
+            Record("eval.probe_queries", float(num_queries)),
+        ]
+        if knn_top1_random_init is not None:
+            records.append(Record("eval.knn_top1_random_init", knn_top1_random_init))
+        self.write(records, step)
+
     def log_eval(
         self, step: int, *, val_loss: Optional[float] = None, knn_top1: Optional[float] = None
     ) -> None:

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.distributed as dist
 
-from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
+from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG, TEACHER_EMA
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 
 from . import checkpoint as ckpt
@@ -335,6 +335,8 @@ class Trainer:
         )
         if state is not None:
             self._restore(state)
+            if self.health is not None:  # the online checks see the history before the resume
+                self.health.resume(self.run_dir, self.step)
 
     # -- persistence ---------------------------------------------------------------------
     def _check_resumable(self, state: dict) -> None:
@@ -411,6 +413,7 @@ class Trainer:
             ),
             warmup_steps=t.warmup_steps,
             stop_gradient=t.stop_gradient,
+            teacher=TEACHER_EMA,  # an EMA target encoder, even in the no-stop-gradient ablation
             mask_ratio_expected=self._mask_profile.median,
             mask_ratio_range=[self._mask_profile.low, self._mask_profile.high],
             trainer=f"{TRAINER_NAME} {ckpt.__version__}",
@@ -631,12 +634,16 @@ class Trainer:
         result = TrainResult(self.run_dir, self.step, self.step)
         e = cfg.eval
         if self.step == 0 and self.main and not cfg.metrics.loss_only:
-            # Chance for the probe is 1 / classes: the diagnosis needs the count.
-            self.sink.scalar("eval.num_classes", float(self.data.num_classes), 0)
             if e.random_init_baseline:
                 # At step 0 the target encoder is the random init: the probe's baseline.
                 self.knn_random_init = self.knn()
-                self.sink.scalar("eval.knn_top1_random_init", self.knn_random_init, 0)
+            # Through the metrics logger like every value, so the online checks see them.
+            self.metrics.log_probe_setup(
+                0,
+                num_classes=self.data.num_classes,
+                num_queries=min(len(self.data.val), cfg.data.val_size),
+                knn_top1_random_init=self.knn_random_init,
+            )
         result.knn_top1_random_init = self.knn_random_init
 
         batches = iterate_batches(

@@ -1205,6 +1205,17 @@ EVALUATION = (
         origin="project",
     ),
     _m(
+        "eval.probe_queries",
+        "eval/probe_queries",
+        0,
+        "Labelled queries the kNN probe is scored on (project addition: a probe's accuracy "
+        "on n queries has a binomial standard error sqrt(p(1-p)/n), which the probe lights "
+        "judge against).",
+        "queries",
+        ONCE,
+        origin="project",
+    ),
+    _m(
         "eval.val_loss",
         "val/loss/total",
         0,

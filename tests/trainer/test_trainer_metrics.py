@@ -221,7 +221,17 @@ def test_window_stats_match_numpy():
     var, slope, spike = M.window_stats(vals)
     assert var == pytest.approx(np.var(vals))
     assert slope == pytest.approx(np.polyfit(np.arange(len(vals)), vals, 1)[0])
-    assert spike == pytest.approx(max(vals) / min(vals))
+    assert spike == pytest.approx(1 / 0.9)  # 1.0 over the median of its first five points
+
+
+def test_spike_ratio_ignores_a_falling_trend_and_sees_a_spike():
+    # The demo's loss in a 100-step window of its warmup: falling 4x, no spike.
+    falling = list(0.4 * np.exp(-np.arange(100) / 30.0) + 0.1)
+    assert max(falling) / min(falling) > 3  # what the undetrended ratio read
+    assert M.window_stats(falling)[2] < 1.5
+    spiked = list(falling)
+    spiked[60] *= 4
+    assert M.window_stats(spiked)[2] > 3
 
 
 def test_logger_windows_clipping_percentage_and_convergence():

@@ -1,0 +1,1 @@
+"""Fault injection on the reference trainer: how early the online checks alert."""

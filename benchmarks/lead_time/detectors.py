@@ -1,0 +1,140 @@
+"""The detectors compared on the same logged curves, and the probe's failure clock.
+
+- ``product_alerts``: the trainer's online checks, replayed over the run's event files
+  (read with the plugin's reader): a ``HealthMonitor`` records the points in step
+  order and checks at the steps the trainer checks at. The diagnosis is pure, so this
+  is what the online checks of the same code print (``outcome.json`` holds the lines
+  the trainer itself printed; the benchmark reports where the two differ).
+- ``zscore_alerts``: what a user has without this product, W&B Automations' z-score
+  filter on the loss: the latest value against the mean and std of the 30 before it,
+  alert when |z| > 3.
+- ``variance_floor_alerts``: data2vec's guard: the target std (the per-dimension std
+  across samples of the layer-normed targets, ``hierarchy.feat_std``) under 0.1 at any
+  level stops the run (fairseq data2vec's ``min_target_var``).
+- ``probe_failure``: the first probe after the onset below the random-init encoder's by
+  more than the probe's noise (2 binomial standard errors of the difference), or within
+  2 standard errors of chance.
+"""
+
+import dataclasses
+import math
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from hjepa_trainer.health import HealthMonitor
+from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.doctor import read_logdir
+from tensorboard_plugin_hjepa.run_data import RunData
+
+ZSCORE_WINDOW = 30
+ZSCORE_LIMIT = 3.0
+TARGET_STD_FLOOR = 0.1
+PROBE_SE = 2.0  # standard errors a probe must be off by to count as failed
+
+
+@dataclasses.dataclass
+class Alert:
+    step: int
+    status: str
+    what: str = ""  # the lights, branches and patterns that are new
+
+
+def load(run_dir: str) -> RunData:
+    """The run as the tab reads it."""
+    return next(iter(read_logdir(run_dir).values()))
+
+
+def check_steps(last_step: int, every: int) -> List[int]:
+    """The steps the trainer's online checks run at: every ``every`` steps and the last."""
+    steps = list(range(every, last_step + 1, every))
+    if not steps or steps[-1] != last_step:
+        steps.append(last_step)
+    return steps
+
+
+def _what(change) -> str:
+    parts = ["%s@%s=%s" % (i["key"], i.get("level"), i["status"]) for i in change.worse_items]
+    parts += ["branch " + b["id"] for b in change.new_branches]
+    parts += ["pattern " + p["id"] for p in change.new_patterns]
+    return ", ".join(parts)
+
+
+def product_alerts(run: RunData, every: int, last_step: int) -> List[Alert]:
+    """The online checks' alerts (warning or worse), replayed over the logged curves."""
+    monitor = HealthMonitor(run.manifest, every=every, say=lambda line: None)
+    points = sorted(
+        (int(step), key, level, float(wall), float(value))
+        for (key, level), series in run.series.items()
+        for step, wall, value in zip(series.steps, series.wall_times, series.values)
+    )
+    out, i = [], 0
+    for step in check_steps(last_step, every):
+        while i < len(points) and points[i][0] <= step:
+            s, key, level, wall, value = points[i]
+            monitor.history.add(key, value, s, level=level, wall_time=wall)
+            i += 1
+        alert = monitor.check(step)
+        if alert is not None and schema.severity(alert.status) >= schema.severity(schema.WARNING):
+            out.append(Alert(step, alert.status, _what(alert.change)))
+    return out
+
+
+def zscore_alerts(run: RunData) -> List[Alert]:
+    """|z| > 3 of each loss point against the 30 points before it."""
+    series = run.get("loss.total")
+    if series is None or len(series) <= ZSCORE_WINDOW:
+        return []
+    y = series.values
+    windows = np.lib.stride_tricks.sliding_window_view(y[:-1], ZSCORE_WINDOW)
+    mean, std = windows.mean(axis=1), windows.std(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (y[ZSCORE_WINDOW:] - mean) / std
+    fired = np.flatnonzero(np.abs(np.nan_to_num(z, nan=0.0)) > ZSCORE_LIMIT) + ZSCORE_WINDOW
+    return [
+        Alert(int(series.steps[j]), "alert", "|z| %.1f" % abs(z[j - ZSCORE_WINDOW])) for j in fired
+    ]
+
+
+def variance_floor_alerts(run: RunData) -> List[Alert]:
+    """Every logged point at which some level's target std is under the floor."""
+    out = {}
+    for (key, level), series in run.series.items():
+        if key != "hierarchy.feat_std":
+            continue
+        for step, value in zip(series.steps, series.values):
+            if value < TARGET_STD_FLOOR and int(step) not in out:
+                out[int(step)] = Alert(int(step), "alert", "level %s std %.3g" % (level, value))
+    return [out[s] for s in sorted(out)]
+
+
+def _last(run: RunData, key: str) -> Optional[float]:
+    series = run.get(key)
+    if series is None or not len(series):
+        return None
+    return float(series.values[-1])
+
+
+def probe_failure(run: RunData, onset: int) -> Tuple[Optional[int], str]:
+    """(step, how) of the first probe at or after ``onset`` that failed; (None, "")."""
+    probe = run.get("eval.knn_top1")
+    base = _last(run, "eval.knn_top1_random_init")
+    classes = _last(run, "eval.num_classes")
+    queries = _last(run, "eval.probe_queries")
+    if probe is None or base is None or not classes or not queries:
+        return None, ""
+    chance = 1.0 / classes
+    for step, acc in zip(probe.steps, probe.values):
+        if step < onset:
+            continue
+        se_base = math.sqrt(acc * (1 - acc) / queries + base * (1 - base) / queries)
+        if acc < base - PROBE_SE * se_base:
+            return int(step), "below random init (%.3f < %.3f)" % (acc, base)
+        se_chance = math.sqrt(chance * (1 - chance) / queries)
+        if acc <= chance + PROBE_SE * se_chance:
+            return int(step), "at chance (%.3f)" % acc
+    return None, ""
+
+
+def first_at_or_after(alerts: List[Alert], step: int) -> Optional[Alert]:
+    return next((a for a in alerts if a.step >= step), None)
