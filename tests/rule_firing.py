@@ -94,6 +94,29 @@ def _prediction_run(make_pair) -> RunData:
     return rec.run()
 
 
+def _prediction_history_run(healthy_pair, pathology_pair, *, switch=500) -> RunData:
+    """prediction_records of healthy pairs, then from ``switch`` on of the pathology's."""
+    rec = Recorder()
+    for i, step in enumerate(range(0, 1000, 20)):
+        make = healthy_pair if step < switch else pathology_pair
+        pred, target = make(_gen(i))
+        rec.add_records(M.prediction_records(pred, target, 0), step)
+    return rec.run(warmup_steps=50)
+
+
+def _mixed_difficulty(g):
+    """Predictions of their targets with noise from none to much: some easy, some hard."""
+    target = torch.randn(256, D, generator=g)
+    scale = torch.linspace(0.0, 2.0, 256).unsqueeze(1)
+    return target + scale * torch.randn(256, D, generator=g), target
+
+
+def _all_equally_easy(g):
+    """Every prediction its target scaled: all positions equally easy."""
+    target = torch.randn(256, D, generator=g)
+    return 2.0 * target + 1e-4 * torch.randn(target.shape, generator=g), target
+
+
 def _loss_run(per_step_losses, weights, *, window=100, steps=200) -> RunData:
     rec = Recorder()
     logger = M.HJepaMetrics(rec, hierarchy_weights=weights, embed_dim=D, window=window)
@@ -112,14 +135,16 @@ def _modules(seed=0):
     return ctx, tgt
 
 
-def _ema_run(momentum=0.996, target_scale=1.0, drift=0.0) -> RunData:
+def _ema_run(momentum=0.996, target_scale=1.0, drift=0.0, *, from_step=0) -> RunData:
+    """ema_records every 50 steps; ``momentum`` from ``from_step`` on (0.996 before)."""
     rec = Recorder()
     ctx, tgt = _modules()
     for i, step in enumerate(range(0, 1000, 50)):
         with torch.no_grad():
             for c, t in zip(ctx.parameters(), tgt.parameters()):
                 t.copy_(target_scale * c + drift * (i + 1) ** 2 * torch.ones_like(c))
-        rec.add_records(M.ema_records(ctx, tgt, momentum=momentum, momentum_target=1.0), step)
+        m = momentum if step >= from_step else 0.996
+        rec.add_records(M.ema_records(ctx, tgt, momentum=m, momentum_target=1.0), step)
     return rec.run()
 
 
@@ -223,17 +248,18 @@ def _timing_run(forward_ms, backward_ms) -> RunData:
 
 
 def _gpu_memory_run(allocated_gb) -> RunData:
-    """performance_records on a CUDA device whose allocator reports ``allocated_gb``.
+    """performance_records on a CUDA device whose allocator reports ``allocated_gb(step)``.
 
     There is no GPU here: the allocator's two counters are patched for the call, the
     rest is the trainer's own code path for a CUDA device.
     """
     rec = Recorder()
     saved = torch.cuda.memory_allocated, torch.cuda.memory_reserved
-    torch.cuda.memory_allocated = lambda device=None: allocated_gb * 1e9
-    torch.cuda.memory_reserved = lambda device=None: (allocated_gb + 2) * 1e9
+    step = 0
+    torch.cuda.memory_allocated = lambda device=None: allocated_gb(step) * 1e9
+    torch.cuda.memory_reserved = lambda device=None: (allocated_gb(step) + 2) * 1e9
     try:
-        for step in range(0, 1000, 100):
+        for step in range(0, 1000, 50):
             rec.add_records(
                 M.performance_records(
                     forward_ms=30.0,
@@ -269,7 +295,7 @@ def _history_run(healthy, pathology, *, switch=500) -> RunData:
     for i, step in enumerate(range(0, 1000, 20)):
         make = healthy if step < switch else pathology
         rec.add_records(M.collapse_records(make(_gen(i)), 0, max_rows=N), step)
-    return rec.run(warmup_steps=50)
+    return rec.run(warmup_steps=100)
 
 
 _CENTRES = F.normalize(torch.randn(10, 32, generator=_gen(100)), dim=1)  # 10 classes, d=32
@@ -292,13 +318,20 @@ def _probe(noise, seed):
     return knn_top1(bank, bank_y, queries, query_y, k=20, temperature=0.07, num_classes=10)
 
 
-def _probe_run(random_init_noise, noises) -> RunData:
-    """The probe at step 0 (random init) and at evaluations after early training."""
+def _probe_run(random_init_noise, noises, *, every=150) -> RunData:
+    """The probe at step 0 (random init) and at evaluations from step 300 on, every
+    ``every`` steps, written by the trainer's metrics logger."""
     rec = Recorder()
-    rec.scalar("eval.num_classes", 10.0, 0)
-    rec.scalar("eval.knn_top1_random_init", _probe(random_init_noise, 0), 0)
+    logger = M.HJepaMetrics(rec, hierarchy_weights=[1.0], embed_dim=D)
+    _, labels = _labelled(0.1, _gen(0))
+    logger.log_probe_setup(
+        0,
+        num_classes=10,
+        num_queries=len(labels),
+        knn_top1_random_init=_probe(random_init_noise, 0),
+    )
     for i, noise in enumerate(noises):
-        rec.scalar("eval.knn_top1", _probe(noise, i + 1), 300 + 150 * i)
+        logger.log_eval(300 + every * i, knn_top1=_probe(noise, i + 1))
     return rec.run(warmup_steps=100)
 
 
@@ -337,6 +370,12 @@ CASES = (
         lambda: _ema_run(momentum=0.5),
     ),
     Case(
+        "ema.momentum_current",
+        schema.WARNING,
+        "ema_records with momentum 1.0 from mid-run (the target encoder frozen)",
+        lambda: _ema_run(momentum=1.0, from_step=500),
+    ),
+    Case(
         "ema.avg_parameter_divergence",
         schema.CRITICAL,
         "ema_records of a target drifting away from its context encoder, growing 400x over the run",
@@ -367,12 +406,9 @@ CASES = (
     Case(
         "prediction.cosine_sim_std",
         schema.WARNING,
-        "prediction_records where every prediction is its target scaled (all equally easy)",
-        lambda: _prediction_run(
-            lambda g: (lambda t: (2.0 * t + 1e-4 * torch.randn(t.shape, generator=g), t))(
-                torch.randn(256, D, generator=g)
-            )
-        ),
+        "prediction_records of predictions some easy, some hard, then from mid-run every "
+        "prediction its target scaled (all equally easy)",
+        lambda: _prediction_history_run(_mixed_difficulty, _all_equally_easy),
         level=0,
     ),
     Case(
@@ -495,21 +531,23 @@ CASES = (
     Case(
         "performance.gpu_memory_allocated_gb",
         schema.WARNING,
-        "performance_records on a CUDA device reporting 45 GB allocated (counters patched: "
-        "no GPU here)",
-        lambda: _gpu_memory_run(45.0),
+        "performance_records on a CUDA device whose allocated memory grows from 12 to 31 GB "
+        "over the run (counters patched: no GPU here)",
+        lambda: _gpu_memory_run(lambda step: 12.0 + 0.02 * step),
     ),
     Case(
-        "derived.contribution_vs_config",
+        "derived.contribution_fall",
         schema.CRITICAL,
-        "loss_records of 3 equally weighted levels where level 2's loss is 0.5% of the others'",
-        lambda: _loss_run(lambda s: [1.0, 1.0, 0.005], [1.0, 1.0, 1.0]),
+        "loss_records of 3 equally weighted levels where level 2's loss falls to 0.5% of the "
+        "others' at mid-run",
+        lambda: _loss_run(lambda s: [1.0, 1.0, 1.0 if s < 100 else 0.005], [1.0, 1.0, 1.0]),
     ),
     Case(
-        "derived.contribution_vs_config",
+        "derived.contribution_fall",
         schema.WARNING,
-        "loss_records of 3 equally weighted levels where level 2's loss is 15% of the others'",
-        lambda: _loss_run(lambda s: [1.0, 1.0, 0.15], [1.0, 1.0, 1.0]),
+        "loss_records of 3 equally weighted levels where level 2's loss falls to 15% of the "
+        "others' at mid-run",
+        lambda: _loss_run(lambda s: [1.0, 1.0, 1.0 if s < 100 else 0.15], [1.0, 1.0, 1.0]),
     ),
     Case(
         "derived.rank_fall_from_peak",
@@ -528,11 +566,38 @@ CASES = (
         level=0,
     ),
     Case(
+        "derived.rank_fast_fall",
+        schema.COLLAPSE,
+        "collapse_records of isotropic features, then, just after the warmup (10% of the run), "
+        "of features spanning 5 directions",
+        lambda: _history_run(
+            lambda g: torch.randn(N, D, generator=g), lambda g: _rank(5, g), switch=160
+        ),
+        level=0,
+    ),
+    Case(
+        "derived.rank_fast_fall",
+        schema.WARNING,
+        "collapse_records of isotropic features, then, just after the warmup, of features "
+        "spanning 30 directions",
+        lambda: _history_run(
+            lambda g: torch.randn(N, D, generator=g), lambda g: _rank(30, g), switch=160
+        ),
+        level=0,
+    ),
+    Case(
         "derived.knn_vs_random_init",
         schema.WARNING,
         "the trainer's kNN probe: random-init features with clear classes, trained features "
         "noisier",
         lambda: _probe_run(0.3, [1.2, 1.5]),
+    ),
+    Case(
+        "derived.knn_gain",
+        schema.WARNING,
+        "the trainer's kNN probe on features as noisy as the random-init encoder's, up to the "
+        "end of training",
+        lambda: _probe_run(1.2, [1.2] * 5, every=175),
     ),
     Case(
         "derived.knn_vs_chance",

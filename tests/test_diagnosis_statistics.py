@@ -146,6 +146,23 @@ def test_max_zscore_of_gaussian_noise_stays_below_the_spike_bound():
     assert worst < 6.0
 
 
+def test_noise_growth_compares_the_noise_with_the_runs_own_after_the_warmup():
+    rng = np.random.default_rng(4)
+    falling = np.linspace(1.0, 0.2, 1000)
+    calm = falling + 0.02 * rng.standard_normal(1000)
+    assert S.noise_growth(curve(calm)).value == pytest.approx(1.0, abs=0.25)
+    noisier = calm + np.where(np.arange(1000) > 900, 0.1, 0.0) * rng.standard_normal(1000)
+    assert S.noise_growth(curve(noisier)).value > 3
+
+
+def test_peak_and_steady_fall():
+    assert S.peak(curve([0.3, 0.5, np.nan, 0.4])).value == 0.5
+    # Peak of the 3-point running median (0.5, not the lone 0.9), three falls in a row.
+    assert S.steady_fall(curve([0.3, 0.9, 0.5, 0.5, 0.45, 0.4, 0.35])).value == pytest.approx(0.15)
+    assert S.steady_fall(curve([0.5, 0.5, 0.45, 0.4, 0.41])).value == 0.0  # not falling now
+    assert S.steady_fall(curve([0.5, 0.5, 0.5, 0.45, 0.4])).value == 0.0  # two falls only
+
+
 def test_late_change():
     values = [0.0] * 50 + [1.0] * 25 + [1.5] * 25
     assert S.late_change(curve(values)).value == pytest.approx(0.5)
@@ -175,7 +192,7 @@ def test_degenerate_curves_never_crash_and_never_invent_a_value(name, values):
         assert stat.value == len(finite)
     elif name == "non_finite":
         assert stat.value == (len(values) - len(finite) if values else None)
-    elif name in ("at_start", "recent_max", "last", "last_after_warmup") and finite:
+    elif name in ("at_start", "recent_max", "peak", "last", "last_after_early") and finite:
         assert stat.value == finite[0]  # one point is a first value, a maximum and a last
     else:
         assert stat.value is None, (name, values, stat.value)

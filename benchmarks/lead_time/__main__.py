@@ -14,7 +14,6 @@ control table and every goal with PASS or FAIL. Exit status 0 when every goal is
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time

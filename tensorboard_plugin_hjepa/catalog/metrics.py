@@ -30,6 +30,8 @@ _OTHER_TRAINERS = "other trainers' usual name for a kNN top-1 probe"
 TYPICAL_MASK_RATIO = (0.4, 0.7)  # reference §3: "typical range 0.4-0.7"
 GRAD_NORM_HIGH = 10.0  # reference §6: "global_norm > 10: potentially unstable gradients"
 # Reference §4's trend: ~0.4 at epoch 1, 0.4-0.6 at 10% of training, 0.7-0.85 at 50%.
+# Momentum at 1.0 (the target frozen) before the last 5% of a planned run.
+EMA_FROZEN = ProgressBound(((0.0, 0.999999), (0.95, 0.999999), (0.96, 2.0)), when_unknown=2.0)
 COSINE_LOW = ProgressBound(((0.0, -1.0), (0.05, 0.0), (0.1, 0.3), (0.3, 0.5)), when_unknown=0.0)
 
 # Reference §12 frequencies (the lower end of a range where it gives one).
@@ -156,8 +158,25 @@ EMA = (
                     "or extrapolated; check the EMA scheduler",
                     "project",
                 ),
+                Band(
+                    WARNING,
+                    ">=",
+                    EMA_FROZEN,
+                    "momentum at 1.0 before the end of training: the target encoder is frozen "
+                    "and no longer follows the context encoder",
+                    "project (reference §2: momentum increases smoothly to ~1.0)",
+                ),
             ),
-            healthy_text="momentum within [0.9, 1.0]",
+            healthy_text="momentum within [0.9, 1.0], and below 1.0 until the last 5% of training",
+            correction=Correction(
+                reference_says="momentum_current should increase smoothly from 0.996 to ~1.0; "
+                "check the EMA scheduler if it does not",
+                rule="critical outside [0.9, 1.0]; warning at 1.0 (>= 0.999999) before 95% of "
+                "training (not judged without a planned length)",
+                why="a momentum of exactly 1 freezes the target encoder: its targets stop "
+                "following what the context encoder learns. Schedules reach 1.0 only at their "
+                "end (linear or cosine from 0.996: 0.9998 and 0.99998 at 95%)",
+            ),
         ),
         expected=(
             ExpectedRange(0.1, 0.9970, 0.9990),
@@ -328,16 +347,19 @@ PREDICTION = (
         "cosine",
         EVERY_100_500,
         rule=VerdictRule(
+            statistic="fall_from_peak",
             bands=(
                 Band(
                     WARNING,
-                    "<=",
-                    0.01,
-                    "all positions equally hard or easy (std <= 0.01): targets may be trivial",
+                    ">=",
+                    10.0,
+                    "the spread of prediction difficulty fell to a tenth of its peak after "
+                    "early training: every position equally easy, the targets may be trivial",
                     "project, calibrated on real runs (reference §4: 0.1)",
                 ),
             ),
-            healthy_text="std > 0.01: some positions hard, some easy",
+            healthy_text="std within 10x of its peak after early training: some positions "
+            "hard, some easy",
             notes=(
                 Note(
                     "<=",
@@ -350,10 +372,13 @@ PREDICTION = (
             correction=Correction(
                 reference_says="cosine_sim_std > 0.1 means diverse prediction difficulty; "
                 "lower means all patches are equally easy or hard",
-                rule="warning only at std <= 0.01; std <= 0.1 is a note",
+                rule="each level is judged against its own spread: warning when it fell to a "
+                "tenth of its peak after early training; std <= 0.1 is a note",
                 why="pooled levels have few positions that each average many patches, so their "
-                "difficulty varies little: healthy tiny-demo runs sit at 0.03-0.10 on every "
-                "level, while a collapsed run, whose targets are trivial, sits at 0.0001",
+                "difficulty varies little: healthy tiny-demo runs sit at 0.03-0.10, and a "
+                "valid 4-level run's coarsest level under 0.01 at cosine 0.99, while a "
+                "collapsed run, whose targets are trivial, sits at 0.0001. A level's own "
+                "history separates them where a fixed 0.01 could not",
             ),
         ),
     ),
@@ -747,6 +772,7 @@ GRADIENTS = (
             ),
             healthy_text="no gradient in the target encoder",
         ),
+        teacher_only=True,
     ),
     _m(
         "gradient_flow.target_features_grad_norm",
@@ -770,7 +796,16 @@ GRADIENTS = (
                 ),
             ),
             healthy_text="no gradient reaches the targets (stop-gradient)",
+            correction=Correction(
+                reference_says="target_encoder should have near-zero gradients (detached)",
+                rule="judged in runs with a teacher; a run whose manifest declares no teacher "
+                "(teacher: none, or stop_gradient: false with no teacher stated) gets unknown",
+                why="runs without an EMA teacher (SIGReg/LeJEPA-style, SimSiam-style) are a "
+                "valid design: their targets come from the trained encoder and get "
+                "gradients by construction, so a missing stop-gradient is no fault there",
+            ),
         ),
+        teacher_only=True,
     ),
     _m(
         "gradient.global_norm_before_clip",
@@ -814,6 +849,14 @@ GRADIENTS = (
         "%",
         EVERY_STEP,
         rule=VerdictRule(
+            statistic="recent_after_warmup",
+            correction=Correction(
+                reference_says="clipping_percentage > 50%: learning rate likely too high",
+                rule="judged on the recent window after the LR warmup; not during it",
+                why="gradients are largest at random init, while the LR is still ramping up: a "
+                "valid 4-level run clipped 45-100% of its first steps and then rarely, and "
+                "was told to lower its learning rate at its first check",
+            ),
             bands=(
                 Band(
                     CRITICAL,
@@ -993,7 +1036,8 @@ STABILITY = (
         "stability.loss_spike_ratio",
         "train/stability/loss_spike_ratio",
         9,
-        "max_loss / min_loss in the recent window.",
+        "Largest loss in the recent window over its local trend (the 9-step running median "
+        "around it): 1 for a smooth curve, 3 when one step's loss tripled.",
         "ratio",
         EVERY_STEP,
         rule=VerdictRule(
@@ -1019,18 +1063,20 @@ STABILITY = (
                     ">",
                     1.5,
                     "ratio > 1.5: the reference's spike bound; per-batch noise "
-                    "alone reaches it (masks differ per batch)",
+                    "alone reaches it at small batches (masks differ per batch)",
                     "reference §9",
                 ),
             ),
             correction=Correction(
                 reference_says="loss_spike_ratio (max/min loss in the window) > 1.5: spikes",
-                rule="warning above 3, critical above 10",
+                rule="the ratio is taken over the loss's local trend (max_i loss_i / the 9-step "
+                "running median around i); warning above 3, critical above 10",
                 why="max/min of raw per-step losses grows with batch noise: block sizes of the "
                 "masks are drawn per batch, so some batches are much harder than others. "
-                "Healthy tiny-demo runs reach 1.3-1.8 over a 20-step window and 2-3 over the "
-                "demo's 100-step window with no spike at all, while real trouble is far "
-                "beyond: a far too high LR 11.5, a collapsing run 34",
+                "A max/min over the window also grows with the trend inside it: the unchanged "
+                "demo's smoothly falling loss read 3.2 and warned at step 250. Over its "
+                "trend a window reads about 1 + 3 noise CVs (batch 8: ~2.3), and a "
+                "genuine spike is its own height",
             ),
         ),
     ),
@@ -1146,16 +1192,36 @@ PERFORMANCE = (
         "GB",
         EVERY_100,
         rule=VerdictRule(
+            statistic="recent_over_post_warmup",
             bands=(
                 Band(
                     WARNING,
                     ">",
+                    1.5,
+                    "allocated memory grew by more than half since early training: a memory "
+                    "leak (tensors kept with their autograd history?)",
+                    "project (reference §10: a memory leak)",
+                ),
+            ),
+            healthy_text="allocated memory within 1.5x of its value after early training",
+            notes=(
+                Note(
+                    ">",
                     40.0,
-                    "more than 40 GB allocated: memory leak or a wrong batch size?",
+                    "more than 40 GB allocated: the reference's bound for ViT-B at batch 64 "
+                    "(a larger model or batch on an 80-141 GB card is no fault)",
                     "reference §10",
                 ),
             ),
-            healthy_text="at most 40 GB allocated",
+            correction=Correction(
+                reference_says="allocated > 40 GB: memory leak or incorrect batch size",
+                rule="a leak is allocated memory growing: warning when the recent median is "
+                "more than 1.5x that of the first window after early training; 40 GB is a note",
+                why="a fixed 40 GB is right for one model, batch and card: a ViT-L run or a "
+                "large batch on an 80-141 GB card allocates more by design and was warned. "
+                "A leak shows as growth over the run (a known H-JEPA implementation grew "
+                "~60 MB per batch), whatever the card",
+            ),
         ),
     ),
     _m(

@@ -51,21 +51,53 @@ STATISTICS = {
     "non_finite": "number of NaN or infinite values in the whole curve",
     "recent_max": "maximum of the recent window",
     "count": "number of finite values logged",
+    "peak": "largest finite value logged",
     "last": "last finite value logged",
-    "last_after_warmup": "last finite value after early training (a probe logged a few times "
-    "a run)",
+    "last_after_early": "last finite value after early training (a probe logged a few times a run)",
     "fall_from_peak": "peak of the 5-point running median after early training / recent (1 = "
     "at its peak)",
     "sudden_drop": "largest fall, as a fraction, from one window's median to the next window's "
     "after early training (windows of 5% of the points, at least 3)",
-    "steady_fall": "(peak - last) / peak after early training when the last 3 values each "
-    "fell, else 0",
+    "steady_fall": "peak of the 3-point running median after early training - last, when the "
+    "last 3 values each fell, else 0",
+    "noise_growth": "noise (std around a fitted line) of the recent window / that of the first "
+    "window after the LR warmup",
+    "recent_after_warmup": "median of the recent window of the points after the LR warmup",
+    "recent_over_post_warmup": "recent / the first window after the LR warmup",
+    "fast_fall": "largest fall, as a fraction, from one window's median to the next window's "
+    "after the LR warmup (windows of 5% of the points, at least 3)",
 }
 
-# Statistics that judge a curve after early training (the LR warmup or the first quarter
-# of the planned run, whichever is longer): the fall of a rank from its random-init value
-# and the first fast drop of the loss are normal there.
-AFTER_WARMUP = ("last_after_warmup", "fall_from_peak", "sudden_drop", "steady_fall")
+# Two boundaries leave the start of a run out of a statistic:
+# - the LR warmup: gradients are largest and the LR ramps up (clipping, noise and fast
+#   falls are judged after it);
+# - early training, the warmup or the first quarter of the planned run, whichever is
+#   longer: the rank falls from its random-init value and the loss makes its first fast
+#   drop there in healthy runs (peaks and slow falls are judged after it).
+AFTER_WARMUP = (
+    "recent_after_warmup",
+    "recent_over_post_warmup",
+    "noise_growth",
+    "fast_fall",
+)
+AFTER_EARLY = ("last_after_early", "fall_from_peak", "sudden_drop", "steady_fall")
+
+# Statistics whose value is in the metric's own units (a level of the curve); the others
+# are counts, ratios or differences of it.
+LEVEL_STATISTICS = (
+    "recent",
+    "first",
+    "at_start",
+    "recent_max",
+    "peak",
+    "last",
+    "last_after_early",
+    "recent_after_warmup",
+)
+
+# Statistics that compare a curve's first window with its recent one: not judged while
+# early training lasts (the first window is then the recent one, or nearly).
+FIRST_VS_RECENT = ("relative_change", "recent_over_first")
 
 Number = Union[int, float]
 
@@ -248,6 +280,8 @@ class Metric:
       origin: "reference" or "project" (added by this project, with the reason in meaning).
       log_scale: the curve usually spans decades; charts default to a log axis.
       correction: where the metric's definition departs from the reference, and why.
+      teacher_only: judged only in runs with a teacher (an EMA target encoder); a run
+        without one by design (its manifest says so) gets ``unknown``, not an alert.
     """
 
     key: str
@@ -264,6 +298,7 @@ class Metric:
     origin: str = "reference"
     log_scale: bool = False
     correction: Optional[Correction] = None
+    teacher_only: bool = False
 
     @property
     def per_level(self) -> bool:
@@ -350,8 +385,6 @@ class Derived:
       per_level: one value per hierarchy level.
       of_metric: computed from this metric's curve with the rule's statistic (None: a
         diagnosis module computes it, e.g. the contribution shares).
-      divide_by, multiply_by: another metric whose same statistic divides / multiplies
-        the value (the probe over its random-init baseline; times the number of classes).
     """
 
     key: str
@@ -361,5 +394,3 @@ class Derived:
     category: str = "contribution"
     per_level: bool = False
     of_metric: Optional[str] = None
-    divide_by: Optional[str] = None
-    multiply_by: Optional[str] = None

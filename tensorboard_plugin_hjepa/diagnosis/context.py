@@ -16,12 +16,14 @@ from . import statistics
 from .rules import BoundEnv
 from .statistics import Curve, Stat
 
-# Early training, which the after-warmup statistics leave out: the LR warmup or the
-# first quarter of the planned run, whichever is longer (the rank falls from its
-# random-init value and the loss makes its first fast drop there in healthy runs;
-# the healthy tiny demo's rank halves between the end of its warmup, 10% of the run,
-# and 30%). Without a planned length, the first quarter of the curve's steps.
+# Early training, which the peak and slow-fall statistics leave out: the LR warmup or
+# the first quarter of the planned run, whichever is longer (the rank falls from its
+# random-init value and the loss makes its first fast drop there in healthy runs: the
+# healthy tiny demo's rank falls 3x from the end of its warmup, 10% of the run, mostly
+# before 30%). Fast falls, clipping and noise are judged from the end of the warmup on;
+# a run that states no warmup gets the first 10% of its steps as one.
 EARLY_FRACTION = 0.25
+WARMUP_FRACTION = 0.1
 
 
 @dataclasses.dataclass
@@ -58,6 +60,8 @@ class Context:
         known = data.levels()
         self.levels_known = bool(known)
         self.levels: List[int] = known or [0]
+        # No teacher by design (the manifest says so): gradients reach the targets.
+        self.without_teacher = self.manifest is not None and self.manifest.without_teacher
         self.derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {}
         self.lights: Dict[
             Tuple[str, Optional[int]], tuple
@@ -77,26 +81,56 @@ class Context:
         return self._curves[slot]
 
     def stat(self, key: str, level: Optional[int], statistic: str) -> Stat:
-        """A statistic of a metric's curve (cached); after-warmup statistics start after it."""
+        """A statistic of a metric's curve (cached); the after-warmup and after-early
+        statistics start where the warmup or early training ends, and a first-vs-recent
+        comparison waits for the end of early training."""
         slot = (key, level, statistic)
         if slot not in self._stats:
             curve = self.curve(key, level)
-            after = self.warmup_end(curve) if statistic in schema.AFTER_WARMUP else None
-            self._stats[slot] = statistics.compute(statistic, curve, after_step=after)
+            stat = statistics.compute(
+                statistic,
+                curve,
+                warmup_end=self.warmup_end(curve),
+                early_end=self.early_end(curve),
+            )
+            if statistic in schema.FIRST_VS_RECENT and stat.value is not None:
+                end = self.early_end(curve)
+                if end is not None and stat.end_step is not None and stat.end_step < end:
+                    stat.value = None
+                    stat.reason = (
+                        "early training (until step %d): the first window is compared with "
+                        "the recent one after it" % end
+                    )
+            self._stats[slot] = stat
         return self._stats[slot]
 
-    def warmup_end(self, curve: Optional[Curve]) -> Optional[int]:
-        """The first step after early training: the manifest's warmup or the first quarter
-        of its planned steps, whichever is longer; without them, the first quarter of the
-        curve's steps."""
-        warmup = self.manifest.warmup_steps if self.manifest is not None else None
-        total = self.total_steps
-        if total:
-            return max(warmup or 0, int(math.ceil(EARLY_FRACTION * total)))
+    def _planned_span(self, curve: Optional[Curve]) -> Optional[Tuple[int, int]]:
+        """(first, last) step of the planned run, else of the curve; None without either."""
+        if self.total_steps:
+            return 0, self.total_steps
         if curve is None or curve.n == 0:
+            return None
+        return int(curve.steps[0]), int(curve.steps[-1])
+
+    def warmup_end(self, curve: Optional[Curve]) -> Optional[int]:
+        """The first step after the LR warmup: the manifest's, else the first 10% of the
+        planned steps (or of the curve's)."""
+        warmup = self.manifest.warmup_steps if self.manifest is not None else None
+        if warmup:
             return warmup
-        first, last = int(curve.steps[0]), int(curve.steps[-1])
-        return max(warmup or 0, first + int(math.ceil(EARLY_FRACTION * (last - first))))
+        span = self._planned_span(curve)
+        if span is None:
+            return None
+        return span[0] + int(math.ceil(WARMUP_FRACTION * (span[1] - span[0])))
+
+    def early_end(self, curve: Optional[Curve]) -> Optional[int]:
+        """The first step after early training: the warmup or the first quarter of the
+        planned steps (or of the curve's), whichever is longer."""
+        warmup = self.manifest.warmup_steps if self.manifest is not None else None
+        span = self._planned_span(curve)
+        if span is None:
+            return warmup
+        return max(warmup or 0, span[0] + int(math.ceil(EARLY_FRACTION * (span[1] - span[0]))))
 
     @property
     def progress(self) -> Optional[float]:

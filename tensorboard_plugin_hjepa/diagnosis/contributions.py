@@ -7,12 +7,13 @@ Sources, in order of preference:
   2. the ``loss.level`` curves times the manifest's hierarchy weights;
   3. for logs without a manifest, weights recovered from ``loss.total = sum_i w_i L_i``
      when that fit is exact (the upstream implementation logs both), else unknown.
-Expected shares are w_i / sum_j w_j (None when the weights are unknown: said so).
-Each level's share is judged against its configured share: the derived quantity is
-the smallest observed / configured ratio over the levels with a weight, judged with its
+Expected shares are w_i / sum_j w_j (None when the weights are unknown: said so); the
+observed / configured ratios are shown. Each level's share is judged against its own
+share in the first window after early training (pooled levels' losses are smaller by
+construction, so a fixed share says nothing): the derived quantity is the smallest
+recent / post-early-training ratio over the levels with a weight, judged with its
 catalogue rule. A level with weight 0 is not trained, as configured: a note, never an
-alert, and so is a tiny weight whose level contributes what the weight asks. Only runs
-with two or more levels have a hierarchy to balance.
+alert. Only runs with two or more levels have a hierarchy to balance.
 """
 
 import math
@@ -31,7 +32,7 @@ SHARE_POINTS = 200  # shares over steps are downsampled to at most this many ste
 FIT_ROWS = 2000  # rows used to recover weights from loss.total
 FIT_TOLERANCE = 1e-3  # relative RMS residual under which the recovered weights are trusted
 
-VS_CONFIG = derived_records.CONTRIBUTION_VS_CONFIG.key
+SHARE_FALL = derived_records.CONTRIBUTION_FALL.key
 GPU_FRACTION = derived_records.GPU_MEMORY_FRACTION.key
 
 
@@ -131,20 +132,35 @@ def _parts(ctx: Context, levels: List[int], weights: Optional[List[float]]):
     )
 
 
-def _recent(steps: np.ndarray, parts: List[np.ndarray]) -> Tuple[np.ndarray, Stat]:
-    """Per-level median share over the recent window (NaN where a level has too few)."""
-    n = steps.size
-    k = statistics.window_size(n)
-    window = _share_matrix(np.vstack([p[n - k :] for p in parts]))  # (L, k)
+def _window_shares(steps: np.ndarray, parts: List[np.ndarray], start: int, stop: int):
+    """(per-level median share over steps[start:stop], its Stat); NaN where too few."""
+    window = _share_matrix(np.vstack([p[start:stop] for p in parts]))  # (L, k)
     finite = np.isfinite(window)
     bad_columns = int(np.count_nonzero(~np.all(finite, axis=0)))
-    stat = Stat(None, "recent", int(steps[n - k]), int(steps[-1]), k, bad_columns)
+    stat = Stat(None, "recent", int(steps[start]), int(steps[stop - 1]), stop - start, bad_columns)
     medians = np.full(window.shape[0], np.nan)
     for i in range(window.shape[0]):
         good = window[i][finite[i]]
-        if good.size >= min(statistics.MIN_WINDOW_POINTS, n):
+        if good.size >= min(statistics.MIN_WINDOW_POINTS, stop - start):
             medians[i] = float(np.median(good))
     return medians, stat
+
+
+def _recent(steps: np.ndarray, parts: List[np.ndarray]) -> Tuple[np.ndarray, Stat]:
+    """Per-level median share over the recent window (NaN where a level has too few)."""
+    n = steps.size
+    return _window_shares(steps, parts, n - statistics.window_size(n), n)
+
+
+def _after_early(ctx: Context, steps: np.ndarray, parts: List[np.ndarray]):
+    """Per-level median share over the first window after early training, or (None, why)."""
+    end = ctx.early_end(statistics.Curve(steps, np.zeros(steps.size)))
+    start = int(np.searchsorted(steps, end, side="left")) if end is not None else 0
+    n = steps.size - start
+    k = min(statistics.window_size(n), n // 2)
+    if k < statistics.MIN_WINDOW_POINTS:
+        return None, "too few steps after early training (until step %s) to compare" % end
+    return _window_shares(steps, parts, start, start + k)[0], ""
 
 
 def _gpu_fraction(ctx: Context) -> DerivedValue:
@@ -159,6 +175,28 @@ def _gpu_fraction(ctx: Context) -> DerivedValue:
             "the device's total memory is unknown (the run manifest has no gpu_memory_total_gb)",
         )
     return DerivedValue(stat.value / total, stat)
+
+
+def _share_fall(ctx: Context, steps, parts, weights, recent, stat) -> DerivedValue:
+    """The smallest recent / post-early-training share over the levels with a weight."""
+    if not np.all(np.isfinite(recent)):
+        return DerivedValue(None, stat, "too few finite shares in the recent window")
+    before, why = _after_early(ctx, steps, parts)
+    if before is None:
+        return DerivedValue(None, stat, why)
+    weighted = [
+        i for i in range(len(parts)) if (weights is None or weights[i] > 0) and before[i] > 0
+    ]
+    if not weighted:
+        return DerivedValue(None, stat, "no level with a weight has a share to compare")
+    falls = [float(recent[i]) / float(before[i]) for i in weighted]
+    worst = int(np.argmin(falls))
+    source = "level %d's share after early training, %.3g (now %.3g)" % (
+        ctx.levels[weighted[worst]],
+        before[weighted[worst]],
+        recent[weighted[worst]],
+    )
+    return DerivedValue(falls[worst], stat, "", source)
 
 
 def evaluate(ctx: Context) -> dict:
@@ -223,26 +261,19 @@ def evaluate(ctx: Context) -> dict:
                 "level(s) %s have weight 0: not trained, as configured"
                 % ", ".join(map(str, unweighted))
             )
-        if expected is None:
-            value = DerivedValue(
-                None, stat, "hierarchy weights unknown: no configured share to compare with"
-            )
-        elif np.all(np.isfinite(recent)):
-            ratios = [
-                float(recent[i]) / expected[i] if weights[i] > 0 else None
+        if expected is not None and np.all(np.isfinite(recent)):
+            out["ratios"] = [
+                to_json_number(float(recent[i]) / expected[i]) if weights[i] > 0 else None
                 for i in range(len(levels))
             ]
-            out["ratios"] = [None if r is None else to_json_number(r) for r in ratios]
-            value = DerivedValue(min(r for r in ratios if r is not None), stat)
-        else:
-            value = DerivedValue(None, stat, "too few finite shares in the recent window")
+        value = _share_fall(ctx, steps, parts, weights, recent, stat)
     elif steps is not None:
         notes.insert(0, "the level curves share no step")
         value = DerivedValue(None, empty, "the level curves share no step")
     else:
         notes = [text] + [n for n in notes if not n.startswith("hierarchy weights unknown")]
-    ctx.derived[(VS_CONFIG, None)] = value
-    out["checks"] = [lights.light_of(ctx, VS_CONFIG, None)[0]]
+    ctx.derived[(SHARE_FALL, None)] = value
+    out["checks"] = [lights.light_of(ctx, SHARE_FALL, None)[0]]
     statuses = [c["status"] for c in out["checks"] if c["status"] != schema.UNKNOWN]
     if statuses:
         out["status"] = max(statuses, key=schema.severity)

@@ -1,14 +1,14 @@
 """Derived quantities: values the engine computes from the curves and judges like metrics.
 
 A catalogue ``Derived`` with ``of_metric`` is computed here from that metric's curve
-with its rule's statistic (divided or multiplied by another metric's last logged
-value: the probe over its random-init baseline, times the number of classes), unless
-it has a function of its own in ``_SPECIAL`` (the mask ratio against the run's own
-masking); the contribution shares are filled in by ``contributions``. Values are
-cached on the Context, keyed by (key, level).
+with its rule's statistic, unless it has a function of its own in ``_SPECIAL`` (the
+mask ratio against the run's own masking; the probe lights, in the probe's standard
+errors); the contribution shares are filled in by ``contributions``. Values are cached
+on the Context, keyed by (key, level).
 """
 
-from typing import Optional
+import math
+from typing import Optional, Tuple
 
 from .. import catalog
 from ..catalog import schema
@@ -35,24 +35,89 @@ def _from_metric(ctx: Context, record: schema.Derived, level: Optional[int]) -> 
     stat = ctx.stat(record.of_metric, level if metric.per_level else None, record.rule.statistic)
     if stat.value is None:
         return DerivedValue(None, stat, stat.reason)
-    value = stat.value
-    for key, divide in ((record.divide_by, True), (record.multiply_by, False)):
-        if key is None:
-            continue
-        other = ctx.stat(key, None, "last")  # a once-per-run value: its last logged one
-        if other.value is None:
-            return DerivedValue(None, stat, "%s: %s" % (catalog.get(key).tag, other.reason))
-        if divide:
-            if other.value <= 0:
-                return DerivedValue(
-                    None,
-                    stat,
-                    "%s is %g: the ratio is undefined" % (catalog.get(key).tag, other.value),
-                )
-            value /= other.value
-        else:
-            value *= other.value
-    return DerivedValue(value, stat)
+    return DerivedValue(stat.value, stat)
+
+
+# ------------------------------------------------------------------------ the probe
+PROBE = "eval.knn_top1"
+
+
+def _once(ctx: Context, key: str) -> Tuple[Optional[float], str]:
+    """A once-per-run value (its last logged one), or (None, why not)."""
+    stat = ctx.stat(key, None, "last")
+    if stat.value is None:
+        return None, "%s: %s" % (catalog.get(key).tag, stat.reason)
+    return stat.value, ""
+
+
+def _se(p: float, n: float) -> float:
+    """Binomial standard error of an accuracy p on n queries (never 0: at least 1/(2n))."""
+    p = min(1.0, max(0.0, p))
+    return max(math.sqrt(p * (1.0 - p) / n), 0.5 / n)
+
+
+def _queries(ctx: Context) -> Tuple[Optional[float], str]:
+    n, reason = _once(ctx, "eval.probe_queries")
+    if n is None:
+        return None, "the probe's size is unknown, so its noise is (%s)" % reason
+    if n < 1:
+        return None, "eval/probe_queries is %g: no query to score" % n
+    return n, ""
+
+
+def _knn_vs_random_init(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """(the probe's statistic - random init) / SE of the difference."""
+    stat = ctx.stat(PROBE, None, record.rule.statistic)
+    base, why = _once(ctx, "eval.knn_top1_random_init")
+    n, why_n = _queries(ctx)
+    if stat.value is None or base is None or n is None:
+        return DerivedValue(None, stat, stat.reason or why or why_n)
+    se = math.sqrt(_se(stat.value, n) ** 2 + _se(base, n) ** 2)
+    source = "the random-init encoder's %.3f on %d queries (standard error of the difference %.3f)"
+    return DerivedValue((stat.value - base) / se, stat, "", source % (base, n, se))
+
+
+GAIN_FROM_PROGRESS = 0.95  # the probe's gain is judged in the last 5% of training
+
+
+def _knn_gain(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """(best probe - random init) / SE of the difference, in the last 5% of training."""
+    stat = ctx.stat(PROBE, None, record.rule.statistic)
+    if ctx.progress is None or ctx.progress < GAIN_FROM_PROGRESS:
+        return DerivedValue(
+            None,
+            stat,
+            "judged in the last 5%% of training (%s): until then the probe may still rise"
+            % ("progress unknown" if ctx.progress is None else "now %.0f%%" % (100 * ctx.progress)),
+        )
+    return _knn_vs_random_init(ctx, record, level)
+
+
+def _knn_vs_chance(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """(latest probe - 1/classes) / SE of a probe at chance."""
+    stat = ctx.stat(PROBE, None, record.rule.statistic)
+    classes, why = _once(ctx, "eval.num_classes")
+    n, why_n = _queries(ctx)
+    if stat.value is None or classes is None or n is None:
+        return DerivedValue(None, stat, stat.reason or why or why_n)
+    if classes < 2:
+        return DerivedValue(None, stat, "eval/num_classes is %g: no chance level" % classes)
+    chance = 1.0 / classes
+    se = _se(chance, n)
+    source = "chance 1/%d = %.3f on %d queries (standard error %.3f)"
+    return DerivedValue((stat.value - chance) / se, stat, "", source % (classes, chance, n, se))
+
+
+def _knn_fall(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """(peak - last) / SE of the difference while the probe falls steadily, else 0."""
+    stat = ctx.stat(PROBE, None, record.rule.statistic)  # peak - last, or 0
+    n, why_n = _queries(ctx)
+    if stat.value is None or n is None:
+        return DerivedValue(None, stat, stat.reason or why_n)
+    last = ctx.stat(PROBE, None, "last").value
+    peak = last + stat.value
+    se = math.sqrt(_se(peak, n) ** 2 + _se(last, n) ** 2)
+    return DerivedValue(stat.value / se, stat, "", "its peak %.3f on %d queries" % (peak, n))
 
 
 def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int]) -> DerivedValue:
@@ -87,7 +152,13 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
     return DerivedValue(abs(stat.value / expected - 1.0), stat, "", source)
 
 
-_SPECIAL = {MASK_RATIO_CHANGE: _mask_ratio_change}
+_SPECIAL = {
+    MASK_RATIO_CHANGE: _mask_ratio_change,
+    "derived.knn_vs_random_init": _knn_vs_random_init,
+    "derived.knn_gain": _knn_gain,
+    "derived.knn_vs_chance": _knn_vs_chance,
+    "derived.knn_fall": _knn_fall,
+}
 
 
 def value(ctx: Context, key: str, level: Optional[int] = None) -> DerivedValue:

@@ -17,9 +17,6 @@ from .context import Context
 from .downsample import sparkline
 from .statistics import Curve, Stat
 
-# Statistics whose value is not the metric's level (a count): notes about the level
-# are checked against the recent median instead.
-_COUNT_STATISTICS = ("non_finite", "count")
 
 # The range a judged value can take at all (L2-normalised features have
 # mean std per dim <= 1/sqrt(D), so std * sqrt(D) is in [0, 1]; erank <= min(N, D);
@@ -37,8 +34,8 @@ _POSSIBLE_MARGIN = 0.01
 def possible_range(metric: schema.Metric):
     """(low, high) a metric's judged value can take, or None when unbounded."""
     rule = metric.rule
-    if rule is not None and rule.statistic in _COUNT_STATISTICS:
-        return None
+    if rule is not None and rule.statistic not in schema.LEVEL_STATISTICS:
+        return None  # a count, ratio or difference: not in the metric's units
     if rule is not None and rule.normalise in _POSSIBLE_BY_NORMALISE:
         return _POSSIBLE_BY_NORMALISE[rule.normalise]
     return _POSSIBLE_BY_UNIT.get(metric.unit)
@@ -284,11 +281,18 @@ def _metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]):
         ctx.rows(level) if rule.normalise == schema.NORMALISE_RANK_FRACTION else (None, "")
     )
     note_value = None
-    if rule.statistic in _COUNT_STATISTICS:
+    if rule.statistic not in schema.LEVEL_STATISTICS:  # notes speak of the curve's level
         note_value = ctx.stat(metric.key, level, "recent").value
     if series is None:
         verdict = Verdict(schema.UNKNOWN, explanation=_missing_text(metric, level))
         tag = catalog.tag(metric.key, level=level) if "{group}" not in metric.tag else None
+    elif metric.teacher_only and ctx.without_teacher:
+        verdict = Verdict(
+            schema.UNKNOWN,
+            explanation="not judged: the run has no teacher by design (its manifest says "
+            "so), so gradients reach its targets as designed",
+        )
+        tag = series.tag
     else:
         verdict = judge(
             rule,

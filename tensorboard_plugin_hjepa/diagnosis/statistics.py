@@ -19,7 +19,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from ..catalog.schema import AFTER_WARMUP
+from ..catalog.schema import AFTER_EARLY, AFTER_WARMUP
 
 WINDOW_FRACTION = 0.1
 WINDOW_MIN = 5
@@ -297,6 +297,20 @@ def rise_from_min(curve: Curve) -> Stat:
     return stat
 
 
+def _detrended_std(steps: np.ndarray, values: np.ndarray) -> float:
+    """Std of the residual of a least-squares line through the points."""
+    x = steps.astype(np.float64)
+    x = x - x.mean()
+    denom = float(np.dot(x, x))
+    slope = float(np.dot(x, values - values.mean())) / denom if denom > 0 else 0.0
+    return float(np.std(values - values.mean() - slope * x))
+
+
+def _finite_window(curve: Curve, start: int, stop: int):
+    mask = curve.finite[start:stop]
+    return curve.steps[start:stop][mask], curve.values[start:stop][mask]
+
+
 def noise_cv(curve: Curve) -> Stat:
     """Std of the linearly detrended recent window / |recent median|."""
     k = window_size(curve.n)
@@ -305,21 +319,42 @@ def noise_cv(curve: Curve) -> Stat:
     if tail.value is None:
         stat.reason = tail.reason
         return stat
-    start = curve.n - k
-    mask = curve.finite[start:]
-    y = curve.values[start:][mask]
+    x, y = _finite_window(curve, curve.n - k, curve.n)
     if y.size < WINDOW_MIN:
         stat.reason = "too few points: %d finite in the window, need %d" % (y.size, WINDOW_MIN)
         return stat
-    x = curve.steps[start:][mask].astype(np.float64)
-    x = x - x.mean()
-    denom = float(np.dot(x, x))
-    slope = float(np.dot(x, y - y.mean())) / denom if denom > 0 else 0.0
-    residual = y - y.mean() - slope * x
     if tail.value == 0:
         stat.reason = "the recent median is 0"
         return stat
-    stat.value = float(np.std(residual)) / abs(tail.value)
+    stat.value = _detrended_std(x, y) / abs(tail.value)
+    return stat
+
+
+NOISE_MIN_POINTS = 10  # points a noise estimate needs in each window
+
+
+def noise_growth(curve: Curve) -> Stat:
+    """Noise of the recent window / noise of the first window after the warmup.
+
+    Noise is the std of a window around its least-squares line. A run is judged against
+    its own noise: per-batch loss noise scales with 1/sqrt(batch), so a fixed bound on the
+    coefficient of variation called every batch-8 run noisy. In absolute terms the noise
+    of a healthy loss shrinks as the loss falls (2-3x over the tiny demo, whose
+    coefficient of variation grows 5x), so a growth means the run got noisier.
+    """
+    stat = _stat_of(curve, "noise_growth")
+    k = min(window_size(curve.n), curve.n // 2)
+    if k < NOISE_MIN_POINTS:
+        return _too_few(stat, curve, 2 * NOISE_MIN_POINTS)
+    windows = [_finite_window(curve, 0, k), _finite_window(curve, curve.n - k, curve.n)]
+    if min(w[1].size for w in windows) < NOISE_MIN_POINTS:
+        stat.reason = "too few finite points: need %d in each window" % NOISE_MIN_POINTS
+        return stat
+    head, tail = (_detrended_std(*w) for w in windows)
+    if head == 0:
+        stat.reason = "the first window after the warmup has no noise to compare with"
+        return stat
+    stat.value = tail / head
     return stat
 
 
@@ -390,6 +425,20 @@ def non_finite(curve: Curve) -> Stat:
     return stat
 
 
+def peak(curve: Curve) -> Stat:
+    """Largest finite value of the whole curve (the best of a few evaluations)."""
+    stat = _stat_of(curve, "peak")
+    values = curve.finite_values
+    if values.size == 0:
+        stat.reason = "no data" if curve.n == 0 else "all %d points are NaN/Inf" % curve.n
+        return stat
+    index = int(np.flatnonzero(curve.finite)[int(np.argmax(values))])
+    stat.start_step = stat.end_step = int(curve.steps[index])
+    stat.points = 1
+    stat.value = float(values.max())
+    return stat
+
+
 def recent_max(curve: Curve) -> Stat:
     """Maximum of the finite values of the recent window."""
     k = window_size(curve.n)
@@ -419,7 +468,8 @@ def count(curve: Curve) -> Stat:
 HISTORY_MIN_POINTS = 8  # points after warmup a peak or a drop needs
 DROP_WINDOW_FRACTION = 0.05
 DROP_WINDOW_MIN = 3
-STEADY_FALL_POINTS = 3
+STEADY_FALLS = 3  # a steady fall: the last three values each lower than the one before
+PEAK_MEDIAN_POINTS = 3  # a peak is the peak of a 3-point running median, not one lucky value
 
 
 def _stat_of(curve: Curve, statistic: str) -> Stat:
@@ -434,10 +484,11 @@ def _stat_of(curve: Curve, statistic: str) -> Stat:
 
 
 def _too_few(stat: Stat, curve: Curve, need: int) -> Stat:
+    after = "the warmup" if stat.statistic in AFTER_WARMUP else "early training"
     stat.reason = (
-        "no data after warmup"
+        "no data after %s" % after
         if curve.n == 0
-        else "too few points after warmup: %d finite, need %d" % (curve.finite_values.size, need)
+        else "too few points after %s: %d finite, need %d" % (after, curve.finite_values.size, need)
     )
     return stat
 
@@ -448,7 +499,7 @@ def last(curve: Curve, statistic: str = "last") -> Stat:
     values = curve.finite_values
     if values.size == 0:
         stat.reason = (
-            ("no data" if statistic == "last" else "no value after warmup")
+            ("no data" if statistic == "last" else "no value after early training")
             if curve.n == 0
             else "all %d points are NaN/Inf" % curve.n
         )
@@ -483,14 +534,14 @@ def fall_from_peak(curve: Curve) -> Stat:
     return stat
 
 
-def sudden_drop(curve: Curve) -> Stat:
+def sudden_drop(curve: Curve, statistic: str = "sudden_drop") -> Stat:
     """Largest fall, as a fraction, from one window's median to the next window's.
 
     Windows are 5% of the points after warmup (at least 3), compared at every offset;
     0.6 means the curve fell by 60% within two windows. Curves longer than 2,000
     points are reduced to 1,000 bucket means first.
     """
-    stat = _stat_of(curve, "sudden_drop")
+    stat = _stat_of(curve, statistic)
     values = curve.finite_values
     if values.size > RUNNING_MEDIAN_MAX_INPUT:
         values = _bucket_means(values, RUNNING_MEDIAN_BUCKETS)
@@ -505,19 +556,34 @@ def sudden_drop(curve: Curve) -> Stat:
     return stat
 
 
+def recent_after_warmup(curve: Curve) -> Stat:
+    """``recent`` of the points after early training (None while it lasts)."""
+    if curve.n == 0:
+        return _too_few(_stat_of(curve, "recent_after_warmup"), curve, 1)
+    stat = recent(curve)
+    stat.statistic = "recent_after_warmup"
+    return stat
+
+
+def recent_over_post_warmup(curve: Curve) -> Stat:
+    """recent / first of the points after early training (``recent_over_first`` there)."""
+    stat = recent_over_first(curve)
+    stat.statistic = "recent_over_post_warmup"
+    if curve.n == 0:
+        stat.reason = "no data after early training"
+    return stat
+
+
 def steady_fall(curve: Curve) -> Stat:
-    """(peak - last) / peak of the values after warmup, when the last 3 each fell; else 0."""
+    """Peak of the 3-point running median after warmup - the last value, when the last
+    ``STEADY_FALLS`` values each fell; else 0 (in the curve's units)."""
     stat = _stat_of(curve, "steady_fall")
     values = curve.finite_values
-    if values.size < STEADY_FALL_POINTS:
-        return _too_few(stat, curve, STEADY_FALL_POINTS)
-    peak = float(np.max(values))
-    tail = values[-STEADY_FALL_POINTS:]
-    falling = bool(np.all(np.diff(tail) < 0))
-    if peak <= 0:
-        stat.reason = "the curve's peak is %g (<= 0)" % peak
-        return stat
-    stat.value = (peak - float(values[-1])) / peak if falling else 0.0
+    if values.size < STEADY_FALLS + 1:
+        return _too_few(stat, curve, STEADY_FALLS + 1)
+    peak = float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
+    falling = bool(np.all(np.diff(values[-(STEADY_FALLS + 1) :]) < 0))
+    stat.value = max(0.0, peak - float(values[-1])) if falling else 0.0
     return stat
 
 
@@ -534,11 +600,16 @@ STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "non_finite": non_finite,
     "recent_max": recent_max,
     "count": count,
+    "peak": peak,
     "last": last,
-    "last_after_warmup": lambda curve: last(curve, "last_after_warmup"),
+    "last_after_early": lambda curve: last(curve, "last_after_early"),
     "fall_from_peak": fall_from_peak,
     "sudden_drop": sudden_drop,
     "steady_fall": steady_fall,
+    "noise_growth": noise_growth,
+    "recent_after_warmup": recent_after_warmup,
+    "recent_over_post_warmup": recent_over_post_warmup,
+    "fast_fall": lambda curve: sudden_drop(curve, "fast_fall"),
 }
 
 EMPTY = Curve(np.zeros(0, np.int64), np.zeros(0))
@@ -552,14 +623,21 @@ def after(curve: Curve, step: Optional[int]) -> Curve:
     return Curve(curve.steps[start:], curve.values[start:])
 
 
-def compute(statistic: str, curve: Optional[Curve], *, after_step: Optional[int] = None) -> Stat:
+def compute(
+    statistic: str,
+    curve: Optional[Curve],
+    *,
+    warmup_end: Optional[int] = None,
+    early_end: Optional[int] = None,
+) -> Stat:
     """The named statistic of a curve; a missing curve (None) is treated as empty.
 
     Args:
       statistic: a catalogue STATISTICS name.
       curve: the curve, or None.
-      after_step: for the after-warmup statistics (``schema.AFTER_WARMUP``), where
-        warmup ends; other statistics ignore it.
+      warmup_end: where the LR warmup ends, for the statistics judged after it
+        (``schema.AFTER_WARMUP``); the others ignore it.
+      early_end: where early training ends, for ``schema.AFTER_EARLY``.
 
     Raises:
       KeyError: an unknown statistic name.
@@ -571,7 +649,9 @@ def compute(statistic: str, curve: Optional[Curve], *, after_step: Optional[int]
             "unknown statistic %r; known: %s" % (statistic, ", ".join(sorted(STATISTIC_FUNCTIONS)))
         ) from None
     if curve is not None and statistic in AFTER_WARMUP:
-        curve = after(curve, after_step)
+        curve = after(curve, warmup_end)
+    if curve is not None and statistic in AFTER_EARLY:
+        curve = after(curve, early_end)
     stat = function(EMPTY if curve is None else curve)
     if curve is None and statistic != "count":
         stat.reason = "no data"
