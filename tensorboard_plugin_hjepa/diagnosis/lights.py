@@ -17,7 +17,6 @@ from .context import Context
 from .downsample import sparkline
 from .statistics import Curve, Stat
 
-
 # The range a judged value can take at all (L2-normalised features have
 # mean std per dim <= 1/sqrt(D), so std * sqrt(D) is in [0, 1]; erank <= min(N, D);
 # cosines are in [-1, 1]), with a margin for rounding. A value outside it (a negative
