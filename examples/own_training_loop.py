@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hjepa_trainer.health import EXIT_HEALTH_STOP, HealthMonitor
-from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, Record, StepTimer, global_grad_norm
+from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, StepTimer, global_grad_norm
 from hjepa_trainer.probe import knn_top1
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 
@@ -205,10 +205,14 @@ def main(argv=None):
         "target_encoder": target_encoder,
     }
     status = 0
-    writer.scalar("eval.num_classes", CLASSES, 0)
-    writer.scalar(
-        "eval.knn_top1_random_init", probe(target_encoder, bank, queries), 0
-    )  # the baseline
+    # What the probe lights compare with: chance, the probe's size (its noise) and the
+    # random-init encoder's accuracy, through the metrics logger (the monitor sees them).
+    metrics.log_probe_setup(
+        0,
+        num_classes=CLASSES,
+        num_queries=len(queries[1]),
+        knn_top1_random_init=probe(target_encoder, bank, queries),
+    )
     for step in range(args.steps):
         last = step == args.steps - 1
         lr = 1e-3 * min(1.0, (step + 1) / 20)  # short warmup
@@ -269,10 +273,6 @@ def main(argv=None):
             )
         metrics.count_samples(args.batch)
         metrics.log_performance(step, timer=timer, device=device, last_step=last)
-        if metrics.due("performance.gpu_memory_allocated_gb", step, last_step=last):
-            # On a CPU nothing is allocated on a GPU: 0 GB is the measurement (the trainer
-            # writes torch.cuda.memory_allocated() on CUDA); without it the light is unknown.
-            metrics.write([Record("performance.gpu_memory_allocated_gb", 0.0)], step)
         if (step + 1) % 50 == 0 or last:  # held-out loss -> val/train ratio
             with torch.no_grad():
                 val = sum(

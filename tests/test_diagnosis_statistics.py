@@ -194,6 +194,8 @@ def test_degenerate_curves_never_crash_and_never_invent_a_value(name, values):
         assert stat.value == (len(values) - len(finite) if values else None)
     elif name in ("at_start", "recent_max", "peak", "last", "last_after_early") and finite:
         assert stat.value == finite[0]  # one point is a first value, a maximum and a last
+    elif name == "steady_fall" and finite:
+        assert stat.value == 0.0  # one value has not fallen three times
     else:
         assert stat.value is None, (name, values, stat.value)
         assert stat.reason

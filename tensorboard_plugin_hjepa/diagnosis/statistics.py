@@ -579,8 +579,11 @@ def steady_fall(curve: Curve) -> Stat:
     ``STEADY_FALLS`` values each fell; else 0 (in the curve's units)."""
     stat = _stat_of(curve, "steady_fall")
     values = curve.finite_values
-    if values.size < STEADY_FALLS + 1:
-        return _too_few(stat, curve, STEADY_FALLS + 1)
+    if values.size == 0:
+        return _too_few(stat, curve, 1)
+    if values.size < STEADY_FALLS + 1:  # too few values to have fallen three times
+        stat.value = 0.0
+        return stat
     peak = float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
     falling = bool(np.all(np.diff(values[-(STEADY_FALLS + 1) :]) < 0))
     stat.value = max(0.0, peak - float(values[-1])) if falling else 0.0
