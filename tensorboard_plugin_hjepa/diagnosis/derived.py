@@ -120,9 +120,13 @@ def _knn_fall(ctx: Context, record: schema.Derived, level) -> DerivedValue:
     return DerivedValue(stat.value / se, stat, "", "its peak %.3f on %d queries" % (peak, n))
 
 
+FIRST_WINDOW_MARGIN = 0.1  # without a manifest: the first window's ratio +-10% is the range
+
+
 def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int]) -> DerivedValue:
-    """|recent / expected - 1|: expected is what the run's own masking gives (manifest),
-    else the run's own first window."""
+    """How far the recent median lies outside what the run's own masking gives, over the
+    expected ratio (0 inside). The range is the manifest's per-batch range of the run's
+    mask generator, else the run's own first window +-10%."""
     key = "masking.mask_ratio"
     stat = ctx.stat(key, None, "recent")
     if stat.value is None:
@@ -130,11 +134,10 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
     manifest = ctx.manifest
     if manifest is not None and manifest.mask_ratio_expected:
         expected = manifest.mask_ratio_expected
-        low, high = manifest.mask_ratio_range or (None, None)
+        low, high = manifest.mask_ratio_range or (expected, expected)
         source = (
-            "what the run's mask generator gives for its grid and config (manifest: "
-            "median %.3g%s)"
-            % (expected, "" if low is None else ", per-batch range %.3g-%.3g" % (low, high))
+            "what the run's mask generator gives for its grid and config (manifest: median "
+            "%.3g, per-batch range %.3g-%.3g)" % (expected, low, high)
         )
     else:
         head = ctx.stat(key, None, "first")
@@ -146,10 +149,13 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
                 "window has no value: %s" % (head.reason or "ratio 0"),
             )
         expected = head.value
+        low, high = expected * (1 - FIRST_WINDOW_MARGIN), expected * (1 + FIRST_WINDOW_MARGIN)
         source = (
-            "the run's own first window (median %.3g; no manifest states its masking)" % expected
+            "the run's own first window (median %.3g, +-10%%; no manifest states its masking)"
+            % expected
         )
-    return DerivedValue(abs(stat.value / expected - 1.0), stat, "", source)
+    outside = max(0.0, low - stat.value, stat.value - high)
+    return DerivedValue(outside / expected, stat, "", source)
 
 
 _SPECIAL = {

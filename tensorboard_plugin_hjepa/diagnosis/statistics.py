@@ -330,7 +330,7 @@ def noise_cv(curve: Curve) -> Stat:
     return stat
 
 
-NOISE_MIN_POINTS = 10  # points a noise estimate needs in each window
+NOISE_MIN_POINTS = 30  # points each noise window needs: two 10-point stds differ 2x by chance
 
 
 def noise_growth(curve: Curve) -> Stat:
@@ -343,7 +343,7 @@ def noise_growth(curve: Curve) -> Stat:
     coefficient of variation grows 5x), so a growth means the run got noisier.
     """
     stat = _stat_of(curve, "noise_growth")
-    k = min(window_size(curve.n), curve.n // 2)
+    k = min(max(NOISE_MIN_POINTS, window_size(curve.n)), curve.n // 2)
     if k < NOISE_MIN_POINTS:
         return _too_few(stat, curve, 2 * NOISE_MIN_POINTS)
     windows = [_finite_window(curve, 0, k), _finite_window(curve, curve.n - k, curve.n)]

@@ -264,3 +264,46 @@ def test_under_ddp_a_health_stop_stops_every_rank_at_the_same_step(tmp_path):
     assert r0["end_step"] == r1["end_step"] == 4
     assert r0["health_stop"] == schema.WARNING and r1["interrupted"]
     assert ckpt.load(str(tmp_path / "logs" / "run" / ckpt.CHECKPOINT_NAME))["step"] == 4
+
+
+# ------------------------------------------------------------------------ resume
+def test_a_resumed_run_alerts_as_the_same_run_uninterrupted(tmp_path):
+    """Online and offline see the same run: after --resume the checks see the history
+    before it (read from the event files), so an interrupted-and-resumed run prints the
+    alerts an uninterrupted one prints, at the same steps, none of them twice."""
+    broken = [*HEALTH, "training.stop_gradient=false"]
+    whole = train(tiny_config(tmp_path / "whole", *broken), progress=False)
+    first = train(tiny_config(tmp_path / "cut", *broken), progress=False, max_steps=50)
+    second = train(tiny_config(tmp_path / "cut", *broken), resume=True, progress=False)
+    assert first.end_step == 50 and second.start_step == 50 and second.end_step == RUN_STEPS
+    assert whole.health_alerts and first.health_alerts
+
+    def steps_and_status(lines):
+        return [line.split(" | ")[0] for line in lines]
+
+    assert steps_and_status(first.health_alerts + second.health_alerts) == steps_and_status(
+        whole.health_alerts
+    )
+
+
+def test_a_run_that_collapsed_before_its_resume_is_stopped_at_the_first_check_after_it(tmp_path):
+    broken = [*HEALTH, "training.stop_gradient=false"]
+    first = train(tiny_config(tmp_path, *broken), progress=False, max_steps=50)
+    assert any("COLLAPSE" in line or "CRITICAL" in line for line in first.health_alerts)
+    # Resumed with the stop-gradient restored but the representation already collapsed:
+    # the history before the resume counts, so stop_on sees the collapse at once.
+    resumed = train(
+        tiny_config(tmp_path, *HEALTH, "health.stop_on=collapse"), resume=True, progress=False
+    )
+    assert resumed.health_stop in (schema.COLLAPSE, schema.CRITICAL)
+    assert resumed.end_step == 51  # the first check after the resume: after step 50
+
+
+def test_resume_rebuilds_the_history_from_the_event_files(tmp_path):
+    result = train(tiny_config(tmp_path, *HEALTH), progress=False, max_steps=50)
+    monitor, _, _ = _monitor()
+    added = monitor.resume(result.run_dir, 40)
+    loss = monitor.history.run_data("r", None).get("loss.total")
+    assert added > 0 and list(loss.steps) == list(range(40))  # before the resume step only
+    assert monitor.last_health is not None  # what the last check before it saw (step 30)
+    assert monitor.resume(str(tmp_path / "empty"), 10) == 0  # nothing written yet: no history
