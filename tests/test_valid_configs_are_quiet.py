@@ -4,6 +4,7 @@ Each case goes through the trainer's own code (its config files, mask generator 
 metric functions) and the diagnosis must stay quiet on the light concerned.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -15,6 +16,8 @@ from hjepa_trainer import metrics as M
 from hjepa_trainer.masking import mask_ratio_profile, step_generator
 from hjepa_trainer.train import build_mask_generator
 from tensorboard_plugin_hjepa.diagnosis import diagnose
+from tensorboard_plugin_hjepa.summary import RunManifest
+from tests import rule_firing
 from tests.diagnosis_util import light
 from tests.rule_firing import Recorder
 
@@ -78,3 +81,38 @@ def test_early_predictions_are_not_a_warning_until_training_is_under_way():
     assert 0.15 < early["value"] < 0.35
     assert early["status"] == "healthy"  # 4% into training: the reference expects ~0.4 later
     assert late["status"] == "warning"  # 70% into training, still 0.25
+
+
+@pytest.mark.parametrize(
+    "manifest, status",
+    [
+        ({"stop_gradient": False}, "unknown"),  # declared: no teacher (LeJEPA/SIGReg-style)
+        ({"stop_gradient": False, "teacher": "none"}, "unknown"),
+        ({"stop_gradient": False, "teacher": "ema"}, "critical"),  # the trainer's ablation
+        ({}, "critical"),  # not stated: an EMA target's targets must get no gradient
+    ],
+)
+def test_a_run_without_a_teacher_by_design_is_not_a_missing_stop_gradient(manifest, status):
+    # The trainer's own model without stop-gradient: gradients reach its targets.
+    health = diagnose(_rerun(manifest))
+    result = light(health, "gradient_flow.target_features_grad_norm")
+    assert result["status"] == status, result["explanation"]
+    if status == "unknown":
+        assert "no teacher by design" in result["explanation"]
+        assert health["status"] not in ("critical",), health["status_reason"]
+
+
+def _rerun(manifest):
+    """The no-stop-gradient run's curves under a manifest stating ``manifest``."""
+    data = rule_firing._no_stop_gradient_run()
+    base = data.manifest.to_dict()
+    base.update(manifest)
+    return dataclasses.replace(data, manifest=RunManifest.from_dict(base))
+
+
+def test_a_large_model_on_a_large_card_is_not_a_memory_alarm():
+    # 60 GB allocated from start to end on an 80 GB card: a ViT-L, as configured.
+    health = diagnose(rule_firing._gpu_memory_run(lambda step: 60.0))
+    memory = light(health, "performance.gpu_memory_allocated_gb")
+    assert memory["status"] == "healthy"
+    assert any("40 GB" in note for note in memory["notes"])  # the reference's bound, shown

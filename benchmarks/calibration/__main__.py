@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from hjepa_trainer.health import MetricHistory
-from hjepa_trainer.metrics import HJepaMetrics, collapse_records
+from hjepa_trainer.metrics import HJepaMetrics, collapse_records, prediction_records
+from hjepa_trainer.probe import knn_top1
 from tensorboard_plugin_hjepa.catalog import schema
 from tensorboard_plugin_hjepa.diagnosis import diagnose
 from tensorboard_plugin_hjepa.summary import RunManifest
@@ -40,24 +41,29 @@ MID = TOTAL // 2
 DRAWS = 3  # distinct matrices per phase (reused cyclically along the curve)
 
 
-def _loss(step: int, rng: np.random.Generator, drop: bool) -> float:
+def _loss(step: int, rng: np.random.Generator, drop: bool, noise: float = 0.03) -> float:
     """A JEPA-like loss: slow decay with batch noise; ``drop``: 60% lower from mid-run."""
     base = 0.5 + 0.5 * np.exp(-step / 800.0)
     if drop and step >= MID:
         base *= 0.4
-    return float(base * (1 + 0.03 * rng.standard_normal()))
+    return float(abs(base * (1 + noise * rng.standard_normal())))
 
 
 class Run:
     """One run of ``TOTAL`` steps written by the trainer's metric code into memory."""
 
-    def __init__(self, d: int, n: int, *, drop: bool = False):
-        self.d, self.n = d, n
+    def __init__(self, d: int, n: int, *, drop: bool = False, noise=0.03, levels: int = 1):
+        self.d, self.n, self.levels = d, n, levels
         self.history = MetricHistory(max_points=100_000)
-        self.metrics = HJepaMetrics(self.history, hierarchy_weights=[1.0], embed_dim=d, window=100)
+        self.metrics = HJepaMetrics(
+            self.history, hierarchy_weights=[1.0] * levels, embed_dim=d, window=100
+        )
         rng = np.random.default_rng(0)
+        # Pooled levels' losses are smaller by construction: 1, 0.8, 0.5, 0.2 of level 0's.
+        scale = [1.0, 0.8, 0.5, 0.2][:levels]
         for step in range(TOTAL):
-            self.metrics.log_losses(step, [_loss(step, rng, drop)])
+            loss = _loss(step, rng, drop, noise)
+            self.metrics.log_losses(step, [s * loss for s in scale])
 
     def features(self, records_by_phase: Dict[bool, List[list]]) -> "Run":
         """Log the collapse records, phase by phase (False: before mid-run)."""
@@ -66,10 +72,16 @@ class Run:
             self.history.add_records(draws[i % len(draws)], step)
         return self
 
+    def features_by_step(self, records_at: Callable[[int], list]) -> "Run":
+        """Log the collapse records ``records_at(step)`` gives at every logged step."""
+        for step in range(0, TOTAL, EVERY):
+            self.history.add_records(records_at(step), step)
+        return self
+
     def verdict(self, until: Optional[int] = None) -> dict:
         manifest = RunManifest(
-            num_levels=1,
-            hierarchy_weights=[1.0],
+            num_levels=self.levels,
+            hierarchy_weights=[1.0] * self.levels,
             embed_dim=self.d,
             total_steps=TOTAL,
             warmup_steps=WARMUP,
@@ -89,6 +101,104 @@ def _records(family: Callable, d: int, n: int, seed: int) -> List[list]:
         collapse_records(family(n, d, torch.Generator().manual_seed(seed + j)), 0, max_rows=n)
         for j in range(DRAWS)
     ]
+
+
+# A rank that falls geometrically by ``fall`` between ``start`` and ``stop`` (steps) from
+# spanning half of D, and the least its verdict must be: (start, stop, fall, status).
+RANK_FALLS = {
+    "rank falls 16x right after the warmup (10-20% of the run)": (
+        WARMUP,
+        2 * WARMUP,
+        16.0,
+        schema.COLLAPSE,
+    ),
+    "rank falls slowly 3x after early training (30-100%)": (
+        int(0.3 * TOTAL),
+        TOTAL,
+        3.0,
+        schema.WARNING,
+    ),
+}
+
+
+def _falling_rank(d: int, n: int, start: int, stop: int, fall: float):
+    """records_at(step) of features spanning D/2 directions, then fewer, down by ``fall``."""
+    cache: Dict[int, list] = {}
+
+    def records_at(step: int) -> list:
+        t = min(1.0, max(0.0, (step - start) / (stop - start)))
+        k = max(1, int(round(0.5 * d / fall**t)))
+        if k not in cache:
+            family = families.rank(k / d, False)
+            cache[k] = collapse_records(
+                family(n, d, torch.Generator().manual_seed(5000 + k)), 0, max_rows=n
+            )
+        return cache[k]
+
+    return records_at
+
+
+def _small_batch(d: int, n: int, iso: List[list]) -> dict:
+    """Batch 8: the per-step loss noise is 26% of its level all run (batch 64: 7-9%)."""
+    run = Run(d, n, noise=0.26).features({False: iso, True: iso})
+    return max((run.verdict(u) for u in (int(0.3 * TOTAL), None)), key=_severity)
+
+
+def _four_levels(d: int, n: int, iso: List[list]) -> dict:
+    """Four equally weighted levels: the pooled coarsest contributes ~0.2 of its configured
+    share and its predictions are all nearly as good (cosine spread ~0.008), all run."""
+    run = Run(d, n, levels=4).features({False: iso, True: iso})
+    rng = torch.Generator().manual_seed(7)
+    for step in range(0, TOTAL, EVERY):
+        target = torch.randn(256, d, generator=rng)
+        for level in range(4):
+            spread = 0.3 if level < 3 else 0.01  # relative noise of the predictions
+            pred = target + spread * torch.linspace(0.5, 1.5, 256).unsqueeze(1) * torch.randn(
+                256, d, generator=rng
+            )
+            run.history.add_records(prediction_records(pred, target, level), step)
+    return max((run.verdict(u) for u in (int(0.3 * TOTAL), None)), key=_severity)
+
+
+def _probe_at_random_init(d: int, n: int, iso: List[list]) -> dict:
+    """The trainer's kNN probe as good as the random-init encoder's to the end of training."""
+    run = Run(d, n).features({False: iso, True: iso})
+    centres = torch.nn.functional.normalize(
+        torch.randn(10, 32, generator=torch.Generator().manual_seed(100)), dim=1
+    )
+    labels = torch.arange(10).repeat_interleave(40)
+
+    def accuracy(seed: int) -> float:
+        g = torch.Generator().manual_seed(seed)
+        bank = centres[labels] + 0.6 * torch.randn(len(labels), 32, generator=g)
+        queries = centres[labels] + 0.6 * torch.randn(len(labels), 32, generator=g)
+        return knn_top1(bank, labels, queries, labels, k=20, temperature=0.07, num_classes=10)
+
+    run.metrics.log_probe_setup(
+        0, num_classes=10, num_queries=len(labels), knn_top1_random_init=accuracy(0)
+    )
+    for i, step in enumerate(range(TOTAL // 5, TOTAL, TOTAL // 5)):
+        run.metrics.log_eval(step, knn_top1=accuracy(i + 1))
+    run.metrics.log_eval(TOTAL - 1, knn_top1=accuracy(99))
+    return run.verdict()
+
+
+def _severity(health: dict) -> int:
+    return schema.severity(health["status"])
+
+
+# name -> (build(d, n, isotropic records) -> health, the status it must get)
+OTHER_CASES = {
+    "batch 8: loss noise 26% of its level (30% and 100%)": (_small_batch, schema.HEALTHY),
+    "4 levels: the coarsest at 0.2 of its share, cosine spread 0.008 (30% and 100%)": (
+        _four_levels,
+        schema.HEALTHY,
+    ),
+    "probe no better than the random-init encoder at the end": (
+        _probe_at_random_init,
+        schema.WARNING,
+    ),
+}
 
 
 def _value(records: List[list], key: str) -> float:
@@ -169,6 +279,18 @@ def main(argv=None) -> int:
                     "partial collapse at D=%d N=%d is %s, patterns %s"
                     % (d, n, partial["status"], detected)
                 )
+            for name, (begin, end, fall, need) in RANK_FALLS.items():
+                status = Run(d, n).features_by_step(_falling_rank(d, n, begin, end, fall)).verdict()
+                record(name, d, status["status"])
+                if schema.severity(status["status"]) < schema.severity(need):
+                    failures.append("%s at D=%d N=%d is %s" % (name, d, n, status["status"]))
+            for name, (build, want) in OTHER_CASES.items():
+                health = build(d, n, iso)
+                record(name, d, health["status"])
+                if health["status"] != want:
+                    failures.append(
+                        "%s at D=%d N=%d is %s (%s)" % (name, d, n, health["status"], want)
+                    )
             control = Run(d, n, drop=True).features({False: iso, True: iso}).verdict()
             record("loss drop 60%, rank unchanged (control)", d, control["status"])
             if control["status"] != schema.HEALTHY:
@@ -199,6 +321,10 @@ def main(argv=None) -> int:
             "(partial_collapse)"
         ),
         "a sudden loss drop with an unchanged rank stays healthy",
+        "a rank falling 16x right after the warmup is collapse; one falling slowly 3x after "
+        "early training is at least warning",
+        "batch 8 and a 4-level hierarchy stay healthy; a probe no better than the random-init "
+        "encoder's at the end of training is a warning",
     ]
     for text in checks:
         print("- %s" % text)
