@@ -223,12 +223,13 @@ def _clipping_run(fraction) -> RunData:
 
 
 def _val_run(ratio) -> RunData:
+    """Held-out losses equal to the training loss until mid-run, then ``ratio`` times it."""
     rec = Recorder()
     logger = M.HJepaMetrics(rec, hierarchy_weights=[1.0], embed_dim=D, window=20)
     for step in range(1000):
         logger.log_losses(step, [0.4])
-        if step % 250 == 249:
-            logger.log_eval(step, val_loss=0.4 * ratio)
+        if step % 50 == 49:
+            logger.log_eval(step, val_loss=0.4 * (ratio if step >= 500 else 1.0))
     return rec.run()
 
 
@@ -519,7 +520,8 @@ CASES = (
     Case(
         "stability.val_train_loss_ratio",
         schema.WARNING,
-        "HJepaMetrics.log_eval with a held-out loss 1.5x the training loss",
+        "HJepaMetrics.log_eval with a held-out loss equal to the training loss, then from "
+        "mid-run 1.5x it",
         lambda: _val_run(1.5),
     ),
     Case(

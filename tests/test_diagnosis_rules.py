@@ -84,10 +84,14 @@ def _curve_for(rule, raw):
         values = np.ones(20)
         values[:count] = np.nan
         return values
+    if rule.statistic == "last":
+        return np.array([0.5] * 19 + [raw])
     if rule.statistic == "recent_after_warmup":  # 20 points: the warmup is the first 2
         return np.full(20, raw)
     if rule.statistic == "recent_over_post_warmup":
         return np.array([5.0] * 2 + [1.0] * 9 + [raw] * 9)  # a warmup value, then the two
+    if rule.statistic == "growth_over_early":  # early training: the first 5 of 20 points
+        return np.array([3.0] * 5 + [1.0] * 7 + [raw] * 8)
     if rule.statistic == "fall_from_peak":  # early training: the first 5 of 20 points
         if raw < 1:
             return None  # a peak over the recent value is at least 1

@@ -356,11 +356,17 @@ def ema_records(
     ctx_norm = torch.stack([c.norm() for c in ctx]).norm()
     tgt_norm = torch.stack([t.norm() for t in tgt]).norm()
     vals = torch.stack([div, tgt_norm / ctx_norm]).tolist()
+    return momentum_records(momentum=momentum, momentum_target=momentum_target) + [
+        Record("ema.avg_parameter_divergence", vals[0]),
+        Record("ema.weight_magnitude_ratio", vals[1]),
+    ]
+
+
+def momentum_records(*, momentum: float, momentum_target: float) -> List[Record]:
+    """The EMA schedule's current and final momentum (no tensor work)."""
     return [
         Record("ema.momentum_current", float(momentum)),
         Record("ema.momentum_target", float(momentum_target)),
-        Record("ema.avg_parameter_divergence", vals[0]),
-        Record("ema.weight_magnitude_ratio", vals[1]),
     ]
 
 
@@ -509,6 +515,7 @@ _KEYS_BY_CATEGORY: Dict[str, Tuple[str, ...]] = collections.defaultdict(tuple)
 for _metric in catalog.metrics():
     _KEYS_BY_CATEGORY[_metric.category] += (_metric.key,)
 _GRADIENT_FLOW_KEYS = _KEYS_BY_CATEGORY["gradient_flow"]
+_EMA_TENSOR_KEYS = ("ema.avg_parameter_divergence", "ema.weight_magnitude_ratio")
 _LR_KEYS = (
     "learning_rate.base_lr",
     "learning_rate.param_group",
@@ -745,8 +752,14 @@ class HJepaMetrics:
         momentum_target: float,
         last_step: bool = False,
     ) -> None:
-        """EMA momentum and parameter divergence (after the EMA update)."""
-        if self.any_due(_KEYS_BY_CATEGORY["ema"], step, last_step=last_step):
+        """EMA momentum and parameter divergence (after the EMA update).
+
+        The momentum is a schedule value, written at its own (more frequent) interval; the
+        parameter comparisons only when they are due."""
+        if not self.any_due(_EMA_TENSOR_KEYS, step, last_step=last_step):
+            records = momentum_records(momentum=momentum, momentum_target=momentum_target)
+            self.write_due(records, step, last_step=last_step)
+        else:
             self.write_due(
                 ema_records(
                     context_encoder,

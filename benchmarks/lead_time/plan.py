@@ -142,9 +142,9 @@ _FAULTS = (
     ),
     ("no_stop_gradient", ("training.stop_gradient=false",), "no stop-gradient on the targets"),
     (
-        "wd_x100",
-        ("training.weight_decay=4.0", "training.weight_decay_end=40.0"),
-        "a far too high weight decay (x100)",
+        "wd_x1000",
+        ("training.weight_decay=40.0", "training.weight_decay_end=400.0"),
+        "a far too high weight decay (x1000)",
     ),
     ("clip_tiny", ("training.clip_grad=0.0001",), "gradients clipped to nothing (1e-4)"),
 )

@@ -64,6 +64,7 @@ STATISTICS = {
     "window after the LR warmup",
     "recent_after_warmup": "median of the recent window of the points after the LR warmup",
     "recent_over_post_warmup": "recent / the first window after the LR warmup",
+    "growth_over_early": "recent / max(1, the first window) of the points after early training",
     "fast_fall": "largest fall, as a fraction, from one window's median to the next window's "
     "after the LR warmup (windows of 5% of the points, at least 3)",
 }
@@ -80,7 +81,13 @@ AFTER_WARMUP = (
     "noise_growth",
     "fast_fall",
 )
-AFTER_EARLY = ("last_after_early", "fall_from_peak", "sudden_drop", "steady_fall")
+AFTER_EARLY = (
+    "last_after_early",
+    "fall_from_peak",
+    "sudden_drop",
+    "steady_fall",
+    "growth_over_early",
+)
 
 # Statistics whose value is in the metric's own units (a level of the curve); the others
 # are counts, ratios or differences of it.

@@ -574,6 +574,18 @@ def recent_over_post_warmup(curve: Curve) -> Stat:
     return stat
 
 
+def growth_over_early(curve: Curve) -> Stat:
+    """recent / max(1, the first window's median) of the points after early training: how
+    far a ratio that should stay near 1 pulled away from both 1 and where it was."""
+    head, tail, stat = _trend_pair(curve, "growth_over_early")
+    if stat.reason:
+        if curve.n == 0:
+            stat.reason = "no data after early training"
+        return stat
+    stat.value = tail.value / max(1.0, head.value)
+    return stat
+
+
 def steady_fall(curve: Curve) -> Stat:
     """Peak of the 3-point running median after warmup - the last value, when the last
     ``STEADY_FALLS`` values each fell; else 0 (in the curve's units)."""
@@ -613,6 +625,7 @@ STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "recent_after_warmup": recent_after_warmup,
     "recent_over_post_warmup": recent_over_post_warmup,
     "fast_fall": lambda curve: sudden_drop(curve, "fast_fall"),
+    "growth_over_early": growth_over_early,
 }
 
 EMPTY = Curve(np.zeros(0, np.int64), np.zeros(0))

@@ -1,0 +1,57 @@
+"""The lead-time benchmark's fast subset in CI: real faults injected mid-run, real alerts.
+
+``python -m benchmarks.lead_time --fast`` trains the digits recipe's base run to step K,
+resumes copies of it with a far too high LR and without stop-gradient, and one with its
+config unchanged (a control), with the real ``hjepa-train``; the online checks' alerts
+are replayed over the event files and compared with what the trainer printed. The full
+benchmark (both datasets, six faults, five seeds, four levels, batch 8) is the same
+command without ``--fast``.
+"""
+
+import pytest
+
+pytest.importorskip("torch")
+
+from benchmarks.lead_time import report, runs  # noqa: E402
+from benchmarks.lead_time.plan import CASES, CHECK_EVERY, FAULT  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    logdir = str(tmp_path_factory.mktemp("lead_time"))
+    cases = [c for c in CASES if c.fast]
+    outcomes = runs.train_all(logdir, cases, jobs=2, log=lambda m: None)
+    assert all(o["returncode"] == 0 for o in outcomes.values()), outcomes
+    return {c.name: report.measure(logdir, c) for c in cases}
+
+
+def test_the_fast_subset_is_two_faults_and_a_resumed_control():
+    assert sorted(c.name for c in CASES if c.fast) == ["lr_x20", "no_stop_gradient", "resume_same"]
+
+
+@pytest.mark.parametrize("name", ["lr_x20", "no_stop_gradient"])
+def test_a_fault_injected_mid_run_is_alerted_within_a_few_checks(rows, name):
+    row = rows[name]
+    assert row.case.kind == FAULT and row.case.resumed
+    assert row.first is not None, "no alert after the onset at step %d" % row.onset
+    assert row.delay <= report.FEW_CHECKS * CHECK_EVERY, (row.delay, row.first.what)
+    if row.probe_step is not None:  # no later than the probe fails
+        assert row.first.step <= row.probe_step
+
+
+def test_the_stop_gradient_fault_names_its_cause_at_once(rows):
+    row = rows["no_stop_gradient"]
+    assert row.first.status == "critical"
+    assert "gradient_flow.target_features_grad_norm" in row.first.what
+    assert row.delay <= CHECK_EVERY  # the first check after the resume
+
+
+def test_the_unchanged_resume_raises_no_alert(rows):
+    row = rows["resume_same"]
+    assert row.alerts == [], [(a.step, a.status, a.what) for a in row.alerts]
+    assert row.offline_status == "healthy"
+
+
+def test_the_replay_is_what_the_trainer_printed(rows):
+    for name, row in rows.items():
+        assert row.trainer_agrees, name
