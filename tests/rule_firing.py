@@ -371,7 +371,7 @@ CASES = (
         lambda: _ema_run(momentum=0.5),
     ),
     Case(
-        "ema.momentum_current",
+        "derived.ema_frozen_at",
         schema.WARNING,
         "ema_records with momentum 1.0 from mid-run (the target encoder frozen)",
         lambda: _ema_run(momentum=1.0, from_step=500),

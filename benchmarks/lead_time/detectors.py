@@ -11,9 +11,10 @@
 - ``variance_floor_alerts``: data2vec's guard: the target std (the per-dimension std
   across samples of the layer-normed targets, ``hierarchy.feat_std``) under 0.1 at any
   level stops the run (fairseq data2vec's ``min_target_var``).
-- ``probe_failure``: the first probe after the onset below the random-init encoder's by
-  more than the probe's noise (2 binomial standard errors of the difference), or within
-  2 standard errors of chance.
+- ``probe_failure``: the first probe at or after the onset that lost what training gave
+  it: below the random-init encoder's by more than the probe's noise (2 binomial standard
+  errors of the difference), back within that noise of it when the probe before the
+  onset was clearly above it, or within 2 standard errors of chance.
 """
 
 import dataclasses
@@ -124,14 +125,20 @@ def probe_failure(run: RunData, onset: int) -> Tuple[Optional[int], str]:
     if probe is None or base is None or not classes or not queries:
         return None, ""
     chance = 1.0 / classes
+
+    def above_base(acc: float) -> float:  # standard errors above the random-init encoder's
+        return (acc - base) / math.sqrt((acc * (1 - acc) + base * (1 - base)) / queries)
+
+    before = [acc for step, acc in zip(probe.steps, probe.values) if 0 < step < onset]
+    learnt = bool(before) and above_base(before[-1]) > PROBE_SE
     for step, acc in zip(probe.steps, probe.values):
-        if step < onset:
+        if step < onset or step == 0:
             continue
-        se_base = math.sqrt(acc * (1 - acc) / queries + base * (1 - base) / queries)
-        if acc < base - PROBE_SE * se_base:
+        if above_base(acc) < -PROBE_SE:
             return int(step), "below random init (%.3f < %.3f)" % (acc, base)
-        se_chance = math.sqrt(chance * (1 - chance) / queries)
-        if acc <= chance + PROBE_SE * se_chance:
+        if learnt and above_base(acc) < PROBE_SE:
+            return int(step), "back to random init (%.3f vs %.3f)" % (acc, base)
+        if acc <= chance + PROBE_SE * math.sqrt(chance * (1 - chance) / queries):
             return int(step), "at chance (%.3f)" % acc
     return None, ""
 

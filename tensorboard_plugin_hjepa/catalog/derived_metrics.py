@@ -156,6 +156,38 @@ RANK_FAST_FALL = Derived(
     of_metric="collapse.effective_rank",
 )
 
+# ------------------------------------------------------------------------------- EMA
+EMA_FROZEN_AT = Derived(
+    "derived.ema_frozen_at",
+    "Training progress (0-1 of the planned run) at which the EMA momentum first reached 1.0 "
+    "(>= 0.999999): the target encoder stops following the context encoder from there.",
+    "fraction",
+    VerdictRule(
+        bands=(
+            Band(
+                WARNING,
+                "<",
+                0.95,
+                "the EMA momentum reached 1.0 before 95% of training: the target encoder "
+                "is frozen and no longer follows what the context encoder learns",
+                "project (reference §2: momentum increases smoothly to ~1.0)",
+            ),
+        ),
+        healthy_text="the momentum has not reached 1.0 before the last 5% of training",
+        correction=Correction(
+            reference_says="momentum_current should increase smoothly from 0.996 to ~1.0",
+            rule="warning when the momentum first reached 1.0 before 95% of the planned run "
+            "(unknown without a planned length; 1 while it stays below 1.0)",
+            why="a momentum of exactly 1 freezes the target encoder: its targets stop "
+            "following what the context encoder learns. Schedules reach 1.0 only at their "
+            "end (linear or cosine from 0.996: 0.9998 and 0.99998 at 95%). When it happened "
+            "is what tells a frozen target from a finished schedule, online and afterwards",
+        ),
+    ),
+    category="ema",
+    of_metric="ema.momentum_current",
+)
+
 # ------------------------------------------------------------------------ the probe
 # A kNN probe scored on n queries has a binomial standard error sqrt(p(1-p)/n): every
 # probe light is judged in standard errors (n from eval/probe_queries), so a 2-class
@@ -310,6 +342,7 @@ DERIVED = (
     GPU_MEMORY_FRACTION,
     RANK_FALL_FROM_PEAK,
     RANK_FAST_FALL,
+    EMA_FROZEN_AT,
     KNN_VS_RANDOM_INIT,
     KNN_GAIN,
     KNN_VS_CHANCE,

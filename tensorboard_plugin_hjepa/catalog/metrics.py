@@ -30,8 +30,6 @@ _OTHER_TRAINERS = "other trainers' usual name for a kNN top-1 probe"
 TYPICAL_MASK_RATIO = (0.4, 0.7)  # reference §3: "typical range 0.4-0.7"
 GRAD_NORM_HIGH = 10.0  # reference §6: "global_norm > 10: potentially unstable gradients"
 # Reference §4's trend: ~0.4 at epoch 1, 0.4-0.6 at 10% of training, 0.7-0.85 at 50%.
-# Momentum at 1.0 (the target frozen) before the last 5% of a planned run.
-EMA_FROZEN = ProgressBound(((0.0, 0.999999), (0.95, 0.999999), (0.96, 2.0)), when_unknown=2.0)
 COSINE_LOW = ProgressBound(((0.0, -1.0), (0.05, 0.0), (0.1, 0.3), (0.3, 0.5)), when_unknown=0.0)
 
 # Reference §12 frequencies (the lower end of a range where it gives one).
@@ -159,30 +157,19 @@ EMA = (
                     "or extrapolated; check the EMA scheduler",
                     "project",
                 ),
-                Band(
-                    WARNING,
-                    ">=",
-                    EMA_FROZEN,
-                    "momentum at 1.0 before the end of training: the target encoder is frozen "
-                    "and no longer follows the context encoder",
-                    "project (reference §2: momentum increases smoothly to ~1.0)",
-                ),
             ),
-            healthy_text="momentum within [0.9, 1.0], and below 1.0 until the last 5% of training",
+            healthy_text="momentum within [0.9, 1.0] (reaching 1.0 early is judged by "
+            "derived.ema_frozen_at)",
             correction=Correction(
                 reference_says="momentum_current should increase smoothly from 0.996 to ~1.0; "
                 "check the EMA scheduler if it does not",
-                rule="the last logged value: critical outside [0.9, 1.0]; warning at 1.0 "
-                "(>= 0.999999) before 95% of training (not judged without a planned length). "
-                "Logged every 100 steps, as the learning rate is (the reference: with the EMA "
-                "metrics, every 500-1000)",
-                why="a momentum of exactly 1 freezes the target encoder: its targets stop "
-                "following what the context encoder learns. Schedules reach 1.0 only at their "
-                "end (linear or cosine from 0.996: 0.9998 and 0.99998 at 95%). The momentum is "
-                "a schedule value, not a noisy measurement: its last value is the one to judge, "
-                "and it costs nothing to log as often as the learning rate (the parameter "
-                "divergence is what is expensive), so a momentum set to 0.5 or 1.0 at a resume "
-                "is seen at the next check, not 500 steps later",
+                rule="the last logged value, critical outside [0.9, 1.0]. Logged every 100 "
+                "steps, as the learning rate is (the reference: with the EMA metrics, every "
+                "500-1000)",
+                why="the momentum is a schedule value, not a noisy measurement: its last value "
+                "is the one to judge, and it costs nothing to log as often as the learning "
+                "rate (the parameter divergence is what is expensive), so a momentum set to "
+                "0.5 at a resume is seen at the next check, not 500 steps later",
             ),
         ),
         expected=(
@@ -767,6 +754,7 @@ GRADIENTS = (
         "abs gradient",
         EVERY_100,
         rule=VerdictRule(
+            statistic="last",
             bands=(
                 Band(
                     CRITICAL,
@@ -792,6 +780,7 @@ GRADIENTS = (
         EVERY_100,
         origin="project",
         rule=VerdictRule(
+            statistic="last",
             bands=(
                 Band(
                     CRITICAL,
@@ -805,11 +794,15 @@ GRADIENTS = (
             healthy_text="no gradient reaches the targets (stop-gradient)",
             correction=Correction(
                 reference_says="target_encoder should have near-zero gradients (detached)",
-                rule="judged in runs with a teacher; a run whose manifest declares no teacher "
-                "(teacher: none, or stop_gradient: false with no teacher stated) gets unknown",
+                rule="the last logged value, judged in runs with a teacher; a run whose "
+                "manifest declares no teacher (teacher: none, or stop_gradient: false with no "
+                "teacher stated) gets unknown",
                 why="runs without an EMA teacher (SIGReg/LeJEPA-style, SimSiam-style) are a "
                 "valid design: their targets come from the trained encoder and get "
-                "gradients by construction, so a missing stop-gradient is no fault there",
+                "gradients by construction, so a missing stop-gradient is no fault there. A "
+                "value that must be 0 is judged on its last point: the median of a window "
+                "waited for half of it to be non-zero (two checks after a resume that broke "
+                "the stop-gradient)",
             ),
         ),
         teacher_only=True,

@@ -10,6 +10,8 @@ on the Context, keyed by (key, level).
 import math
 from typing import Optional, Tuple
 
+import numpy as np
+
 from .. import catalog
 from ..catalog import schema
 from .context import Context, DerivedValue
@@ -120,6 +122,25 @@ def _knn_fall(ctx: Context, record: schema.Derived, level) -> DerivedValue:
     return DerivedValue(stat.value / se, stat, "", "its peak %.3f on %d queries" % (peak, n))
 
 
+EMA_FROZEN = 0.999999  # a momentum at 1.0 (float32 rounding aside)
+
+
+def _ema_frozen_at(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """Progress at which the momentum first reached 1.0 (1.0 while it has not)."""
+    curve = ctx.curve("ema.momentum_current")
+    stat = ctx.stat("ema.momentum_current", None, "last")
+    if curve is None or stat.value is None:
+        return DerivedValue(None, stat, stat.reason or "no data")
+    if not ctx.total_steps:
+        return DerivedValue(None, stat, "no planned length (manifest total_steps): no progress")
+    frozen = np.flatnonzero(curve.finite & (curve.values >= EMA_FROZEN))
+    if frozen.size == 0:
+        return DerivedValue(1.0, stat, "", "the momentum has not reached 1.0")
+    step = int(curve.steps[frozen[0]])
+    progress = min(1.0, step / ctx.total_steps)
+    return DerivedValue(progress, stat, "", "first at 1.0 at step %d" % step)
+
+
 FIRST_WINDOW_MARGIN = 0.1  # without a manifest: the first window's ratio +-10% is the range
 
 
@@ -160,6 +181,7 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
 
 _SPECIAL = {
     MASK_RATIO_CHANGE: _mask_ratio_change,
+    "derived.ema_frozen_at": _ema_frozen_at,
     "derived.knn_vs_random_init": _knn_vs_random_init,
     "derived.knn_gain": _knn_gain,
     "derived.knn_vs_chance": _knn_vs_chance,
