@@ -7,7 +7,9 @@ A scenario is a list of ``--set key=value`` overrides of ``trainer/configs/tiny_
 """
 
 import dataclasses
+import math
 import os
+import re
 from typing import Callable, List, Optional, Tuple
 
 from tensorboard_plugin_hjepa.catalog import schema
@@ -163,19 +165,36 @@ def _mask(health, extra):
     return ok, text
 
 
+_QUERIES = re.compile(r"on (\d+) queries")
+
+
 def _probe_agrees(health, extra):
-    """The verdict says what the probe says: below random init is never healthy."""
+    """The verdict says what the probe says: clearly below the random-init encoder's (by 3
+    binomial standard errors of the difference) is never healthy, and within the probe's
+    noise the probe light stays healthy."""
     probe, base = extra.get("knn_top1"), extra.get("knn_top1_random_init")
     if probe is None or base is None:
         return False, said(health) + "; kNN probe missing"
     light = next(
         (l for l in health.get("lights") or [] if l["key"] == "derived.knn_vs_random_init"), {}
     )
-    if probe < base:
+    queries = _QUERIES.search(light.get("compared_with") or "")
+    if queries is None:
+        return False, said(health) + "; the probe light names no query count"
+    n = int(queries.group(1))
+    z = (probe - base) / math.sqrt((probe * (1 - probe) + base * (1 - base)) / n)
+    if z < -3:
         ok = health.get("status") != schema.HEALTHY and light.get("status") == schema.WARNING
     else:
         ok = light.get("status") == schema.HEALTHY
-    return ok, said(health) + "; kNN %.3f vs random-init %.3f" % (probe, base)
+    return ok, said(
+        health
+    ) + "; kNN %.3f vs random-init %.3f (%+.1f standard errors, %d queries)" % (
+        probe,
+        base,
+        z,
+        n,
+    )
 
 
 def _digits(logdir):
@@ -274,8 +293,8 @@ SCENARIOS = (
         "digits",
         (),
         200,
-        "real images (scikit-learn's digits): the verdict agrees with the probe (below the "
-        "random-init encoder: not healthy, probe light warning)",
+        "real images (scikit-learn's digits): the verdict agrees with the probe (3 standard "
+        "errors below the random-init encoder's: not healthy, probe light warning)",
         _probe_agrees,
         prepare=_digits,
         note="1,797 real 8x8 scans shipped inside scikit-learn, written as an image folder",
@@ -284,8 +303,8 @@ SCENARIOS = (
         "digits_lr_high",
         ("training.lr=0.01",),
         200,
-        "real images, far too high an LR: the probe ends below the random-init encoder's, "
-        "so the run is not healthy and the probe light warns",
+        "real images, far too high an LR: the probe ends 3 standard errors below the "
+        "random-init encoder's, so the run is not healthy and the probe light warns",
         _probe_agrees,
         prepare=_digits,
     ),

@@ -164,18 +164,19 @@ class MetricHistory:
         for r in records:
             self.add(r.key, r.value, step, level=r.level, group=r.group)
 
-    def load(self, run_data: RunData, *, before: int) -> int:
-        """Add every point of ``run_data`` at a step before ``before``; returns how many.
+    def load(self, run_data: RunData, *, before: Optional[int] = None) -> int:
+        """Add every point of ``run_data`` (at a step before ``before``, when given);
+        returns how many.
 
         The curves are a run's own event files as the plugin reads them (catalogue keys,
-        levels); points from ``before`` on are left out (a resumed run writes them again).
+        levels), added after every point already held.
         """
         added = 0
         for (key, level), series in sorted(run_data.series.items(), key=lambda kv: str(kv[0])):
             metric = catalog.get(key)
             if metric.kind != "scalar":
                 continue
-            keep = series.steps < before
+            keep = series.steps < (before if before is not None else np.iinfo(np.int64).max)
             if not np.any(keep):
                 continue
             curve = self._curves.get((key, level))
@@ -332,10 +333,12 @@ class HealthMonitor:
         """Continue a resumed run's checks with the history written before ``step``.
 
         Reads ``run_dir``'s event files with the plugin's reader (what the tab and
-        ``hjepa-doctor`` see), keeps the points before ``step`` (the first step this
-        process runs), and diagnoses them as the last check before the resume did: what
-        that check found counts as reported, so it is not alerted again, and a problem
-        that appears later still is. Call it once, before the first check.
+        ``hjepa-doctor`` see) and diagnoses the points up to the last check before
+        ``step`` as that check did: what it found counts as reported, so it is not alerted
+        again, and a problem that appears later still is. Every point on disk is kept,
+        those the previous process logged at ``step`` itself too (an evaluation "after
+        ``step`` steps"); a step this process writes again replaces its point. Call it
+        once, before the first check.
 
         Args:
             run_dir: the run's directory (its event files).
@@ -353,6 +356,8 @@ class HealthMonitor:
         run_data = next(iter(runs.values()))
         last_check = (step - 1) // self.every * self.every  # the last step ``due`` held for
         last_check = last_check if last_check > 0 else None
+        # A point logged again by this process (the steps after a killed process's last
+        # checkpoint) replaces the one read here: the history keeps a step's later value.
         added = 0
         if last_check is not None:
             added = self.history.load(run_data, before=last_check + 1)
@@ -366,7 +371,7 @@ class HealthMonitor:
             source=run_data.source,
             series={slot: _after(series, last_check) for slot, series in run_data.series.items()},
         )
-        return added + self.history.load(tail, before=step)
+        return added + self.history.load(tail)
 
     # -- checks ---------------------------------------------------------------------------
     def due(self, step: int) -> bool:

@@ -58,10 +58,15 @@ def _se(p: float, n: float) -> float:
     return max(math.sqrt(p * (1.0 - p) / n), 0.5 / n)
 
 
+def _se_difference(a: float, b: float, n: float) -> float:
+    """Standard error of the difference of two accuracies on n queries each."""
+    return math.sqrt(_se(a, n) ** 2 + _se(b, n) ** 2)
+
+
 def _queries(ctx: Context) -> Tuple[Optional[float], str]:
     n, reason = _once(ctx, "eval.probe_queries")
     if n is None:
-        return None, "the probe's size is unknown, so its noise is (%s)" % reason
+        return None, "the probe's size is unknown, and so is its noise (%s)" % reason
     if n < 1:
         return None, "eval/probe_queries is %g: no query to score" % n
     return n, ""
@@ -74,7 +79,7 @@ def _knn_vs_random_init(ctx: Context, record: schema.Derived, level) -> DerivedV
     n, why_n = _queries(ctx)
     if stat.value is None or base is None or n is None:
         return DerivedValue(None, stat, stat.reason or why or why_n)
-    se = math.sqrt(_se(stat.value, n) ** 2 + _se(base, n) ** 2)
+    se = _se_difference(stat.value, base, n)
     source = "the random-init encoder's %.3f on %d queries (standard error of the difference %.3f)"
     return DerivedValue((stat.value - base) / se, stat, "", source % (base, n, se))
 
@@ -118,7 +123,7 @@ def _knn_fall(ctx: Context, record: schema.Derived, level) -> DerivedValue:
         return DerivedValue(None, stat, stat.reason or why_n)
     last = ctx.stat(PROBE, None, "last").value
     peak = last + stat.value
-    se = math.sqrt(_se(peak, n) ** 2 + _se(last, n) ** 2)
+    se = _se_difference(peak, last, n)
     return DerivedValue(stat.value / se, stat, "", "its peak %.3f on %d queries" % (peak, n))
 
 

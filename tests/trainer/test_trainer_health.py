@@ -288,22 +288,25 @@ def test_a_resumed_run_alerts_as_the_same_run_uninterrupted(tmp_path):
 
 def test_a_run_that_collapsed_before_its_resume_is_stopped_at_the_first_check_after_it(tmp_path):
     broken = [*HEALTH, "training.stop_gradient=false"]
-    first = train(tiny_config(tmp_path, *broken), progress=False, max_steps=50)
-    assert any("COLLAPSE" in line or "CRITICAL" in line for line in first.health_alerts)
-    # Resumed with the stop-gradient restored but the representation already collapsed:
-    # the history before the resume counts, so stop_on sees the collapse at once.
+    first = train(tiny_config(tmp_path, *broken), progress=False, max_steps=80)
+    assert any("CRITICAL" in line for line in first.health_alerts)
+    # Resumed with the stop-gradient restored (its light clears at once) but the
+    # representation already collapsed: the history before the resume counts, so stop_on
+    # sees the collapse at the first check.
     resumed = train(
         tiny_config(tmp_path, *HEALTH, "health.stop_on=collapse"), resume=True, progress=False
     )
-    assert resumed.health_stop in (schema.COLLAPSE, schema.CRITICAL)
-    assert resumed.end_step == 51  # the first check after the resume: after step 50
+    assert resumed.health_stop == schema.COLLAPSE
+    assert resumed.end_step == 81  # the first check after the resume: after step 80
+    assert "Collapse detected?" in resumed.health_alerts[-1]
 
 
 def test_resume_rebuilds_the_history_from_the_event_files(tmp_path):
     result = train(tiny_config(tmp_path, *HEALTH), progress=False, max_steps=50)
     monitor, _, _ = _monitor()
-    added = monitor.resume(result.run_dir, 40)
-    loss = monitor.history.run_data("r", None).get("loss.total")
-    assert added > 0 and list(loss.steps) == list(range(40))  # before the resume step only
-    assert monitor.last_health is not None  # what the last check before it saw (step 30)
+    added = monitor.resume(result.run_dir, 40)  # resumed from an older checkpoint
+    history = monitor.history.run_data("r", None)
+    assert added > 0 and list(history.get("loss.total").steps) == list(range(50))  # on disk
+    assert monitor.last_health["last_step"] == 30  # what the last check before step 40 saw
+    assert history.get("eval.num_classes") is not None  # logged once, at step 0
     assert monitor.resume(str(tmp_path / "empty"), 10) == 0  # nothing written yet: no history
