@@ -474,7 +474,7 @@ PATTERNS = (
                 "rank_fell",
                 derived_records.RANK_FALL_FROM_PEAK.key,
                 WARNING,
-                "effective rank fell to a quarter of its peak after early training",
+                "effective rank fell to 40% of its peak after early training (its warning band)",
             ),
         ),
         evidence=(
@@ -490,7 +490,7 @@ PATTERNS = (
         correction=Correction(
             reference_says="a collapse is the collapse metrics at their alert thresholds",
             rule="a sudden loss drop (by half within two windows of 5% of the run) together "
-            "with an effective rank fallen 4x from its peak is a pattern of its own, "
+            "with an effective rank fallen 2.5x from its peak is a pattern of its own, "
             "detected before any fixed bound is reached",
             why="JEPA losses are a proxy: a partial collapse makes the loss drop fast (the "
             "targets got easier, not the predictions better) while the rank falls; at ViT "

@@ -267,9 +267,10 @@ MASKING = (
             correction=Correction(
                 reference_says="typical mask ratio 0.4-0.7; a sudden change means a mask "
                 "generator problem",
-                rule="critical above 0.9; a warning when the ratio moves more than 20% from what "
-                "the run's own mask generator gives for its grid and config (recorded in "
-                "the manifest; else the run's own first window); 0.4-0.7 is a note",
+                rule="critical above 0.9; a warning when the ratio leaves the per-batch range "
+                "of the run's own mask generator for its grid and config (recorded in the "
+                "manifest; else the run's own first window), judged by "
+                "derived.mask_ratio_change; 0.4-0.7 is a note",
                 why="the ratio a multi-block masking gives depends on the grid: I-JEPA's own "
                 "settings (4 blocks of 15-20%, context 85-100%) give about 0.31 on ViT-B's "
                 "14x14 grid, so every correctly configured ViT-B run warned, and "
