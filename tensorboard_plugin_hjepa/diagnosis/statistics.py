@@ -577,10 +577,14 @@ def recent_over_post_warmup(curve: Curve) -> Stat:
 def growth_over_early(curve: Curve) -> Stat:
     """recent / max(1, the first window's median) of the points after early training: how
     far a ratio that should stay near 1 pulled away from both 1 and where it was."""
-    head, tail, stat = _trend_pair(curve, "growth_over_early")
-    if stat.reason:
-        if curve.n == 0:
-            stat.reason = "no data after early training"
+    stat = _stat_of(curve, "growth_over_early")
+    if curve.finite_values.size < 2:  # a metric of a few evaluations: two are a trend
+        return _too_few(stat, curve, 2)
+    k = max(1, min(window_size(curve.n), curve.n // 2))
+    head = _window_median(curve, 0, k, "first", 1)
+    tail = _window_median(curve, curve.n - k, curve.n, "recent", 1)
+    if head.value is None or tail.value is None:
+        stat.reason = head.reason or tail.reason
         return stat
     stat.value = tail.value / max(1.0, head.value)
     return stat
