@@ -260,8 +260,8 @@ SCENARIOS = (
         200,
         "no contribution alert: the coarse levels contribute what their tiny weights ask",
         _as_configured,
-        note="was level_starved (expected a share alert); shares are now judged against "
-        "the configured shares, and this run does what its config says",
+        note="was level_starved (expected a share alert); each level's share is now judged "
+        "against its own share after early training, and this run does what its config says",
     ),
     Scenario(
         "zero_weight",
