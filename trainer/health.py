@@ -176,7 +176,7 @@ class MetricHistory:
             metric = catalog.get(key)
             if metric.kind != "scalar":
                 continue
-            keep = series.steps < (before if before is not None else np.iinfo(np.int64).max)
+            keep = series.steps < before if before is not None else np.full(len(series), True)
             if not np.any(keep):
                 continue
             curve = self._curves.get((key, level))
@@ -330,7 +330,7 @@ class HealthMonitor:
 
     # -- resuming -------------------------------------------------------------------------
     def resume(self, run_dir: str, step: int) -> int:
-        """Continue a resumed run's checks with the history written before ``step``.
+        """Continue a resumed run's checks with the history in its event files.
 
         Reads ``run_dir``'s event files with the plugin's reader (what the tab and
         ``hjepa-doctor`` see) and diagnoses the points up to the last check before
