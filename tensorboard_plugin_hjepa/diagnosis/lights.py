@@ -50,6 +50,7 @@ class Verdict:
     explanation: str = ""
     notes: List[str] = dataclasses.field(default_factory=list)
     env: rules.BoundEnv = rules.BoundEnv()  # what the bands were resolved in
+    impossible: bool = False  # the value is one the metric cannot take (a corrupt curve)
 
 
 # Logs without a manifest give no D. A dimension-relative light is still judged when
@@ -181,6 +182,7 @@ def judge(
                 )
             ),
             notes=notes,
+            impossible=True,
         )
     for band in rule.bands:
         note = rules.bound_note(band.bound, env)
@@ -335,8 +337,17 @@ def _derived_light(ctx: Context, record: schema.Derived, level: Optional[int]):
         curve = ctx.curve(record.of_metric, metric_level)
         tag = series.tag if series is not None else None
         spark = sparkline(curve.steps, curve.values) if curve is not None else []
-    # The source curve goes along so that NaN/Inf in it is never called healthy.
-    verdict = judge(record.rule, result.value, env=ctx.env(), reason=result.reason, curve=curve)
+    # The source curve goes along so that NaN/Inf in it is never called healthy, and a
+    # source whose own light found impossible values makes this one unknown too.
+    source = _source_verdict(ctx, record, level)
+    if source is not None and source.impossible:
+        verdict = Verdict(
+            schema.UNKNOWN,
+            explanation="not judged: %s holds values it cannot take (%s)"
+            % (record.of_metric, source.explanation),
+        )
+    else:
+        verdict = judge(record.rule, result.value, env=ctx.env(), reason=result.reason, curve=curve)
     light = light_dict(
         key=record.key,
         tag=tag,
@@ -350,6 +361,14 @@ def _derived_light(ctx: Context, record: schema.Derived, level: Optional[int]):
         source=result.source,
     )
     return light, verdict
+
+
+def _source_verdict(ctx: Context, record: schema.Derived, level: Optional[int]):
+    """The Verdict of the judged metric a derived quantity is computed from, or None."""
+    if record.of_metric is None or catalog.get(record.of_metric).rule is None:
+        return None
+    per_level = catalog.get(record.of_metric).per_level
+    return light_of(ctx, record.of_metric, level if per_level else None)[1]
 
 
 def light_of(ctx: Context, key: str, level: Optional[int]):
