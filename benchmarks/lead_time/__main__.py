@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from . import report, runs
-from .plan import CASES, FAULT
+from .plan import CASES, CHECK_EVERY, FAULT
 
 
 def main(argv=None) -> int:
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     faults = [r for r in rows if r.case.kind == FAULT]
     controls = [r for r in rows if r.case.kind != FAULT]
     print("Recipes:\n" + report.recipes_text())
-    print("\nFaults (alerts of warning or worse; steps; a check every %d steps):\n" % 10)
+    print("\nFaults (alerts of warning or worse; steps; a check every %d steps):\n" % CHECK_EVERY)
     print(report.fault_table(faults))
     print("\nControls:\n")
     print(report.control_table(controls))
