@@ -1,7 +1,8 @@
 // The header of each open run, above the views: name, status and why, step, source,
-// levels, which embedding dimension D the verdict assumed, and "what to do first":
-// the first action of every firing flowchart branch and detected pattern, with the
-// evidence that fired.
+// levels, which embedding dimension D the verdict assumed, and "what to do first": the
+// action of the strongest evidence that fired (the health answer's first_action) and the
+// evidence it answers, then the general action of every firing flowchart branch and
+// detected pattern, with the evidence that fired.
 
 import {checkDetail} from './checks.js';
 import {C} from './classes.js';
@@ -38,10 +39,15 @@ function todoItem(t, dim, first, openFirst) {
  */
 export function todoBox(health, {openFirst = true} = {}) {
   const todos = whatToDo(health);
-  if (!todos.length) return null;
+  const first = health && health.first_action;
+  if (!todos.length && !first) return null;
   return h('div', {class: C.todo, role: 'region', 'aria-label': 'what to do first'},
     h('div', {class: C.todoLabel}, 'What to do first'),
-    h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, health.embed_dim, i === 0, openFirst))));
+    first ? h('div', {class: C.todoDoFirst, dataset: {evidence: String(first.evidence || '')}},
+      h('div', {class: C.todoDoFirstAction}, h('span', {class: C.todoArrow, 'aria-hidden': 'true'}, '→ '), String(first.action || '')),
+      h('div', {class: C.todoAnswers}, `it answers: ${first.answers || ''}`)) : null,
+    todos.length ? h('div', {class: C.todoGeneral}, 'General actions of what fires:') : null,
+    todos.length ? h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, health.embed_dim, i === 0, openFirst))) : null);
 }
 
 /**

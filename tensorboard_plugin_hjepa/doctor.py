@@ -336,15 +336,20 @@ def _where(light: dict) -> str:
 def print_summary(p: Printer, health: dict) -> None:
     """The short report of one run (the default).
 
-    The status and its reason; the lights that are not healthy (the hierarchy
-    contributions' checks included), worst first, with value and explanation; the
-    flowchart branches that fire with their actions; the patterns detected with their
-    likely cause and fix; how many lights are healthy and how many unknown.
+    The status and its reason; what to do first and the evidence it answers; the lights
+    that are not healthy (the hierarchy contributions' checks included), worst first,
+    with value and explanation; the flowchart branches that fire with their general
+    actions; the patterns detected with their likely cause and fix; how many lights are
+    healthy and how many unknown.
     """
     _print_header(p, health)
     reason = health.get("status_reason") or health.get("reason")
     if reason:
         p.line("status: %s" % reason, 1)
+    first = health.get("first_action")
+    if first:
+        p.line("%s: %s" % (p.bold("Do first"), first["action"]), 1)
+        p.line("it answers: %s" % first["answers"], 2)
     for note in _notes(health, skip=reason):
         p.line("note: %s" % note, 1)
     lights = list(health.get("lights") or []) + list(

@@ -65,5 +65,6 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "flowchart": [],
         "patterns": [],
         "ranges": None,
+        "first_action": None,
         "tags": run_data.tag_entries() if run_data is not None else [],
     }

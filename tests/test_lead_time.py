@@ -1,9 +1,11 @@
 """The lead-time benchmark's fast subset in CI: real faults injected mid-run, real alerts.
 
 ``python -m benchmarks.lead_time --fast`` trains the digits recipe's base run to step K,
-resumes copies of it with a far too high LR and without stop-gradient, and one with its
-config unchanged (a control), with the real ``hjepa-train``; the online checks' alerts
-are replayed over the event files and compared with what the trainer printed. The full
+resumes copies of it with a far too high LR, without stop-gradient, with a frozen EMA
+target and with gradients clipped to nothing, and one with its config unchanged (a
+control), with the real ``hjepa-train``; the online checks' alerts are replayed over the
+event files and compared with what the trainer printed, and each fault's first alert must
+lead with the action that fixes its cause. The full
 benchmark (both datasets, six faults, five seeds, four levels, batch 8) is the same
 command without ``--fast``.
 """
@@ -25,11 +27,14 @@ def rows(tmp_path_factory):
     return {c.name: report.measure(logdir, c) for c in cases}
 
 
-def test_the_fast_subset_is_two_faults_and_a_resumed_control():
-    assert sorted(c.name for c in CASES if c.fast) == ["lr_x20", "no_stop_gradient", "resume_same"]
+FAST_FAULTS = ["clip_tiny", "ema_frozen", "lr_x20", "no_stop_gradient"]
 
 
-@pytest.mark.parametrize("name", ["lr_x20", "no_stop_gradient"])
+def test_the_fast_subset_is_four_faults_and_a_resumed_control():
+    assert sorted(c.name for c in CASES if c.fast) == FAST_FAULTS + ["resume_same"]
+
+
+@pytest.mark.parametrize("name", FAST_FAULTS)
 def test_a_fault_injected_mid_run_is_alerted_within_a_few_checks(rows, name):
     row = rows[name]
     assert row.case.kind == FAULT and row.case.resumed
@@ -37,6 +42,21 @@ def test_a_fault_injected_mid_run_is_alerted_within_a_few_checks(rows, name):
     assert row.delay <= report.FEW_CHECKS * CHECK_EVERY, (row.delay, row.first.what)
     if row.probe_step is not None:  # no later than the probe fails
         assert row.first.step <= row.probe_step
+
+
+@pytest.mark.parametrize(
+    "name, action",
+    [
+        ("no_stop_gradient", "Restore the stop-gradient"),
+        ("ema_frozen", "Lower the EMA momentum's start"),
+        ("lr_x20", "Lower the learning rate"),
+        ("clip_tiny", "Raise the clip threshold"),
+    ],
+)
+def test_the_first_alert_leads_with_the_action_that_fixes_the_injected_cause(rows, name, action):
+    row = rows[name]
+    assert row.first.action.startswith(action), row.first.action
+    assert row.names_cause
 
 
 def test_the_stop_gradient_fault_names_its_cause_at_once(rows):

@@ -1,7 +1,7 @@
 """``python -m benchmarks.lead_time``: how early the online checks alert, on injected faults.
 
     python -m benchmarks.lead_time                  # everything, 2 runs at a time (~40 min)
-    python -m benchmarks.lead_time --fast           # the CI subset (digits: 2 faults, 1 control)
+    python -m benchmarks.lead_time --fast           # the CI subset (digits: 4 faults, 1 control)
     python -m benchmarks.lead_time --logdir runs/lead_time --rejudge   # no training
 
 Trains the runs of ``plan.py`` with the real ``hjepa-train`` (a healthy base run per

@@ -39,6 +39,7 @@ class Alert:
     step: int
     status: str
     what: str = ""  # the lights, branches and patterns that are new
+    action: str = ""  # what the alert said to do first
 
 
 def load(run_dir: str) -> RunData:
@@ -77,7 +78,8 @@ def product_alerts(run: RunData, every: int, last_step: int) -> List[Alert]:
             i += 1
         alert = monitor.check(step)
         if alert is not None and schema.severity(alert.status) >= schema.severity(schema.WARNING):
-            out.append(Alert(step, alert.status, _what(alert.change)))
+            first = alert.health.get("first_action") or {}
+            out.append(Alert(step, alert.status, _what(alert.change), first.get("action", "")))
     return out
 
 

@@ -75,6 +75,7 @@ class Case:
       onset: 0 (the whole run) or the recipe's K (resumed from its base run).
       cause: for a fault, the injected cause in words.
       fast: part of the ``--fast`` subset (CI).
+      names_cause: words of which the first action must hold one to name the cause.
     """
 
     name: str
@@ -84,6 +85,7 @@ class Case:
     onset: int
     cause: str = ""
     fast: bool = False
+    names_cause: Tuple[str, ...] = ()
 
     @property
     def resumed(self) -> bool:
@@ -127,28 +129,54 @@ RECIPES = (
 )
 RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
-# Faults: (name, settings, cause). Each runs mid-run on both recipes.
+# Faults: (name, settings, cause, words an action naming the cause holds). Each runs
+# mid-run on both recipes.
 _FAULTS = (
-    ("lr_x20", ("training.lr=0.03", "training.min_lr=0.0003"), "a far too high LR (x20)"),
+    (
+        "lr_x20",
+        ("training.lr=0.03", "training.min_lr=0.0003"),
+        "a far too high LR (x20)",
+        ("learning rate",),
+    ),
     (
         "ema_low",
         ("training.ema_momentum_start=0.5", "training.ema_momentum_end=0.5"),
         "a far too low EMA momentum (0.5)",
+        ("EMA momentum",),
     ),
     (
         "ema_frozen",
         ("training.ema_momentum_start=1.0", "training.ema_momentum_end=1.0"),
         "a frozen target encoder (EMA momentum 1)",
+        ("EMA momentum",),
     ),
-    ("no_stop_gradient", ("training.stop_gradient=false",), "no stop-gradient on the targets"),
+    (
+        "no_stop_gradient",
+        ("training.stop_gradient=false",),
+        "no stop-gradient on the targets",
+        ("stop-gradient",),
+    ),
     (
         "wd_x1000",
         ("training.weight_decay=40.0", "training.weight_decay_end=400.0"),
         "a far too high weight decay (x1000)",
+        ("weight decay",),
     ),
-    ("clip_tiny", ("training.clip_grad=0.0001",), "gradients clipped to nothing (1e-4)"),
+    (
+        "clip_tiny",
+        ("training.clip_grad=0.0001",),
+        "gradients clipped to nothing (1e-4)",
+        ("clip",),
+    ),
 )
-_FAST_FAULTS = ("lr_x20", "no_stop_gradient")
+_BY_FAULT = {f[0]: f for f in _FAULTS}
+_FAST_FAULTS = ("lr_x20", "no_stop_gradient", "ema_frozen", "clip_tiny")
+
+
+def _at_0(fault: str):
+    """(sets, onset, cause, fast, names_cause) of a fault from step 0."""
+    _, sets, cause, words = _BY_FAULT[fault]
+    return sets, 0, cause, False, words
 
 
 def _cases():
@@ -156,10 +184,9 @@ def _cases():
     for recipe in RECIPES:
         k = recipe.onset
         fast = recipe.name == "digits"
-        for name, sets, cause in _FAULTS:
-            out.append(
-                Case(name, recipe.name, FAULT, sets, k, cause, fast and name in _FAST_FAULTS)
-            )
+        for name, sets, cause, words in _FAULTS:
+            fast_case = fast and name in _FAST_FAULTS
+            out.append(Case(name, recipe.name, FAULT, sets, k, cause, fast_case, words))
         out.append(Case("resume_same", recipe.name, CONTROL, (), k, fast=fast))
         out.append(Case("resume_lr_half", recipe.name, CONTROL, ("training.lr=7.5e-4",), k))
         for seed in range(1, 5):
@@ -175,15 +202,8 @@ def _cases():
         out.append(Case("batch8", recipe.name, CONTROL, ("training.batch_size=8",), 0))
     # Faults from the first step, and a 4-level hierarchy (the procedural 8x8 grid).
     out += [
-        Case(
-            "no_stop_gradient_at_0",
-            "procedural",
-            FAULT,
-            ("training.stop_gradient=false",),
-            0,
-            "no stop-gradient on the targets",
-        ),
-        Case("lr_x20_at_0", "procedural", FAULT, _FAULTS[0][1], 0, "a far too high LR (x20)"),
+        Case("no_stop_gradient_at_0", "procedural", FAULT, *_at_0("no_stop_gradient")),
+        Case("lr_x20_at_0", "procedural", FAULT, *_at_0("lr_x20")),
         Case(
             "levels4",
             "procedural",

@@ -87,6 +87,14 @@ class Row:
         span = self.failure - self.onset
         return self.lead / span if span > 0 else (1.0 if self.lead >= 0 else 0.0)
 
+    @property
+    def names_cause(self) -> Optional[bool]:
+        """Whether the first alert's first action names the injected cause."""
+        if self.first is None:
+            return None
+        action = self.first.action.lower()
+        return any(word.lower() in action for word in self.case.names_cause)
+
     def anchor_delay(self, alerts) -> Optional[int]:
         hit = detectors.first_at_or_after(alerts, self.onset)
         return None if hit is None else hit.step - self.onset
@@ -159,15 +167,15 @@ def _num(value, fmt="%d") -> str:
 
 def fault_table(rows: List[Row]) -> str:
     lines = [
-        "| recipe | fault | onset | first alert | new at it | delay (checks) | first "
-        "collapse/critical | failure clock | failure | lead (fraction) | z-score delay | "
-        "variance-floor delay |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| recipe | fault | onset | first alert | new at it | delay (checks) | its first action "
+        "(names the cause?) | first collapse/critical | failure clock | failure | lead "
+        "(fraction) | z-score delay | variance-floor delay |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         first = r.first
         lines.append(
-            "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+            "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
             % (
                 r.case.recipe,
                 r.case.name,
@@ -175,6 +183,9 @@ def fault_table(rows: List[Row]) -> str:
                 _step(first),
                 (first.what if first else "").replace("|", "/")[:90],
                 "-" if r.delay is None else "%d (%d)" % (r.delay, math.ceil(r.delay / CHECK_EVERY)),
+                "-"
+                if first is None
+                else "%s (%s)" % (first.action.split(":")[0], "yes" if r.names_cause else "no"),
                 _step(r.first_alarm),
                 r.clock,
                 _num(r.failure),
@@ -304,6 +315,25 @@ def goals(rows: List[Row]) -> List[Goal]:
                 ),
             )
         )
+    named = [r for r in faults if r.names_cause]
+    out.append(
+        Goal(
+            "the first action names the injected cause on at least 5/6 of the faults",
+            len(named) * 6 >= 5 * len(faults),
+            "%d/%d; not on: %s"
+            % (
+                len(named),
+                len(faults),
+                ", ".join(
+                    "%s/%s (%s)"
+                    % (r.case.recipe, r.case.name, r.first.action if r.first else "no alert")
+                    for r in faults
+                    if not r.names_cause
+                )
+                or "none",
+            ),
+        )
+    )
     agree = [r for r in rows if r.trainer_agrees is not None]
     out.append(
         Goal(

@@ -24,6 +24,8 @@ CONTRIBUTION_FALL = Derived(
     "shown beside the configured ones, w_i / sum_j w_j.",
     "factor",
     VerdictRule(
+        action="Check the level whose loss vanished (trivial targets?), or adjust "
+        "hierarchy_weights",
         bands=(
             Band(
                 CRITICAL,
@@ -163,6 +165,8 @@ EMA_FROZEN_AT = Derived(
     "(>= 0.999999): the target encoder stops following the context encoder from there.",
     "fraction",
     VerdictRule(
+        action="Lower the EMA momentum's start or schedule below 1.0: the target encoder stopped "
+        "updating",
         bands=(
             Band(
                 WARNING,
@@ -311,6 +315,7 @@ MASK_RATIO_CHANGE = Derived(
     "manifest records for the run's grid and config, else the run's own first window +-10%.",
     "fraction",
     VerdictRule(
+        action="Check the mask generator: the mask ratio is not what its config gives",
         bands=(
             Band(
                 WARNING,

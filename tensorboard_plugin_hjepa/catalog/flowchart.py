@@ -7,7 +7,7 @@ bound: it fires when the light is in that band or a worse one, so a recalibratio
 one edit and a check cannot disagree with the light beside it.
 """
 
-from typing import Union
+from typing import Optional, Union
 
 from . import derived_metrics as derived_records
 from .metrics import GRAD_NORM_HIGH, METRICS, TYPICAL_MASK_RATIO
@@ -27,7 +27,12 @@ _RULES.update({d.key: d.rule for d in derived_records.DERIVED if d.rule is not N
 
 
 def band_check(
-    check_id: str, key: str, status: str, text: str, level: Union[str, int, None] = "any"
+    check_id: str,
+    key: str,
+    status: str,
+    text: str,
+    level: Union[str, int, None] = "any",
+    action: Optional[str] = None,
 ) -> Check:
     """A check that fires when ``key``'s light is in its ``status`` band or a worse one.
 
@@ -48,6 +53,7 @@ def band_check(
         level=level,
         normalise=rule.normalise,
         band=status,
+        action=rule.action if action is None else action,
     )
 
 
@@ -74,6 +80,7 @@ _LR_TOO_LOW = Check(
     1e-5,
     "learning_rate/base_lr should be > 1e-5",
     level=None,
+    action="Raise the learning rate: it is at or below 1e-5",
 )
 _GRAD_ZERO = Check(
     "grad_zero",
@@ -82,6 +89,7 @@ _GRAD_ZERO = Check(
     1e-8,
     "gradient_flow/global_norm should be non-zero",
     level=None,
+    action="Check that gradients reach the parameters: frozen or detached modules?",
 )
 _SMOOTHNESS_HIGH = band_check(
     "smoothness_high",
@@ -171,6 +179,7 @@ _GRAD_EXPLODING = Check(
     GRAD_NORM_HIGH,
     "gradient_flow/global_norm > 10 (exploding?)",
     level=None,
+    action="Lower the learning rate: the gradient norm explodes",
 )
 _GRAD_SPIKE = Check(
     "grad_spike",
@@ -180,6 +189,7 @@ _GRAD_SPIKE = Check(
     "a gradient-norm spike: z-score > 6 against the preceding points",
     statistic="max_zscore",
     level=None,
+    action="Lower the learning rate or lengthen the warmup: the gradient norm spikes",
 )
 _GRAD_NON_FINITE = band_check(
     "grad_non_finite",
@@ -195,6 +205,7 @@ _MASK_AGGRESSIVE = Check(
     TYPICAL_MASK_RATIO[1],
     "masking/mask_ratio above the typical 0.7 (too aggressive?)",
     level=None,
+    action="Mask less: smaller target blocks (masking.mask_scale)",
 )
 _RANK_FALLING = band_check(
     "rank_falling",
@@ -296,6 +307,7 @@ BRANCHES = (
                 "encoder's)",
                 divide_by="gradient_flow.context_encoder_max",
                 level=None,
+                action="Check the predictor's layer scales and learning rate",
             ),
         ),
         actions=(
@@ -327,6 +339,7 @@ BRANCHES = (
                 "performance/samples_per_second fell to half its peak after early training or less",
                 statistic="fall_from_peak",
                 level=None,
+                action="Check data loading and the device: the run got slower than it was",
             ),
         ),
         checks=(
@@ -338,6 +351,7 @@ BRANCHES = (
                 "performance/forward_time_ms most of the step? (GPU limited?)",
                 divide_by="performance.total_time_ms",
                 level=None,
+                action="Profile the forward pass: it takes most of the step",
             ),
             Check(
                 "memory_near_capacity",
@@ -346,6 +360,7 @@ BRANCHES = (
                 0.9,
                 "performance/gpu_memory_reserved_gb near capacity? (> 90%)",
                 level=None,
+                action="Reduce the batch size: GPU memory is near capacity",
             ),
             _THROUGHPUT_LOW,
         ),
@@ -398,6 +413,7 @@ PATTERNS = (
                 "recent loss more than 50% above its minimum",
                 statistic="rise_from_min",
                 level=None,
+                action="Lower the learning rate: the loss rose 50% above its minimum",
             ),
         ),
         evidence=(
@@ -406,7 +422,13 @@ PATTERNS = (
             _GRAD_NON_FINITE,
             _GRAD_EXPLODING,
             Check(
-                "ema_low", "ema.momentum_current", "<", 0.99, "ema/momentum below 0.99", level=None
+                "ema_low",
+                "ema.momentum_current",
+                "<",
+                0.99,
+                "ema/momentum below 0.99",
+                level=None,
+                action="Raise the EMA momentum (I-JEPA starts it at 0.996)",
             ),
             _RANK_FALLING,
         ),
@@ -512,6 +534,7 @@ PATTERNS = (
                 "window after the warmup" % NOISE_GROWTH,
                 statistic="noise_growth",
                 level=None,
+                action="Lower the learning rate: the loss got noisier than it was",
             ),
         ),
         correction=Correction(
@@ -535,6 +558,7 @@ PATTERNS = (
                 "mask ratio varies by more than 10% between batches",
                 statistic="noise_cv",
                 level=None,
+                action="Check the mask generator: the mask ratio varies between batches",
             ),
         ),
     ),
@@ -563,6 +587,8 @@ PATTERNS = (
                 "EMA momentum already >= 0.9999 at the start",
                 statistic="at_start",
                 level=None,
+                action="Lower the EMA momentum's start (for example 0.996): the target encoder "
+                "does not update",
             ),
         ),
         min_evidence=1,

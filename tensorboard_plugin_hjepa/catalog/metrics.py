@@ -72,6 +72,8 @@ LOSS = (
         "loss",
         EVERY_STEP,
         rule=VerdictRule(
+            action="Lower the learning rate or lengthen the warmup: the loss became NaN or "
+            "infinite",
             bands=(Band(CRITICAL, ">", 0, "loss is NaN or infinite", "project"),),
             statistic="non_finite",
             healthy_text="every logged loss is finite",
@@ -147,6 +149,7 @@ EMA = (
         "",
         EVERY_100,
         rule=VerdictRule(
+            action="Set the EMA momentum schedule within [0.99, 1.0] (I-JEPA: 0.996 rising to 1.0)",
             statistic="last",
             bands=(
                 Band(
@@ -196,6 +199,8 @@ EMA = (
         "L2 norm",
         EVERY_500_1000,
         rule=VerdictRule(
+            action="Raise the EMA momentum or lower the learning rate: the target encoder drifts "
+            "from the context encoder",
             bands=(
                 Band(
                     CRITICAL,
@@ -218,6 +223,8 @@ EMA = (
         "ratio",
         EVERY_500_1000,
         rule=VerdictRule(
+            action="Lower the learning rate (or the weight decay): the context encoder's weights "
+            "run away from the target's",
             bands=(
                 Band(
                     CRITICAL,
@@ -243,6 +250,7 @@ MASKING = (
         "fraction",
         EVERY_100,
         rule=VerdictRule(
+            action="Mask less: smaller target blocks (masking.mask_scale) or a larger context",
             bands=(
                 Band(
                     CRITICAL,
@@ -692,6 +700,8 @@ GRADIENTS = (
             "on, so global_norm and global_norm_before_clip would disagree",
         ),
         rule=VerdictRule(
+            action="Lower the learning rate or lengthen the warmup: a gradient became NaN or "
+            "infinite",
             bands=(Band(CRITICAL, ">", 0, "gradient norm is NaN or infinite", "project"),),
             statistic="non_finite",
             healthy_text="every gradient norm is finite",
@@ -755,6 +765,8 @@ GRADIENTS = (
         "abs gradient",
         EVERY_100,
         rule=VerdictRule(
+            action="Restore the stop-gradient: compute the targets under no_grad with the EMA "
+            "target encoder",
             statistic="last",
             bands=(
                 Band(
@@ -781,6 +793,8 @@ GRADIENTS = (
         EVERY_100,
         origin="project",
         rule=VerdictRule(
+            action="Restore the stop-gradient: compute the targets under no_grad with the EMA "
+            "target encoder",
             statistic="last",
             bands=(
                 Band(
@@ -850,6 +864,8 @@ GRADIENTS = (
         "%",
         EVERY_STEP,
         rule=VerdictRule(
+            action="Raise the clip threshold (training.clip_grad), or lower the learning rate if "
+            "the gradients are genuinely large",
             statistic="recent_after_warmup",
             correction=Correction(
                 reference_says="clipping_percentage > 50%: learning rate likely too high",
@@ -1016,6 +1032,7 @@ STABILITY = (
         "loss^2",
         EVERY_STEP,
         rule=VerdictRule(
+            action="Lower the learning rate: the loss varies a lot",
             bands=(
                 Band(
                     WARNING, ">=", 1.0, "loss variance >= 1.0: unstable training", "reference §11"
@@ -1042,6 +1059,7 @@ STABILITY = (
         "ratio",
         EVERY_STEP,
         rule=VerdictRule(
+            action="Lower the learning rate or lengthen the warmup: the loss spikes",
             bands=(
                 Band(
                     CRITICAL,
@@ -1089,6 +1107,7 @@ STABILITY = (
         "ratio",
         AT_EVAL,
         rule=VerdictRule(
+            action="Train on more data or with stronger augmentation: the held-out loss pulls away",
             statistic="growth_over_early",
             bands=(
                 Band(
@@ -1217,6 +1236,8 @@ PERFORMANCE = (
         "GB",
         EVERY_100,
         rule=VerdictRule(
+            action="Find the tensors kept with their autograd history (log .item() floats, not "
+            "tensors): memory grows",
             statistic="recent_over_post_warmup",
             bands=(
                 Band(

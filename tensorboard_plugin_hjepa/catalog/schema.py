@@ -226,6 +226,7 @@ class VerdictRule:
     statistic: str = "recent"
     notes: Tuple[Note, ...] = ()
     correction: Optional[Correction] = None
+    action: str = ""  # what fixes the cause this light names ("" for a symptom light)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +329,8 @@ class Check:
       band: the status of the metric's band this check takes its comparison from (built
         with ``band_check``), so that the number is written once; None for a check with
         a bound of its own.
+      action: what fixes the cause this check points at when it fires ("" for a check of
+        a symptom, whose branch's general actions apply); a band check takes its rule's.
     """
 
     id: str
@@ -340,6 +343,7 @@ class Check:
     normalise: str = NORMALISE_NONE
     divide_by: Optional[str] = None
     band: Optional[str] = None
+    action: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

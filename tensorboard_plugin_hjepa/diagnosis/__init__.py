@@ -10,6 +10,7 @@ run's entry of the ``runs`` route. Modules, one job each:
 - ``contributions``: level shares of the weighted loss vs the configured weights.
 - ``checks``: one flowchart/pattern check; ``flowchart``, ``patterns``: §11 and §16.
 - ``ranges``: §15 expected ranges by training progress.
+- ``actions``: what to do first, from the strongest evidence that fired.
 - ``engine``: puts them together.
 """
 

@@ -187,15 +187,19 @@ def item_text(item: dict) -> str:
 def alert_line(
     change: Change, health: dict, *, step: Optional[int] = None, prefix: str = "hjepa-health"
 ) -> str:
-    """One line naming the status, the new problems, the firing branches and their actions.
+    """One line: the status, what to do first (the action of the strongest evidence, with
+    that evidence), the new problems, the firing branches with their general actions.
 
-    The branches named are the newly firing ones, else every firing one (their actions
-    are what to do); without any, the worst new light's explanation stands in.
+    The branches named are the newly firing ones, else every firing one; without any, the
+    worst new light's explanation stands in.
     """
     head = "%s:%s %s" % (prefix, "" if step is None else " step %d:" % step, change.status.upper())
     if change.previous is not None and change.previous != change.status:
         head += " (was %s)" % change.previous
     parts = [head]
+    first = health.get("first_action")
+    if first:
+        parts.append("do first: %s [%s]" % (first["action"], first["evidence"]))
     if change.worse_items:
         more = len(change.worse_items) - 2
         parts.append(
@@ -223,6 +227,9 @@ def alert_markdown(
     if change.previous is not None and change.previous != change.status:
         title += " (was %s)" % change.previous
     lines = [title, "", health.get("status_reason") or "", ""]
+    first = health.get("first_action")
+    if first:
+        lines += ["**Do first:** %s (it answers %s)." % (first["action"], first["answers"]), ""]
     for item in change.worse_items:
         lines.append("- new: `%s`: %s" % (item_text(item), item.get("explanation") or ""))
     branches = change.new_branches or [b for b in health.get("flowchart") or [] if b["fired"]]

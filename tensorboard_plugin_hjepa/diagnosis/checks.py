@@ -148,6 +148,7 @@ def evaluate(ctx: Context, check: schema.Check) -> dict:
         "normalise": check.normalise,
         "divide_by": check.divide_by,
         "band": check.band,
+        "action": check.action,
         "level": decisive["level"],
         "level_mode": mode if per_level else None,
         "value": decisive["value"],

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from ..catalog import schema
 from ..run_data import RunData
-from . import contributions, flowchart, lights, patterns, ranges
+from . import actions, contributions, flowchart, lights, patterns, ranges
 from .context import Context
 
 WORST_LIGHTS = 3  # lights listed in a run's summary
@@ -88,7 +88,8 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     Returns:
       A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
       progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
-      contributions, flowchart, patterns, ranges, tags.
+      contributions, flowchart, patterns, ranges, first_action (``actions.first_action``),
+      tags.
     """
     ctx = Context(run_data, embed_dim=embed_dim)
     contribution = contributions.evaluate(ctx)
@@ -119,6 +120,9 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         "flowchart": branch_list,
         "patterns": pattern_list,
         "ranges": range_result,
+        "first_action": actions.first_action(
+            light_list + contribution["checks"], branch_list, pattern_list
+        ),
         "tags": run_data.tag_entries(),
     }
 

@@ -253,6 +253,7 @@ def light_dict(
         "window": stat.window(),
         "explanation": verdict.explanation,
         "healthy_text": rule.healthy_text,
+        "action": rule.action,
         "notes": verdict.notes,
         "correction": rules.correction_json(rule.correction),
         "sparkline": spark,

@@ -233,6 +233,15 @@ def test_run_header_says_what_to_do_first(tb, page, shot, run):
         " l.querySelector('.hj-todo-detail').textContent])])",
     )
     assert [tuple(s[:3]) for s in shown] == [w[:3] for w in want]
+    # It leads with the action of the strongest evidence, and says which evidence.
+    first = verdict["first_action"]
+    do_first = head.locator(".hj-todo-do-first")
+    assert do_first.get_attribute("data-evidence") == first["evidence"]
+    assert (
+        do_first.locator(".hj-todo-do-first-action").inner_text().lstrip("→ ").strip()
+        == (first["action"])
+    )
+    assert first["answers"] in do_first.locator(".hj-todo-answers").inner_text()
     for (_, _, _, evidence), (_, _, _, checks) in zip(shown, want):
         assert evidence == [[c["id"], c["detail"]] for c in checks][:4]
     # The first item's evidence is open; it sits above the view tabs.

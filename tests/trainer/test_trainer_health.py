@@ -195,6 +195,9 @@ def test_a_collapsing_run_alerts_writes_the_text_and_stops_with_exit_status_3(tm
     assert "CRITICAL" in stop_line or "COLLAPSE" in stop_line
     assert "gradient_flow.target_features_grad_norm" in stop_line
     assert "the stop-gradient is missing" in stop_line
+    # What to do first answers that evidence, before the collapse branch's general actions.
+    assert "do first: Restore the stop-gradient" in stop_line
+    assert stop_line.index("do first:") < stop_line.index("new:")
     step = int(stop_line.split("step ")[1].split(":")[0])
     assert step < RUN_STEPS - 1  # stopped early
     state = ckpt.load(os.path.join(tmp_path, "run", ckpt.CHECKPOINT_NAME))
