@@ -204,12 +204,18 @@ def test_fifty_clients_hammer_health_while_a_run_is_written(tmp_path, load_fast)
         counts.get("bad_answers", [])[:5],
     )
     assert counts["ok"] == counts["requests"] > CLIENTS
-    # A healthy run cut short: early prediction quality may still be a warning.
-    assert health["last_step"] == last > 0 and health["status"] in ("healthy", "warning"), (
+    # A healthy run cut short: early prediction quality may still be a warning; cut before
+    # its second collapse point (they are logged every 100 steps), collapse cannot be
+    # judged yet and the run is explicitly unknown (how far the writer got depends on the
+    # machine's load).
+    judged = ("healthy", "warning") if last >= 100 else ("healthy", "warning", "unknown")
+    assert health["last_step"] == last > 0 and health["status"] in judged, (
         health["last_step"],
         last,
         health["status_reason"],
     )
+    if health["status"] == "unknown":
+        assert "no collapse light could be judged" in health["status_reason"]
     for marker in ("Traceback", "hjepa:", "Exception"):
         assert marker not in output, output[-3000:]
     # Stable memory: the run grows (more points kept), so allow for its data, but not
