@@ -175,6 +175,7 @@ export const C = {
   tabCount: 'hj-tab-count',
   tableCompact: 'hj-table-compact',
   todo: 'hj-todo',
+  healthyCheckpoint: 'hj-healthy-checkpoint',
   todoDoFirst: 'hj-todo-do-first',
   todoDoFirstAction: 'hj-todo-do-first-action',
   todoAnswers: 'hj-todo-answers',

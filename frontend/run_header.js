@@ -67,6 +67,10 @@ export function runHeads(items) {
           ` · ${sourceLabel(hd.source)}`, levels, ' · ',
           h('span', {class: C.dimInfo, dataset: {dim: hd.embed_dim || '', dimSource: hd.embed_dim_source || ''}}, dimText(hd.embed_dim, hd.embed_dim_source)))),
       hd.status_reason ? h('div', {class: [C.muted, C.small, C.statusReason]}, hd.status_reason) : null,
+      Number.isFinite(hd.healthy_checkpoint_step) && hd.status !== 'healthy'
+        ? h('div', {class: [C.muted, C.small, C.healthyCheckpoint]},
+          `last healthy checkpoint: step ${formatStep(hd.healthy_checkpoint_step)} (hjepa-train --resume --from-healthy)`)
+        : null,
       hd.dim_note ? h('div', {class: [C.notice, C.dimNote]}, statusIcon('unknown'), h('span', {}, hd.dim_note)) : null,
       todoBox(hd, {openFirst: items.length === 1})));
   }

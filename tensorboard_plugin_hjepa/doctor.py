@@ -350,6 +350,12 @@ def print_summary(p: Printer, health: dict) -> None:
     if first:
         p.line("%s: %s" % (p.bold("Do first"), first["action"]), 1)
         p.line("it answers: %s" % first["answers"], 2)
+    if health.get("healthy_checkpoint_step") is not None and health.get("status") != "healthy":
+        p.line(
+            "last healthy checkpoint: step %d (hjepa-train --resume --from-healthy)"
+            % health["healthy_checkpoint_step"],
+            1,
+        )
     for note in _notes(health, skip=reason):
         p.line("note: %s" % note, 1)
     lights = list(health.get("lights") or []) + list(

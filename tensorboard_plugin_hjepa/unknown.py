@@ -65,6 +65,7 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "flowchart": [],
         "patterns": [],
         "ranges": None,
+        "healthy_checkpoint_step": None,
         "first_action": None,
         "tags": run_data.tag_entries() if run_data is not None else [],
     }

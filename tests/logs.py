@@ -322,6 +322,9 @@ def curves(
                 v = np.full(n, 10.0)
             elif key == "eval.probe_queries":
                 v = np.full(n, 1000.0)
+            elif key == "health.healthy_checkpoint_step":  # logged once here, at the end
+                last_healthy = 0.2 if kind == "collapsing" else 1.0
+                v = np.full(n, float(int(last_healthy * (steps - 1))))
             elif key == "eval.val_loss":
                 v = sum(weights[j] * level_loss(t, j) for j in range(levels)) * 1.03
             else:  # a metric added to the catalogue later: a plausible flat curve

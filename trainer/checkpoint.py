@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 from typing import Any, Dict
 
 import torch
@@ -17,6 +18,9 @@ import torch
 from tensorboard_plugin_hjepa.version import __version__
 
 CHECKPOINT_NAME = "checkpoint.pt"
+# A copy of the last checkpoint written while the online verdict was healthy: what to go
+# back to after a collapse (``hjepa-train --resume --from-healthy``).
+HEALTHY_NAME = "checkpoint_healthy.pt"
 # Version of the checkpoint layout (bump when keys change; ``load`` refuses newer ones).
 # Format 1 holds STATE_KEYS (written by ``train.Trainer.save_checkpoint``) plus ``format``
 # and ``version`` (added by ``save``).
@@ -95,6 +99,39 @@ def save(path: str, state: Dict[str, Any]) -> None:
         os.fsync(dir_fd)  # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+def keep_copy(path: str, copy_path: str) -> None:
+    """Make ``copy_path`` a copy of the checkpoint at ``path``, atomically.
+
+    A hard link where the filesystem has them (no bytes written: ``save`` replaces
+    ``path`` by a new file, so the link keeps the old content), else a copied file; then
+    ``os.replace``, so a crash leaves the previous copy or the new one.
+
+    Raises:
+        CheckpointError: the copy could not be written; ``copy_path`` is unchanged.
+    """
+    for stale in glob.glob(glob.escape(copy_path) + ".tmp.*"):  # of a killed process
+        with contextlib.suppress(OSError):
+            os.remove(stale)
+    tmp = f"{copy_path}.tmp.{os.getpid()}"
+    try:
+        try:
+            os.link(path, tmp)
+        except OSError:  # no hard links here (another filesystem, some network mounts)
+            shutil.copyfile(path, tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, copy_path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        previous = (
+            "the previous copy is intact" if os.path.exists(copy_path) else "no copy was written"
+        )
+        raise CheckpointError(
+            f"cannot write checkpoint {copy_path!r}: {err.strerror or err}; {previous}"
+        ) from err
 
 
 def load(path: str) -> Dict[str, Any]:

@@ -3,6 +3,7 @@
     hjepa-train                                   # the tiny CPU demo
     hjepa-train --config trainer/configs/vit_b16_224_gpu.yaml --set training.batch_size=128
     hjepa-train --config my.yaml --logdir runs --max-steps 500 --resume
+    hjepa-train --config my.yaml --resume --from-healthy   # back to the last healthy checkpoint
     torchrun --nproc_per_node 2 -m hjepa_trainer --config my.yaml   # DDP, rank 0 logs
 
 Exit codes (each failure but an internal error prints one ``hjepa-train:`` line naming the
@@ -94,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from the run's checkpoint.pt (a run killed before its first "
         "checkpoint restarts at step 0 without writing logged steps twice)",
     )
+    parser.add_argument(
+        "--from-healthy",
+        action="store_true",
+        help="with --resume: continue from checkpoint_healthy.pt, the last checkpoint written "
+        "while the online verdict was healthy; the events after it move to "
+        "<run>/abandoned_after_step_<step> (a run of its own in TensorBoard)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -114,6 +122,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     overrides = list(args.overrides)
     if args.logdir:
         overrides.append(f"logging.log_dir={args.logdir}")
+    if args.from_healthy and not args.resume:
+        print("hjepa-train: --from-healthy needs --resume", file=sys.stderr)
+        return 2
     if args.max_steps is not None and args.max_steps < 1:
         print("hjepa-train: --max-steps must be >= 1", file=sys.stderr)
         return 2
@@ -125,7 +136,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     start = time.time()
     try:
         result = train(
-            cfg, resume=args.resume, progress=not args.no_progress, max_steps=args.max_steps
+            cfg,
+            resume=args.resume,
+            progress=not args.no_progress,
+            max_steps=args.max_steps,
+            from_healthy=args.from_healthy,
         )
     except NonFiniteLossError as err:
         print(f"hjepa-train: {err}", file=sys.stderr)

@@ -41,6 +41,68 @@ def max_event_steps(run_dir: str) -> Dict[str, int]:
     return best
 
 
+ABANDONED_PREFIX = "abandoned_after_step_"
+
+
+def set_aside_after(run_dir: str, step: int, at_step_tags, *, also=()) -> str:
+    """Move a run's events after ``step`` out of the way, for a resume from an older
+    checkpoint (``hjepa-train --resume --from-healthy``); returns the folder they went to.
+
+    The run's event files (and the files in ``also``: the checkpoint of the state after
+    them) move to a sub-folder ``abandoned_after_step_<step>`` (TensorBoard lists it as
+    a run of its own, so nothing is lost), and the run keeps a new event file with the events before
+    ``step``, and those at ``step`` of ``at_step_tags`` (tags logged "after ``step``
+    steps": evaluations, checkpoints). The resumed run then writes every later step
+    once. The new file is written first and put in place last: a crash in between leaves
+    every event in the sub-folder.
+
+    Raises:
+        EventWriteError: a file could not be written or moved (the message names it).
+    """
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    files = sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents*")))
+    dest = os.path.join(run_dir, "%s%d" % (ABANDONED_PREFIX, step))
+    n = 1
+    while os.path.exists(dest):  # set aside twice at one step: keep both
+        n += 1
+        dest = os.path.join(run_dir, "%s%d_%d" % (ABANDONED_PREFIX, step, n))
+    kept = os.path.join(run_dir, "events.out.tfevents.%d.resumed" % int(time.time()))
+    tmp = kept.replace("events.out.tfevents", "resumed-events") + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            writer = RecordWriter(f)
+            header = False
+            for path in files:
+                for record in event_file_loader.RawEventFileLoader(path).Load():
+                    event = event_pb2.Event.FromString(record)
+                    if event.HasField("file_version"):
+                        if not header:  # one file header
+                            writer.write(record)
+                            header = True
+                        continue
+                    tags = [value.tag for value in event.summary.value]
+                    if event.step < step or (
+                        event.step == step and tags and all(t in at_step_tags for t in tags)
+                    ):
+                        writer.write(record)
+            writer.flush()
+            os.fsync(f.fileno())
+        os.makedirs(dest)
+        for path in files + list(also):
+            if os.path.exists(path):
+                os.replace(path, os.path.join(dest, os.path.basename(path)))
+        os.replace(tmp, kept)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise EventWriteError(
+            "cannot set aside the events of %r after step %d: %s" % (run_dir, step, err)
+        ) from err
+    return dest
+
+
 class EventWriteError(OSError):
     """The run's event file cannot be written (the message names the directory)."""
 

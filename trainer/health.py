@@ -52,6 +52,7 @@ from tensorboard_plugin_hjepa.run_data import RunData, Series
 from tensorboard_plugin_hjepa.summary import RunManifest
 
 ALERT_KEY = "health.alert"  # catalogue key of the alert text
+HEALTHY_CHECKPOINT_KEY = "health.healthy_checkpoint_step"
 EXIT_HEALTH_STOP = 3  # hjepa-train's exit status when health.stop_on stopped the run
 STOP_ON = (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)  # None = never stop
 DEFAULT_MAX_POINTS = 2000
@@ -292,6 +293,8 @@ class HealthMonitor:
         self.check_seconds: List[float] = []  # wall time of every check (cost accounting)
         self._reported: Optional[changes.Snapshot] = None  # worst of everything reported
         self._previous_status: Optional[str] = None  # at the previous check
+        # Step of the last checkpoint the loop kept while the verdict was healthy.
+        self.healthy_checkpoint_step: Optional[int] = None
 
     # -- the writer interface ------------------------------------------------------------
     def scalar(
@@ -327,6 +330,16 @@ class HealthMonitor:
     ) -> None:
         """Record a value without writing it (the loop writes it some other way)."""
         self.history.add(key, value, step, level=level, group=group)
+
+    def healthy(self) -> bool:
+        """Whether the last check found the run healthy (False before any check)."""
+        return self.last_health is not None and self.last_health["status"] == schema.HEALTHY
+
+    def note_healthy_checkpoint(self, step: int) -> None:
+        """The loop kept a copy of its checkpoint at ``step`` while the run was healthy:
+        alerts name it, and the step is logged (``health.healthy_checkpoint_step``)."""
+        self.healthy_checkpoint_step = int(step)
+        self.scalar(HEALTHY_CHECKPOINT_KEY, float(step), int(step))
 
     # -- resuming -------------------------------------------------------------------------
     def resume(self, run_dir: str, step: int) -> int:
@@ -371,6 +384,9 @@ class HealthMonitor:
             source=run_data.source,
             series={slot: _after(series, last_check) for slot, series in run_data.series.items()},
         )
+        kept = run_data.get(HEALTHY_CHECKPOINT_KEY)
+        if kept is not None and len(kept):
+            self.healthy_checkpoint_step = int(kept.values[-1])
         return added + self.history.load(tail)
 
     # -- checks ---------------------------------------------------------------------------
@@ -411,11 +427,17 @@ class HealthMonitor:
         if new or stop:
             line = changes.alert_line(change, health, step=step)
             footer = ""
+            if self.healthy_checkpoint_step is not None:
+                line += " | last healthy checkpoint: step %d" % self.healthy_checkpoint_step
+                footer = "The last checkpoint kept while the run was healthy: step %d." % (
+                    self.healthy_checkpoint_step
+                )
             if stop:
                 line += " | health.stop_on=%s reached: stopping" % self.stop_on
                 footer = (
-                    "The run stops here: its status reached `health.stop_on: %s`." % self.stop_on
-                )
+                    "The run stops here: its status reached `health.stop_on: %s`. %s"
+                    % (self.stop_on, footer)
+                ).strip()
             text = changes.alert_markdown(change, health, step=step, footer=footer)
             alert = Alert(
                 step=step,

@@ -515,6 +515,17 @@ _KEYS_BY_CATEGORY: Dict[str, Tuple[str, ...]] = collections.defaultdict(tuple)
 for _metric in catalog.metrics():
     _KEYS_BY_CATEGORY[_metric.category] += (_metric.key,)
 _GRADIENT_FLOW_KEYS = _KEYS_BY_CATEGORY["gradient_flow"]
+# Keys written at "after c steps" (step = the steps completed: evaluations, checkpoints),
+# not at the index of a step run: at a resume from c they belong to the state at c.
+AFTER_STEPS_KEYS = (
+    "eval.num_classes",
+    "eval.probe_queries",
+    "eval.knn_top1_random_init",
+    "eval.knn_top1",
+    "eval.val_loss",
+    "stability.val_train_loss_ratio",
+    "health.healthy_checkpoint_step",
+)
 _EMA_TENSOR_KEYS = ("ema.avg_parameter_divergence", "ema.weight_magnitude_ratio")
 _LR_KEYS = (
     "learning_rate.base_lr",

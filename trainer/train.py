@@ -26,22 +26,30 @@ from typing import Dict, List, Optional
 import torch
 import torch.distributed as dist
 
+from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG, TEACHER_EMA
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
 
 from . import checkpoint as ckpt
 from . import config as config_lib
 from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
-from .events import EventSink, NullSink, max_event_steps
+from .events import EventSink, NullSink, max_event_steps, set_aside_after
 from .health import HealthMonitor
 from .masking import MultiBlockMaskGenerator, mask_ratio_profile, step_generator
-from .metrics import FrequencyPolicy, HJepaMetrics, StepTimer, global_grad_norm_tensor
+from .metrics import (
+    AFTER_STEPS_KEYS,
+    FrequencyPolicy,
+    HJepaMetrics,
+    StepTimer,
+    global_grad_norm_tensor,
+)
 from .model import HJEPA, ema_update, pooled_grid_features
 from .optim import apply_schedules, build_optimizer, clip_gradients, param_groups
 from .probe import probe
 from .schedules import ema_momentum, learning_rate, weight_decay
 
 TRAINER_NAME = "hjepa-train"
+_AFTER_STEPS_TAGS = frozenset(catalog.tag(key) for key in AFTER_STEPS_KEYS)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -187,8 +195,6 @@ def _wandb_mirror(cfg: config_lib.Config, run_dir: str):
             file=sys.stderr,
         )
         return None
-    from tensorboard_plugin_hjepa import catalog
-
     run = wandb.init(
         project="hjepa",
         name=cfg.logging.experiment_name,
@@ -238,6 +244,9 @@ class Trainer:
         progress: show a tqdm progress bar (rank 0).
         max_steps: stop after this many steps (exclusive end step) without changing
             the schedules; None = ``training.total_steps``.
+        from_healthy: with ``resume``, continue from the last checkpoint written while
+            the online verdict was healthy (``checkpoint_healthy.pt``); the events after
+            it move to ``<run>/abandoned_after_step_<step>``.
     """
 
     def __init__(
@@ -247,6 +256,7 @@ class Trainer:
         resume: bool = False,
         progress: bool = True,
         max_steps: Optional[int] = None,
+        from_healthy: bool = False,
     ) -> None:
         self.cfg = cfg
         self.world, self.rank, local_rank = _dist_info()
@@ -296,6 +306,10 @@ class Trainer:
 
         skip_through: Dict[str, int] = {}
         state = None
+        if from_healthy and not resume:
+            raise ValueError("from_healthy needs resume")
+        if resume and from_healthy and self.main:
+            self._rewind_to_healthy()
         if resume:
             path = os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME)
             if os.path.exists(path) or not glob.glob(
@@ -339,6 +353,25 @@ class Trainer:
                 self.health.resume(self.run_dir, self.step)
 
     # -- persistence ---------------------------------------------------------------------
+    def _rewind_to_healthy(self) -> None:
+        """Make the last healthy checkpoint the one to resume from: the events after it and
+        the checkpoint after them move to a sub-folder (a run of their own in TensorBoard)."""
+        healthy = os.path.join(self.run_dir, ckpt.HEALTHY_NAME)
+        if not os.path.exists(healthy):
+            raise ckpt.CheckpointNotFoundError(
+                f"--from-healthy: no {ckpt.HEALTHY_NAME} in {self.run_dir}: no checkpoint was "
+                "written while the online verdict was healthy"
+            )
+        step = int(ckpt.load(healthy)["step"])
+        current = os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME)
+        aside = set_aside_after(self.run_dir, step, _AFTER_STEPS_TAGS, also=(current,))
+        ckpt.keep_copy(healthy, current)
+        print(
+            f"hjepa-train: --from-healthy: resuming at step {step} ({ckpt.HEALTHY_NAME}); "
+            f"the events after it are kept in {aside} (a run of its own in TensorBoard)",
+            file=sys.stderr,
+        )
+
     def _check_resumable(self, state: dict) -> None:
         saved = config_lib.from_dict(state["config"])
         if config_lib.to_dict(saved)["model"] != config_lib.to_dict(self.cfg)["model"]:
@@ -421,12 +454,14 @@ class Trainer:
         )
 
     def save_checkpoint(self) -> None:
-        """Commit held-back events, then write the checkpoint (rank 0)."""
+        """Commit held-back events, then write the checkpoint (rank 0); while the online
+        verdict is healthy, keep a copy of it as the last healthy one."""
         self.sink.commit()
         if not self.main:
             return
+        path = os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME)
         ckpt.save(
-            os.path.join(self.run_dir, ckpt.CHECKPOINT_NAME),
+            path,
             {
                 "step": self.step,
                 "config": config_lib.to_dict(self.cfg),
@@ -440,6 +475,9 @@ class Trainer:
                 "knn_top1_random_init": self.knn_random_init,
             },
         )
+        if self.health is not None and self.health.healthy():
+            ckpt.keep_copy(path, os.path.join(self.run_dir, ckpt.HEALTHY_NAME))
+            self.health.note_healthy_checkpoint(self.step)
 
     def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -715,10 +753,17 @@ class Trainer:
                     result.train_seconds += result.step_seconds[-1]
                     if stop_all and self._health_stop is not None:
                         result.health_stop = self._health_stop
+                        kept = self.health.healthy_checkpoint_step
                         print(
                             f"\nhjepa-train: health.stop_on={cfg.health.stop_on}: "
                             f"status {self._health_stop} "
-                            f"at step {self.step}; checkpoint written in {self.run_dir}",
+                            f"at step {self.step}; checkpoint written in {self.run_dir}"
+                            + (
+                                f"; the last healthy one: {ckpt.HEALTHY_NAME}, step {kept} "
+                                "(hjepa-train --resume --from-healthy)"
+                                if kept is not None
+                                else "; no healthy checkpoint was kept"
+                            ),
                             file=sys.stderr,
                         )
                         break
@@ -753,6 +798,9 @@ def train(
     resume: bool = False,
     progress: bool = True,
     max_steps: Optional[int] = None,
+    from_healthy: bool = False,
 ) -> TrainResult:
     """Build a ``Trainer`` and run it. See ``Trainer`` for the arguments."""
-    return Trainer(cfg, resume=resume, progress=progress, max_steps=max_steps).run()
+    return Trainer(
+        cfg, resume=resume, progress=progress, max_steps=max_steps, from_healthy=from_healthy
+    ).run()

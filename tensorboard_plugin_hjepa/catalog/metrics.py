@@ -1354,6 +1354,17 @@ HEALTH = (
         kind="text",
         origin="project",
     ),
+    _m(
+        "health.healthy_checkpoint_step",
+        "train/health/healthy_checkpoint_step",
+        0,
+        "Step of the last checkpoint written while the online verdict was healthy (project "
+        "addition: hjepa-train keeps it as checkpoint_healthy.pt, what to go back to after a "
+        "collapse with hjepa-train --resume --from-healthy).",
+        "step",
+        Frequency(0, "at each checkpoint written while the online verdict is healthy"),
+        origin="project",
+    ),
 )
 
 METRICS = (

@@ -9,6 +9,8 @@ infinite (a ratio to zero), never for "unknown", which is None.
 
 from typing import List, Optional
 
+import numpy as np
+
 from ..catalog import schema
 from ..run_data import RunData
 from . import actions, contributions, flowchart, lights, patterns, ranges
@@ -77,6 +79,14 @@ def _dim_note(ctx: Context):
     )
 
 
+def _last_value(run_data: RunData, key: str) -> Optional[int]:
+    """The last logged value of a once-in-a-while integer record (None when absent)."""
+    series = run_data.get(key)
+    if series is None or not len(series) or not np.isfinite(series.values[-1]):
+        return None
+    return int(series.values[-1])
+
+
 def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     """The full verdict of one run (http_api.md ``GET health``).
 
@@ -88,8 +98,9 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     Returns:
       A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
       progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
-      contributions, flowchart, patterns, ranges, first_action (``actions.first_action``),
-      tags.
+      contributions, flowchart, patterns, ranges, healthy_checkpoint_step (the step of the
+      last checkpoint the trainer kept while the online verdict was healthy, or None),
+      first_action (``actions.first_action``), tags.
     """
     ctx = Context(run_data, embed_dim=embed_dim)
     contribution = contributions.evaluate(ctx)
@@ -120,6 +131,7 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         "flowchart": branch_list,
         "patterns": pattern_list,
         "ranges": range_result,
+        "healthy_checkpoint_step": _last_value(run_data, "health.healthy_checkpoint_step"),
         "first_action": actions.first_action(
             light_list + contribution["checks"], branch_list, pattern_list
         ),

@@ -251,6 +251,20 @@ def test_run_header_says_what_to_do_first(tb, page, shot, run):
     shot(page, "24_what_to_do_first_%s" % run)
 
 
+def test_a_run_in_trouble_names_its_last_healthy_checkpoint(tb, page):
+    verdict = health(tb, "collapsing")
+    assert verdict["status"] != "healthy" and verdict["healthy_checkpoint_step"] is not None
+    goto(page, tb, "#run=collapsing&view=lights")
+    line = page.locator('.hj-run-head[data-run="collapsing"] .hj-healthy-checkpoint')
+    line.wait_for()
+    assert "last healthy checkpoint: step %s" % format(verdict["healthy_checkpoint_step"], ",") in (
+        line.inner_text()
+    )
+    goto(page, tb, "#run=healthy&view=lights")
+    page.wait_for_selector(".hj-light-grid")
+    assert page.locator(".hj-healthy-checkpoint").count() == 0  # nothing to go back to
+
+
 def test_quiet_run_has_no_todo(tb, page):
     verdict = health(tb, "healthy")
     assert not any(b.get("fired") for b in verdict["flowchart"])

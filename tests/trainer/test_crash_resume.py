@@ -78,7 +78,7 @@ def _args(logdir, resume):
         + [
             f"training.total_steps={TOTAL}",
             f"training.checkpoint_every={EVERY}",
-            "health.enabled=false",
+            "health.every=3",  # so that the last healthy checkpoint is kept, and killed too
             "data.train_size=64",
         ]
         for a in ("--set", item)
@@ -118,6 +118,9 @@ def _check_invariants(run_dir):
     is missing. Returns the checkpoint's step."""
     path = os.path.join(run_dir, ckpt.CHECKPOINT_NAME)
     step = ckpt.load(path)["step"]
+    healthy = os.path.join(run_dir, ckpt.HEALTHY_NAME)
+    if os.path.exists(healthy):  # the last healthy checkpoint is never corrupt either
+        assert ckpt.load(healthy)["step"] <= step
     scalars = read_scalars(run_dir)
     for tag, points in scalars.items():
         steps = [s for s, _ in points]
@@ -166,13 +169,16 @@ def test_kill_9_at_random_points_and_during_checkpoints_then_resume(tmp_path):
     assert proc.returncode == 0, err.decode()[-2000:]
     assert _check_invariants(run_dir) == TOTAL
     assert glob.glob(checkpoint_path + ".tmp.*") == [], "a killed save's temp file was left"
+    healthy = os.path.join(run_dir, ckpt.HEALTHY_NAME)
+    assert ckpt.load(healthy)["step"] == TOTAL  # healthy to the end: the last one kept
+    assert glob.glob(healthy + ".tmp.*") == [], "a killed copy's temp file was left"
     # Same steps, tag by tag, as an uninterrupted run of the same config.
     reference = train(
         tiny_config(
             tmp_path / "reference",
             f"training.total_steps={TOTAL}",
             f"training.checkpoint_every={EVERY}",
-            "health.enabled=false",
+            "health.every=3",  # so that the last healthy checkpoint is kept, and killed too
             "data.train_size=64",
         ),
         progress=False,

@@ -12,6 +12,7 @@ import dataclasses
 import errno
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -234,6 +235,41 @@ def test_disk_full_while_writing_a_checkpoint(tmp_path, capsys, monkeypatch):
     for tag, points in scalars.items():
         steps = [s for s, _ in points]
         assert len(steps) == len(set(steps)), tag
+
+
+def test_disk_full_while_keeping_the_healthy_checkpoint(tmp_path, capsys, monkeypatch):
+    """The copy of a healthy checkpoint meets ENOSPC (no hard links here, and the copy
+    fails half-way): exit 1 with one line naming checkpoint_healthy.pt, the previous copy
+    intact and loadable, no temp file left."""
+    real_copy = shutil.copyfile
+    calls = {"n": 0}
+
+    def no_link(src, dst):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    def full_disk(src, dst, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            with open(dst, "wb") as f:
+                f.write(b"\0" * 4096)  # part of the copy made it to disk
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(shutil, "copyfile", full_disk)
+    every10 = ("training.total_steps=100", "health.every=10", "training.checkpoint_every=10")
+    args = _sets(*every10) + [
+        "--logdir",
+        str(tmp_path),
+        "--no-progress",
+    ]
+    code, _, err = _cli(capsys, *args)
+    assert code == 1, err
+    assert err.count("\n") == 1 and "No space left on device" in err, err
+    assert ckpt.HEALTHY_NAME in err and "previous copy is intact" in err, err
+    kept = str(tmp_path / "run" / ckpt.HEALTHY_NAME)
+    assert ckpt.load(kept)["step"] == 20  # the first copy: the first checkpoint after a check
+    assert glob.glob(kept + ".tmp.*") == []
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "empty"])

@@ -23,9 +23,11 @@ from hjepa_trainer.health import ALERT_KEY, EXIT_HEALTH_STOP, HealthMonitor, Met
 from hjepa_trainer.train import train
 from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
+from tensorboard_plugin_hjepa.diagnosis import diagnose
+from tensorboard_plugin_hjepa.doctor import read_logdir
 from tensorboard_plugin_hjepa.summary import RunManifest
 
-from trainer_helpers import TINY, tiny_config
+from trainer_helpers import TINY, read_scalars, tiny_config
 
 DIM = 64
 RUN_STEPS = 100
@@ -313,3 +315,72 @@ def test_resume_rebuilds_the_history_from_the_event_files(tmp_path):
     assert monitor.last_health["last_step"] == 30  # what the last check before step 40 saw
     assert history.get("eval.num_classes") is not None  # logged once, at step 0
     assert monitor.resume(str(tmp_path / "empty"), 10) == 0  # nothing written yet: no history
+
+
+# ------------------------------------------------------------ the last healthy checkpoint
+def test_a_broken_run_names_the_last_healthy_checkpoint_and_resumes_from_it(tmp_path):
+    every10 = [*HEALTH, "training.checkpoint_every=10"]
+    healthy = train(tiny_config(tmp_path, *every10), progress=False, max_steps=40)
+    run_dir = healthy.run_dir
+    kept = os.path.join(run_dir, ckpt.HEALTHY_NAME)
+    assert ckpt.load(kept)["step"] == 40  # the verdict was healthy at every checkpoint
+    # The stop-gradient breaks at the resume: stopped at the first check, the alert and
+    # the stop name the healthy checkpoint, which the bad state does not replace.
+    broken = train(
+        tiny_config(tmp_path, *every10, "training.stop_gradient=false", "health.stop_on=critical"),
+        resume=True,
+        progress=False,
+    )
+    assert broken.health_stop == schema.CRITICAL and broken.end_step == 41
+    assert "| last healthy checkpoint: step 40 |" in broken.health_alerts[-1]
+    assert ckpt.load(kept)["step"] == 40
+    assert ckpt.load(os.path.join(run_dir, ckpt.CHECKPOINT_NAME))["step"] == 41
+    # The tab's answer and the doctor show which step to go back to.
+    verdict = diagnose(next(iter(read_logdir(run_dir).values())))
+    assert verdict["healthy_checkpoint_step"] == 40
+    doctor = subprocess.run(
+        [sys.executable, "-m", "tensorboard_plugin_hjepa.doctor", run_dir],
+        capture_output=True,
+        text=True,
+    )
+    assert "last healthy checkpoint: step 40 (hjepa-train --resume --from-healthy)" in (
+        doctor.stdout
+    )
+    # Back to it, the stop-gradient restored: the run continues from step 40, the steps of
+    # the broken stretch are kept aside as a run of their own, none is written twice.
+    back = train(tiny_config(tmp_path, *every10), resume=True, progress=False, from_healthy=True)
+    assert back.start_step == 40 and back.end_step == RUN_STEPS and back.health_stop is None
+    loss = [step for step, _ in read_scalars(run_dir)[catalog.tag("loss.total")]]
+    assert loss == list(range(RUN_STEPS))
+    aside = os.path.join(run_dir, "abandoned_after_step_40")
+    assert [s for s, _ in read_scalars(aside)[catalog.tag("loss.total")]][-1] == 40
+    assert ckpt.load(os.path.join(aside, ckpt.CHECKPOINT_NAME))["step"] == 41
+    assert ckpt.load(kept)["step"] == RUN_STEPS  # healthy again to the end
+    kept_steps = read_scalars(run_dir)[catalog.tag("health.healthy_checkpoint_step")]
+    # From the first checkpoint after the first check (at step 10) on, every one was kept.
+    assert [s for s, _ in kept_steps] == list(range(20, RUN_STEPS + 1, 10))
+
+
+def test_from_healthy_without_a_healthy_checkpoint_says_so(tmp_path):
+    args = [a for item in TINY for a in ("--set", item)]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hjepa_trainer",
+            *args,
+            "--logdir",
+            str(tmp_path),
+            "--resume",
+            "--from-healthy",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "no checkpoint_healthy.pt" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "hjepa_trainer", "--from-healthy"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "--from-healthy needs --resume" in proc.stderr

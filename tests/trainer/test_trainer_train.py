@@ -19,13 +19,16 @@ from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
 from trainer_helpers import TINY, read_histogram_tags, read_scalars, tiny_config
 
 CPU_ONLY = ("performance.gpu_memory_allocated_gb", "performance.gpu_memory_reserved_gb")
+# Written only at a checkpoint kept while the verdict is healthy (the 8-step test run never
+# is: its predictions are young); tests/trainer/test_trainer_health.py shows it written.
+WHILE_HEALTHY = ("health.healthy_checkpoint_step",)
 
 
 def promised_tags(levels=3, groups=2):
     """Every scalar catalogue tag the trainer writes on CPU."""
     tags = set()
     for m in catalog.metrics():
-        if m.kind != "scalar" or m.key in CPU_ONLY:
+        if m.kind != "scalar" or m.key in CPU_ONLY + WHILE_HEALTHY:
             continue
         if m.per_level:
             tags |= {catalog.tag(m.key, level=i) for i in range(levels)}
