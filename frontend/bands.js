@@ -1,60 +1,70 @@
-// Threshold bands of a chart: the catalogue rule of a metric turned into data-unit
-// ranges of the curve. No DOM here: the node tests import every function.
-//
-// Every bound comes from the catalogue (the `catalog` route) and, for dimension-
-// relative rules, from the run's lights (their value / judged_value ratio): nothing is
-// spelled here.
+// Threshold bands of a chart: each run's light of the curve, as the health answer gives
+// it (its bands already resolved for that run: D, N, training progress), turned into
+// data-unit ranges of the curve. No bound is computed here. No DOM here: the node tests
+// import every function.
 
-import {normaliseText, num, resolveBound} from './format.js';
+import {normaliseText, num} from './format.js';
 
 /** Statistics judged on the curve's own values, so a band on the curve means something. */
 const ON_CURVE = ['recent', 'recent_max', 'first', 'at_start'];
 
 /**
  * @typedef {{status: string, lo: number, hi: number}} Band  a data-unit range
+ * @typedef {{status: string, op: string, bound: (number|number[]), raw: (number|number[])}} LegendBand
+ *   a light's band as judged (`bound`) and in the curve's units (`raw`)
  */
 
+/** A light's bands in the curve's units; null when the light gives no raw/judged ratio. */
+function rawBands(light) {
+  let factor = 1;
+  if (light.normalise && light.normalise !== 'none') {
+    factor = num(light.value) / num(light.judged_value);
+    if (!Number.isFinite(factor) || factor <= 0) return null;
+  }
+  const scale = (b) => (Array.isArray(b) ? b.map((x) => num(x) * factor) : num(b) * factor);
+  return {factor, bands: light.bands.map((b) => ({status: b.status, op: b.op, bound: b.bound, raw: scale(b.bound)}))};
+}
+
+function sameBands(a, b) {
+  const close = (x, y) => (Array.isArray(x) ? x.every((v, i) => close(v, y[i])) : Math.abs(x - y) <= 1e-3 * Math.max(Math.abs(x), Math.abs(y)));
+  return a.length === b.length && a.every((x, i) => x.status === b[i].status && x.op === b[i].op && close(x.raw, b[i].raw));
+}
+
 /**
- * Data-unit threshold bands of a catalogue rule.
- * @param {object|null} metric catalogue record (with `rule`)
- * @param {Array<object>} lights the lights of this tag, one per run (for the raw/judged
- *   ratio of dimension-relative rules)
- * @param {number|null} dim embedding dimension when every run agrees on it
- * @returns {{bands: Band[], note: string, factor: number}}
+ * Data-unit threshold bands of a tag, from its lights (one per run).
+ * @param {object|null} metric catalogue record (for the statistic the rule judges)
+ * @param {Array<object>} lights the lights of this tag, one per run
+ * @param {number|null} dim embedding dimension when every run agrees on it (for the note)
+ * @returns {{bands: Band[], legend: LegendBand[], note: string, factor: number}}
  */
 export function bandsForTag(metric, lights, dim) {
+  const none = (note = '') => ({bands: [], legend: [], note, factor: 1});
   const rule = metric && metric.rule;
-  if (!rule || !Array.isArray(rule.bands) || !rule.bands.length) return {bands: [], note: '', factor: 1};
-  if (rule.statistic && !ON_CURVE.includes(rule.statistic)) {
-    return {bands: [], note: `verdict on the ${rule.statistic} statistic (no band on the curve)`, factor: 1};
+  if (rule && rule.statistic && !ON_CURVE.includes(rule.statistic)) {
+    return none(`verdict on the ${rule.statistic} statistic (no band on the curve)`);
   }
-  let factor = 1;
-  let note = '';
-  if (rule.normalise && rule.normalise !== 'none') {
-    const ratios = (lights || []).map((l) => num(l.value) / num(l.judged_value)).filter((x) => Number.isFinite(x) && x > 0);
-    const same = ratios.length && ratios.every((x) => Math.abs(x / ratios[0] - 1) < 1e-3);
-    if (!same) return {bands: [], note: `bands are dimension-relative (${normaliseText(rule.normalise)}); not drawn here`, factor: 1};
-    factor = ratios[0];
-    note = `bands drawn in raw units (${normaliseText(rule.normalise, dim)})`;
+  const judged = (lights || []).filter((l) => l && Array.isArray(l.bands) && l.bands.length);
+  if (!judged.length) return none();
+  const normalise = judged[0].normalise && judged[0].normalise !== 'none' ? judged[0].normalise : null;
+  const perRun = judged.map(rawBands);
+  if (perRun.some((x) => x === null)) return none(`bands are dimension-relative (${normaliseText(normalise)}); not drawn here`);
+  if (!perRun.every((x) => sameBands(x.bands, perRun[0].bands))) {
+    return none(normalise
+      ? `bands are dimension-relative (${normaliseText(normalise)}) and differ between the runs; not drawn here`
+      : 'the runs\' bounds differ (they follow each run\'s progress or size); not drawn here');
   }
+  const {factor, bands: legend} = perRun[0];
   const out = [];
-  for (const b of rule.bands) {
-    const bound = b.bound;
-    let lo = -Infinity;
-    let hi = Infinity;
-    if (b.op === '<' || b.op === '<=') hi = resolveBound(bound, dim) * factor;
-    else if (b.op === '>' || b.op === '>=') lo = resolveBound(bound, dim) * factor;
-    else if (b.op === 'inside' && Array.isArray(bound)) {
-      lo = num(bound[0]) * factor;
-      hi = num(bound[1]) * factor;
-    } else if (b.op === 'outside' && Array.isArray(bound)) {
-      out.push({status: b.status, lo: -Infinity, hi: num(bound[0]) * factor});
-      out.push({status: b.status, lo: num(bound[1]) * factor, hi: Infinity});
-      continue;
-    } else continue;
-    out.push({status: b.status, lo, hi});
+  for (const b of legend) {
+    if (b.op === '<' || b.op === '<=') out.push({status: b.status, lo: -Infinity, hi: b.raw});
+    else if (b.op === '>' || b.op === '>=') out.push({status: b.status, lo: b.raw, hi: Infinity});
+    else if (b.op === 'inside' && Array.isArray(b.raw)) out.push({status: b.status, lo: b.raw[0], hi: b.raw[1]});
+    else if (b.op === 'outside' && Array.isArray(b.raw)) {
+      out.push({status: b.status, lo: -Infinity, hi: b.raw[0]});
+      out.push({status: b.status, lo: b.raw[1], hi: Infinity});
+    }
   }
-  return {bands: subtractEarlier(out), note, factor};
+  return {bands: subtractEarlier(out), legend, note: normalise ? `bands drawn in raw units (${normaliseText(normalise, dim)})` : '', factor};
 }
 
 /**

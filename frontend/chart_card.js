@@ -1,12 +1,13 @@
 // One chart card of the "Charts" view: a concrete tag, overlaid for every run that has
-// it, with its catalogue meaning, legend (NaN/Inf counts, read errors), threshold bands,
+// it, with its catalogue meaning, legend (NaN/Inf counts, read errors, the step at which
+// the run's light left healthy, drawn as a dashed line), threshold bands,
 // a log-scale toggle and a CSV export of every point (full resolution, not the thinned
 // drawing).
 
 import {bandsForTag} from './bands.js';
 import {C} from './classes.js';
 import {h, runSwatch, statusBadge} from './dom.js';
-import {comparisonText, formatValue, resolveBound, safeFileName, toCsv} from './format.js';
+import {comparisonText, formatStep, formatValue, safeFileName, toCsv} from './format.js';
 import {createLineChart} from './line_chart.js';
 import {spansDecadesAll} from './series.js';
 
@@ -19,6 +20,8 @@ import {spansDecadesAll} from './series.js';
  * @property {object|null} light this tag's light of the run
  * @property {number|null} dim the run's embedding dimension
  * @property {string[]} notes sampling and alias notes
+ * @property {{step: number, status: string}|null} [left] the first step at which the
+ *   run's light of this curve left healthy (the health timeline), marked on the chart
  */
 
 /** CSV of every point of the card's curves, from memory (a Blob URL). */
@@ -55,7 +58,7 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
   const log = logOverride === undefined ? autoLog : logOverride;
   const dims = Array.from(new Set(ok.map((s) => s.dim).filter(Boolean)));
   const dim = dims.length === 1 ? dims[0] : null;
-  const {bands, note, factor} = bandsForTag(metric, ok.map((s) => s.light).filter(Boolean), dim);
+  const {bands, legend, note, factor} = bandsForTag(metric, ok.map((s) => s.light).filter(Boolean), dim);
   let chart = null;
   const logBox = h('input', {type: 'checkbox', on: {change: (ev) => {
     if (chart) chart.update({log: ev.target.checked});
@@ -66,7 +69,6 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
     dataset: {action: 'csv'}, on: {click: () => downloadCsv(tag, ok)}}, 'CSV');
   const box = h('div', {class: C.chartBox});
   const lightBadges = series.filter((s) => s.light).map((s) => statusBadge(s.light.status, {compact: true}));
-  const ruleBands = (metric && metric.rule && metric.rule.bands) || [];
   const el = h('div', {class: C.chartCard, dataset: {tag}},
     h('div', {class: C.chartHead},
       h('div', {class: C.chartTitle}, h('span', {class: C.mono}, tag), series.length === 1 ? lightBadges : null),
@@ -77,20 +79,23 @@ export function chartCard({tag, metric, series, smoothing, logOverride, onLog}, 
       const bad = s.columns ? s.columns.nonFinite.length : 0;
       return h('span', {class: C.legendItem, dataset: {run: s.run}}, runSwatch(s.color), h('span', {}, s.run),
         series.length > 1 && s.light ? statusBadge(s.light.status, {compact: true}) : null,
+        s.left ? h('span', {class: C.leftHealthyNote, dataset: {step: s.left.step, status: s.left.status}},
+          ` — left healthy at step ${formatStep(s.left.step)} (${s.left.status}, dashed line)`) : null,
         bad ? h('span', {class: C.legendError, title: 'marked ▼ on the top edge'}, ` — ${bad} NaN/Inf ▼`) : null,
         s.error ? h('span', {class: C.legendError}, ` — ${s.error}`) : null);
     })),
     ...Array.from(new Set(series.flatMap((s) => s.notes || []))).map((n) => h('div', {class: [C.small, C.muted, C.chartNote]}, n)),
     bands.length || note ? h('div', {class: [C.small, C.muted, C.bandNote]},
-      bands.length ? h('span', {}, 'bands: ', ...ruleBands.map((b) =>
-        h('span', {class: C.bandKey}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound, dim),
-          factor !== 1 && !Array.isArray(b.bound) ? ` (raw ${formatValue(resolveBound(b.bound, dim) * factor, 3)})` : '', ' '))) : null,
+      bands.length ? h('span', {}, 'bands: ', ...legend.map((b) =>
+        h('span', {class: C.bandKey, dataset: {status: b.status}}, statusBadge(b.status, {compact: true}), ' ', comparisonText(b.op, b.bound),
+          factor !== 1 && !Array.isArray(b.raw) ? ` (raw ${formatValue(b.raw, 3)})` : '', ' '))) : null,
       note ? h('span', {}, note) : null) : null);
   env.afterMount(() => {
     const width = box.clientWidth; // read now, draw after every card has read
     return () => {
       chart = env.track(createLineChart(box, {
         series: ok.map((s) => ({name: s.run, color: s.color, columns: s.columns})),
+        marks: ok.filter((s) => s.left).map((s) => ({name: s.run, color: s.color, step: s.left.step, status: s.left.status})),
         smoothing, log, bands, width, label: `${tag} chart`,
       }));
     };

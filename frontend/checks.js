@@ -10,16 +10,15 @@ import {comparisonText, formatValue, normaliseText} from './format.js';
  * The evidence of a check in words: the backend's `detail` when it wrote one, else
  * "metric (level L): value op bound".
  * @param {object} chk
- * @param {number|null} dim
  */
-export function checkDetail(chk, dim) {
+export function checkDetail(chk) {
   if (chk.detail) return String(chk.detail);
   const where = chk.level !== null && chk.level !== undefined ? ` (level ${chk.level})` : '';
-  return `${chk.metric || ''}${where}: ${formatValue(chk.value)} ${comparisonText(chk.op, chk.bound, dim)}`;
+  return `${chk.metric || ''}${where}: ${formatValue(chk.value)} ${comparisonText(chk.op, chk.bound)}`;
 }
 
 /** One check result as a list item (`data-check`, `data-fired`). */
-export function checkItem(chk, dim) {
+export function checkItem(chk) {
   const fired = chk.fired;
   const cls = fired === true ? C.checkFired : fired === false ? C.checkQuiet : C.checkUnknown;
   const mark = fired === true ? 'fired' : fired === false ? 'ok' : 'no data';
@@ -27,14 +26,14 @@ export function checkItem(chk, dim) {
   return h('li', {class: [C.check, cls], dataset: {check: chk.id || '', fired: String(fired)}},
     statusBadge(iconStatus, {label: mark, compact: true}), ' ',
     h('span', {class: C.checkText}, chk.text || chk.id || ''),
-    h('div', {class: [C.small, C.muted]}, checkDetail(chk, dim),
+    h('div', {class: [C.small, C.muted]}, checkDetail(chk),
       chk.statistic ? ` · ${chk.statistic}` : '',
       chk.normalise && chk.normalise !== 'none' ? ` · ${normaliseText(chk.normalise)}` : ''));
 }
 
 /** A titled list of check results, or null when there are none. */
-export function checkList(title, checks, dim) {
+export function checkList(title, checks) {
   if (!Array.isArray(checks) || !checks.length) return null;
   return h('div', {class: C.checkGroup}, h('div', {class: C.checkTitle}, title),
-    h('ul', {class: C.checks}, checks.map((c) => checkItem(c, dim))));
+    h('ul', {class: C.checks}, checks.map((c) => checkItem(c))));
 }

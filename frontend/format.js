@@ -75,37 +75,19 @@ export function formatPercent(v, digits = 0) {
 const OP_TEXT = {'<': '<', '<=': '≤', '>': '>', '>=': '≥', '==': '='};
 
 /**
- * A catalogue bound as text: a number, a dimension bound {floor, per_sqrt_dim,
- * kind: "dim_bound"} or a [low, high] pair.
+ * A bound as text: a number or a [low, high] pair. Bounds arrive resolved for their run
+ * (the health answer's lights and checks): the tab resolves none itself.
  * @param {*} bound
- * @param {number|null} [dim] embedding dimension, to resolve a dimension bound
  */
-export function boundText(bound, dim = null) {
+export function boundText(bound) {
   if (Array.isArray(bound)) return `[${formatValue(bound[0])}, ${formatValue(bound[1])}]`;
-  if (bound && typeof bound === 'object' && bound.kind === 'dim_bound') {
-    const f = formatValue(bound.floor);
-    const p = formatValue(bound.per_sqrt_dim);
-    const resolved = resolveBound(bound, dim);
-    const base = `max(${f}, ${p}/√D)`;
-    return dim ? `${base} = ${formatValue(resolved)} at D=${dim}` : base;
-  }
   return formatValue(bound);
 }
 
-/** A catalogue bound as a number (a dimension bound resolved like the backend does). */
-export function resolveBound(bound, dim = null) {
-  if (bound && typeof bound === 'object' && !Array.isArray(bound) && bound.kind === 'dim_bound') {
-    const floor = num(bound.floor);
-    if (!dim) return floor;
-    return Math.max(floor, num(bound.per_sqrt_dim) / Math.sqrt(dim));
-  }
-  return num(bound);
-}
-
 /** "< 0.28", "outside [0.4, 0.7]" */
-export function comparisonText(op, bound, dim = null) {
-  if (op === 'outside' || op === 'inside') return `${op} ${boundText(bound, dim)}`;
-  return `${OP_TEXT[op] || op} ${boundText(bound, dim)}`;
+export function comparisonText(op, bound) {
+  if (op === 'outside' || op === 'inside') return `${op} ${boundText(bound)}`;
+  return `${OP_TEXT[op] || op} ${boundText(bound)}`;
 }
 
 /** How a normalisation turns the raw value into the judged one, in words. */

@@ -55,13 +55,15 @@ function pathText(ys, cols, sy, positive) {
  * @param {number} [options.smoothing] 0..0.99
  * @param {boolean} [options.log] log y axis (non-positive values are left out)
  * @param {import('./bands.js').Band[]} [options.bands] data-unit ranges
+ * @param {Array<{name: string, color: string, step: number, status: string}>} [options.marks]
+ *   steps at which a run's light left healthy: a dashed vertical line each
  * @param {number} [options.height]
  * @param {number} [options.width] the container's width when already measured
  * @param {string} [options.label] accessible name
  * @returns {{kind: string, el: HTMLElement, update: (next: Object) => void, destroy: () => void}}
  */
 export function createLineChart(container, options) {
-  let opts = Object.assign({series: [], smoothing: 0, log: false, bands: [], height: 210, label: ''}, options);
+  let opts = Object.assign({series: [], smoothing: 0, log: false, bands: [], marks: [], height: 210, label: ''}, options);
   /** @type {Array<{name: string, color: string, c: object, sm: Float64Array, lin: object, pos: object}>} */
   let curves = [];
   let steps = new Float64Array(0);
@@ -188,6 +190,7 @@ export function createLineChart(container, options) {
       }
     }
     layer.appendChild(lines);
+    drawMarks(layer, opts.marks || [], {x0, x1, sx, height});
     return (geom = {sx, sxInv, sy, rows});
   }
 
@@ -253,6 +256,22 @@ function drawBands(layer, bands, {y0, y1, log, syRaw, width, plotW}) {
         g.appendChild(svg('line', {x1: MARGIN.left, x2: width - MARGIN.right, y1: y, y2: y, stroke: color, class: C.bandEdge}));
       }
     }
+  }
+  layer.appendChild(g);
+}
+
+/** A dashed vertical line, in the run's colour, at each step where its light left healthy. */
+function drawMarks(layer, marks, {x0, x1, sx, height}) {
+  const g = svg('g', {});
+  for (const m of marks) {
+    if (!(m.step >= x0 && m.step <= x1)) continue;
+    const x = sx(m.step);
+    const line = svg('line', {x1: x, x2: x, y1: MARGIN.top, y2: height - MARGIN.bottom, stroke: m.color,
+      class: C.leftHealthy, 'data-step': m.step, 'data-status': m.status});
+    const title = svg('title');
+    title.textContent = `${m.name}: left healthy (${m.status}) at step ${formatStep(m.step)}`;
+    line.appendChild(title);
+    g.appendChild(line);
   }
   layer.appendChild(g);
 }

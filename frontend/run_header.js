@@ -1,5 +1,7 @@
 // The header of each open run, above the views: name, status and why, step, source,
-// levels, which embedding dimension D the verdict assumed, and "what to do first": the
+// levels, which embedding dimension D the verdict assumed, the verdict through the run
+// (timeline.js), the last healthy checkpoint, what the reader could not use (the
+// answer's notes: an unreadable manifest), and "what to do first": the
 // action of the strongest evidence that fired (the health answer's first_action) and the
 // evidence it answers, then the general action of every firing flowchart branch and
 // detected pattern, with the evidence that fired.
@@ -8,19 +10,20 @@ import {checkDetail} from './checks.js';
 import {C} from './classes.js';
 import {h, runSwatch, statusBadge, statusIcon} from './dom.js';
 import {dimText, formatStep, sourceLabel} from './format.js';
+import {timelineStrip} from './timeline.js';
 import {whatToDo} from './todo.js';
 
 /** Evidence lines shown per item before "+N more". */
 const EVIDENCE_SHOWN = 4;
 
-function todoItem(t, dim, first, openFirst) {
+function todoItem(t, first, openFirst) {
   const evidence = t.evidence.slice(0, EVIDENCE_SHOWN);
   const more = t.evidence.length - evidence.length;
   const why = evidence.length ? h('details', {class: C.todoWhy},
     h('summary', {}, `why: ${t.evidence.length} check${t.evidence.length === 1 ? '' : 's'} fired`),
     h('ul', {class: C.todoEvidence, 'aria-label': 'evidence that fired'},
       evidence.map((c) => h('li', {dataset: {check: c.id || ''}},
-        c.text ? h('span', {class: C.todoCheck}, `${c.text}: `) : null, h('span', {class: C.todoDetail}, checkDetail(c, dim)))),
+        c.text ? h('span', {class: C.todoCheck}, `${c.text}: `) : null, h('span', {class: C.todoDetail}, checkDetail(c)))),
       more > 0 ? h('li', {class: C.muted}, `+${more} more in the Diagnosis view`) : null)) : null;
   if (why && first && openFirst) why.open = true;
   return h('li', {class: [C.todoItem, first && C.todoFirst], dataset: {kind: t.kind, [t.kind]: t.id}},
@@ -47,7 +50,7 @@ export function todoBox(health, {openFirst = true} = {}) {
       h('div', {class: C.todoDoFirstAction}, h('span', {class: C.todoArrow, 'aria-hidden': 'true'}, '→ '), String(first.action || '')),
       h('div', {class: C.todoAnswers}, `it answers: ${first.answers || ''}`)) : null,
     todos.length ? h('div', {class: C.todoGeneral}, 'General actions of what fires:') : null,
-    todos.length ? h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, health.embed_dim, i === 0, openFirst))) : null);
+    todos.length ? h('ol', {class: C.todoList}, todos.map((t, i) => todoItem(t, i === 0, openFirst))) : null);
 }
 
 /**
@@ -67,11 +70,13 @@ export function runHeads(items) {
           ` · ${sourceLabel(hd.source)}`, levels, ' · ',
           h('span', {class: C.dimInfo, dataset: {dim: hd.embed_dim || '', dimSource: hd.embed_dim_source || ''}}, dimText(hd.embed_dim, hd.embed_dim_source)))),
       hd.status_reason ? h('div', {class: [C.muted, C.small, C.statusReason]}, hd.status_reason) : null,
+      timelineStrip(hd),
       Number.isFinite(hd.healthy_checkpoint_step) && hd.status !== 'healthy'
         ? h('div', {class: [C.muted, C.small, C.healthyCheckpoint]},
           `last healthy checkpoint: step ${formatStep(hd.healthy_checkpoint_step)} (hjepa-train --resume --from-healthy)`)
         : null,
       hd.dim_note ? h('div', {class: [C.notice, C.dimNote]}, statusIcon('unknown'), h('span', {}, hd.dim_note)) : null,
+      ...(Array.isArray(hd.notes) ? hd.notes : []).map((n) => h('div', {class: [C.notice, C.runNote]}, statusIcon('unknown'), h('span', {}, String(n)))),
       todoBox(hd, {openFirst: items.length === 1})));
   }
   return heads;

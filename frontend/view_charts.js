@@ -9,6 +9,7 @@ import {C} from './classes.js';
 import {h} from './dom.js';
 import {categoryLabel} from './format.js';
 import {loadingView} from './states.js';
+import {leftHealthy} from './timeline.js';
 
 /** Category tabs (buttons; the arrow keys move between them). */
 function categoryTabs(categories, active, onPick) {
@@ -79,6 +80,7 @@ export async function buildCharts(env) {
       const light = (it.health.lights || []).find((l) => l.tag === t.tag) || null;
       const tagInfo = (it.health.tags || []).find((x) => x && x.tag === t.tag) || {};
       series.push({run: it.run, color: it.color, columns: r.columns, error: r.error, light, dim: it.health.embed_dim,
+        left: leftHealthy(it.health, t.key, t.level),
         notes: [r.note, tagInfo.note].filter((n) => typeof n === 'string' && n)});
     }
     const card = chartCard({tag: t.tag, metric: t.metric, series, smoothing: state.smoothing, logOverride: state.logScale[t.tag],

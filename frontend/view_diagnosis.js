@@ -8,7 +8,6 @@ import {formatPercent, formatValue} from './format.js';
 
 /** The §11 flowchart as a tree; firing branches highlighted and open. */
 function flowchartView(health) {
-  const dim = health.embed_dim;
   const branches = Array.isArray(health.flowchart) ? health.flowchart : [];
   const firedCount = branches.filter((b) => b.fired).length;
   const tree = h('ul', {class: C.flow, role: 'tree', 'aria-label': 'diagnostic flowchart'});
@@ -17,8 +16,8 @@ function flowchartView(health) {
     const pill = state === 'fired' ? statusBadge('critical', {label: 'fires'})
       : state === 'na' ? statusBadge('unknown', {label: 'not applicable'}) : statusBadge('healthy', {label: 'does not fire'});
     const body = h('div', {class: C.flowBody},
-      checkList('Triggered by', b.triggers, dim),
-      checkList('Checks', b.checks, dim),
+      checkList('Triggered by', b.triggers),
+      checkList('Checks', b.checks),
       Array.isArray(b.actions) && b.actions.length ? h('div', {class: C.checkGroup},
         h('div', {class: C.checkTitle}, b.fired ? 'Actions' : 'Actions (if it fires)'),
         h('ul', {class: C.actions}, b.actions.map((a) => h('li', {}, a)))) : null,
@@ -37,7 +36,6 @@ function flowchartView(health) {
 }
 
 function patternsView(health) {
-  const dim = health.embed_dim;
   const patterns = (Array.isArray(health.patterns) ? health.patterns : []).slice()
     .sort((a, b) => Number(!!b.detected) - Number(!!a.detected));
   const list = h('div', {class: C.patterns});
@@ -47,8 +45,8 @@ function patternsView(health) {
         h('span', {class: C.patternName}, p.name || p.id)),
       h('dl', {class: C.kv}, h('dt', {}, 'Likely cause'), h('dd', {}, p.likely_cause || '—'),
         h('dt', {}, 'Fix'), h('dd', {}, p.fix || '—')),
-      checkList('Symptoms', p.symptoms, dim),
-      checkList('Evidence', p.evidence, dim));
+      checkList('Symptoms', p.symptoms),
+      checkList('Evidence', p.evidence));
     if (p.detected) det.open = true;
     list.appendChild(det);
   }

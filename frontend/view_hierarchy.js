@@ -9,7 +9,7 @@ import {comparisonText, formatPercent, formatValue, keyLabel, num} from './forma
 import {LEVEL_COLORS} from './palette.js';
 import {createStackChart} from './stack_chart.js';
 
-function checksList(checks, catalog, dim) {
+function checksList(checks, catalog) {
   const list = h('ul', {class: C.checks});
   for (const l of checks) {
     const about = describeKey(catalog, l.key);
@@ -18,7 +18,7 @@ function checksList(checks, catalog, dim) {
       h('span', {}, about.meaning || keyLabel(l.key)), ' ',
       h('span', {class: C.mono}, formatValue(l.value)),
       l.level !== null && l.level !== undefined ? h('span', {class: C.muted}, ` (level ${l.level})`) : null,
-      l.threshold ? h('span', {class: C.muted}, ` (${l.threshold.status} if ${comparisonText(l.threshold.op, l.threshold.bound, dim)})`) : null,
+      l.threshold ? h('span', {class: C.muted}, ` (${l.threshold.status} if ${comparisonText(l.threshold.op, l.threshold.bound)})`) : null,
       l.explanation ? h('div', {class: [C.small, C.muted]}, l.explanation) : null));
   }
   return list;
@@ -50,7 +50,7 @@ function runCard(it, catalog, env) {
   if (!c.expected && !c.note) card.appendChild(h('p', {class: [C.small, C.muted]}, 'Hierarchy weights unknown (no run manifest): no expected shares.'));
   if (c.weights_source) card.appendChild(h('p', {class: [C.small, C.muted]}, `Weights from ${c.weights_source}.`));
   const checks = Array.isArray(c.checks) ? c.checks : [];
-  if (checks.length) card.appendChild(checksList(checks, catalog, it.health.embed_dim));
+  if (checks.length) card.appendChild(checksList(checks, catalog));
   env.afterMount(() => env.track(createStackChart(chartBox, {levels, steps: c.steps, shares: c.shares, expected: c.expected,
     colors: LEVEL_COLORS, label: `level shares of ${it.run}`})));
   return card;

@@ -9,22 +9,23 @@ import {h, runSwatch, statusBadge} from './dom.js';
 import {comparisonText, formatStep, formatValue, keyLabel, levelText, normaliseText, num, statusRank} from './format.js';
 import {statusColor} from './palette.js';
 import {sparkline} from './sparkline.js';
+import {leftHealthy} from './timeline.js';
 
 /** The category whose lights form the grid (a category of the catalogue). */
 const GRID_CATEGORY = 'collapse';
 
-function thresholdLine(light, dim) {
+function thresholdLine(light) {
   const t = light.threshold;
-  if (t && t.op) return [h('span', {}, `${t.status || ''} if `, h('span', {class: C.mono}, comparisonText(t.op, t.bound, dim)))];
+  if (t && t.op) return [h('span', {}, `${t.status || ''} if `, h('span', {class: C.mono}, comparisonText(t.op, t.bound)))];
   if (Array.isArray(light.bands) && light.bands.length) {
     const b = light.bands[light.bands.length - 1];
-    return [h('span', {}, `${b.status} if `, h('span', {class: C.mono}, comparisonText(b.op, b.bound, dim)))];
+    return [h('span', {}, `${b.status} if `, h('span', {class: C.mono}, comparisonText(b.op, b.bound)))];
   }
   return [];
 }
 
 /** One traffic light (a metric at one level of one run). */
-export function lightView(light, {dim = null, runName = null, runColor = null, showRun = false} = {}) {
+export function lightView(light, {dim = null, runName = null, runColor = null, showRun = false, left = null} = {}) {
   const status = light.status || 'unknown';
   const value = num(light.value);
   const judged = num(light.judged_value);
@@ -33,7 +34,7 @@ export function lightView(light, {dim = null, runName = null, runColor = null, s
   const bandsList = h('ul', {class: C.bandsList});
   for (const b of Array.isArray(light.bands) ? light.bands : []) {
     bandsList.appendChild(h('li', {}, statusBadge(b.status, {compact: true}), ' ',
-      h('span', {class: C.mono}, comparisonText(b.op, b.bound, dim)), ' — ', b.text || '',
+      h('span', {class: C.mono}, comparisonText(b.op, b.bound)), ' — ', b.text || '',
       b.source ? h('span', {class: C.muted}, ` (${b.source})`) : null));
   }
   if (light.healthy_text) bandsList.appendChild(h('li', {}, statusBadge('healthy', {compact: true}), ' ', light.healthy_text));
@@ -48,8 +49,10 @@ export function lightView(light, {dim = null, runName = null, runColor = null, s
     h('span', {class: C.lightNumber}, formatValue(value)),
     judged !== null && light.normalise && light.normalise !== 'none'
       ? h('span', {class: C.muted}, ` → judged ${formatValue(judged, 3)}`) : null),
-  h('div', {class: C.lightRule}, ...thresholdLine(light, dim), rule && !showRun ? h('div', {class: C.muted}, rule) : null),
+  h('div', {class: C.lightRule}, ...thresholdLine(light), rule && !showRun ? h('div', {class: C.muted}, rule) : null),
   status === 'unknown' && light.explanation ? h('div', {class: [C.small, C.muted, C.lightWhy]}, light.explanation) : null,
+  left ? h('div', {class: [C.small, C.leftHealthyNote], dataset: {step: left.step, status: left.status}},
+    `left healthy at step ${formatStep(left.step)} (${left.status})`) : null,
   h('details', {class: C.details},
     h('summary', {}, 'why'),
     rule && showRun ? h('p', {}, rule) : null,
@@ -82,8 +85,12 @@ function gridView(items, keys, levels, multi) {
       const cell = h('div', {class: [C.lightCell, multi && C.lightCellMulti], role: 'cell'});
       for (const it of items) {
         const light = (it.health.lights || []).find((l) => l.key === key && sameLevel(l.level, level));
-        if (light) cell.appendChild(lightView(light, {dim: it.health.embed_dim, runName: it.run, runColor: it.color, showRun: multi}));
-        else cell.appendChild(h('div', {class: [C.light, C.lightAbsent, C.muted]}, multi ? `${it.run}: ` : '', 'not logged'));
+        if (light) {
+          cell.appendChild(lightView(light, {dim: it.health.embed_dim, runName: it.run, runColor: it.color, showRun: multi,
+            left: leftHealthy(it.health, key, level)}));
+        } else {
+          cell.appendChild(h('div', {class: [C.light, C.lightAbsent, C.muted]}, multi ? `${it.run}: ` : '', 'not logged'));
+        }
       }
       grid.appendChild(cell);
     }
@@ -105,7 +112,7 @@ function othersTable(others, items, catalog, multi, order) {
         about.meaning ? h('div', {class: [C.small, C.muted]}, about.meaning) : null),
       h('td', {class: C.num}, formatValue(l.value), about.unit && num(l.value) !== null ? h('span', {class: [C.small, C.muted]}, ` ${about.unit}`) : null,
         l.window && l.window.statistic && l.window.statistic !== 'recent' ? h('div', {class: [C.small, C.muted]}, l.window.statistic) : null),
-      h('td', {}, ...thresholdLine(l, it.health.embed_dim)),
+      h('td', {}, ...thresholdLine(l)),
       h('td', {class: C.small}, l.explanation || '')));
   }
   return h('div', {class: C.card}, h('table', {class: [C.table, C.tableCompact]},

@@ -123,6 +123,8 @@ def evaluate(scenarios, trained: Dict[str, dict], verdicts: Dict[str, dict]) -> 
                 "scenario": scenario.name,
                 "expected": scenario.expected,
                 "product": text,
+                "do_first": ((health or {}).get("first_action") or {}).get("action", ""),
+                "timeline": (health or {}).get("timeline"),
                 "match": bool(ok),
                 "trainer_exit": outcome.get("returncode"),
                 "seconds": round(outcome.get("seconds", 0.0), 1),
@@ -144,6 +146,33 @@ def table(rows: List[dict]) -> str:
                 row["expected"],
                 row["product"].replace("|", "/"),
                 "yes" if row["match"] else "**NO**",
+            )
+        )
+    return "\n".join(lines)
+
+
+def when_table(rows: List[dict], logdir: str) -> str:
+    """Per scenario: what hjepa-doctor says to do first, when its timeline left healthy,
+    and the step its probe failed at (the lead-time benchmark's failure clock, from 0)."""
+    from benchmarks.lead_time.detectors import probe_failure  # pylint: disable=import-outside-toplevel
+    from tensorboard_plugin_hjepa.doctor import read_logdir  # pylint: disable=import-outside-toplevel
+
+    runs = read_logdir(logdir)
+    lines = [
+        "| scenario | do first (hjepa-doctor) | when (its timeline) | probe failed at |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        step, how = (
+            (None, "") if row["scenario"] not in runs else probe_failure(runs[row["scenario"]], 0)
+        )
+        lines.append(
+            "| %s | %s | %s | %s |"
+            % (
+                row["scenario"],
+                (row.get("do_first") or "-").split(":")[0].replace("|", "/"),
+                ((row.get("timeline") or {}).get("summary") or "-").replace("|", "/"),
+                "-" if step is None else "%d (%s)" % (step, how),
             )
         )
     return "\n".join(lines)
@@ -222,6 +251,8 @@ def main(argv=None) -> int:
         train=not args.diagnose_only,
     )
     print(table(rows))
+    print("\nWhat to do first and when each run left healthy:\n")
+    print(when_table(rows, logdir))
     notes = [(s.name, s.note) for s in chosen if s.note]
     if notes:
         print("\nnotes:")

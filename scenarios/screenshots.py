@@ -1,13 +1,15 @@
 """Screenshots of the H-JEPA tab on real scenario runs (for the README).
 
-    python -m scenarios.screenshots LOGDIR [--out docs/images] [--only runs|integration]
+    python -m scenarios.screenshots LOGDIR [--out docs/images] [--only runs|integration|timeline]
 
 LOGDIR holds scenario runs (``python -m scenarios --fast --logdir LOGDIR``). A real
 ``tensorboard`` process serves it and Debian's headless Chromium (/usr/bin/chromium,
 driven by Playwright) opens the tab on each run: the lights view and the diagnosis view
 (``runs``), and, for the integration with TensorBoard (``integration``), the tab inside
 TensorBoard's page in its light and its dark mode (tab_light.png, tab_dark.png) and the
-tab opened by a deep link on the collapse charts of both runs (tab_deep_link.png).
+tab opened by a deep link on the collapse charts of both runs (tab_deep_link.png);
+and the health timeline of each run, light and dark (``timeline``:
+tab_timeline_<run>_<theme>.png).
 Each PNG is a viewport shot (not the full page) so it stays small.
 """
 
@@ -127,15 +129,49 @@ def take_integration(logdir, out, runs=("collapse", "healthy")):
     return paths
 
 
+def take_timeline(logdir, out, runs=("healthy", "collapse")):
+    """The health timeline (the strip in the run header, the charts' marks) of each run,
+    in the light and the dark theme: tab_timeline_<run>_<theme>.png."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.tb_process import running_tensorboard
+
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    with running_tensorboard(logdir) as tb, sync_playwright() as p:
+        _wait_runs(tb, runs)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for run in runs:
+                for scheme in ("light", "dark"):
+                    context = browser.new_context(
+                        viewport={"width": 1200, "height": 900}, color_scheme=scheme
+                    )
+                    pg = context.new_page()
+                    pg.set_default_timeout(40000)
+                    pg.goto(tb.url + deep_link([run], "charts", "collapse"))
+                    pg.wait_for_selector(".hj-run-head .hj-timeline-segment")
+                    pg.wait_for_selector(".hj-chart-card path.hj-line")
+                    pg.wait_for_timeout(600)
+                    path = os.path.join(out, "tab_timeline_%s_%s.png" % (run, scheme))
+                    pg.screenshot(path=path, full_page=False)
+                    paths.append(path)
+                    context.close()
+        finally:
+            browser.close()
+    return paths
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m scenarios.screenshots")
     parser.add_argument("logdir")
     parser.add_argument("--out", default=os.path.join("docs", "images"))
     parser.add_argument(
         "--only",
-        choices=("runs", "integration"),
+        choices=("runs", "integration", "timeline"),
         default=None,
-        help="only the per-run views, or only the TensorBoard integration shots",
+        help="only the per-run views, the TensorBoard integration shots, or the health "
+        "timeline shots",
     )
     args = parser.parse_args(argv)
     paths = []
@@ -143,6 +179,8 @@ def main(argv=None):
         paths += take(args.logdir, args.out)
     if args.only in (None, "integration"):
         paths += take_integration(args.logdir, args.out)
+    if args.only in (None, "timeline"):
+        paths += take_timeline(args.logdir, args.out)
     for path in paths:
         print("%s %d KB" % (path, os.path.getsize(path) // 1024))
     return 0

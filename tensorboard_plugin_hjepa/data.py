@@ -317,6 +317,7 @@ def read_run(provider, ctx, experiment_id: str, index: RunIndex) -> RunData:
         source=index.source,
         manifest=index.manifest,
         manifest_future=index.manifest_future,
+        manifest_error=index.manifest_error,
         series=series,
     )
 

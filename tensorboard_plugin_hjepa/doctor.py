@@ -350,6 +350,9 @@ def print_summary(p: Printer, health: dict) -> None:
     if first:
         p.line("%s: %s" % (p.bold("Do first"), first["action"]), 1)
         p.line("it answers: %s" % first["answers"], 2)
+    when = (health.get("timeline") or {}).get("summary")
+    if when:
+        p.line("%s: %s" % (p.bold("When"), when), 1)
     if health.get("healthy_checkpoint_step") is not None and health.get("status") != "healthy":
         p.line(
             "last healthy checkpoint: step %d (hjepa-train --resume --from-healthy)"
@@ -551,12 +554,15 @@ def _main(argv: List[str]) -> int:
     except DoctorError as e:
         sys.stderr.write("hjepa-doctor: error: %s\n" % e)
         return EXIT_ERROR
-    from .diagnosis import diagnose
+    from .diagnosis import diagnose, timeline
 
     healths = {
         name: _diagnose_one(diagnose, name, run_data, args.embed_dim)
         for name, run_data in runs.items()
     }
+    for name, health in healths.items():  # the verdict through the run (not for --watch)
+        if "timeline" not in health:
+            health["timeline"] = timeline.build(runs[name], embed_dim=args.embed_dim)
     try:
         _report(args, healths)
     except BrokenPipeError:

@@ -58,6 +58,12 @@ def _default_summarize(health: dict) -> dict:
     return _engine().summarize(health)
 
 
+def _default_timeline(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
+    from .diagnosis import timeline  # pylint: disable=import-outside-toplevel
+
+    return timeline.build(run_data, embed_dim=embed_dim)
+
+
 class ListingError(Exception):
     """TensorBoard's data provider could not list a run (answered as unknown, not 500)."""
 
@@ -81,6 +87,9 @@ class _Entry:
         self.fingerprint = fingerprint
         self.health = health
         self.summary = summary
+        self._health_gzip = None
+
+    def reset_gzip(self) -> None:
         self._health_gzip = None
 
     @property
@@ -119,6 +128,7 @@ class HealthService:
         self._limits = dict(sample_limits or {})
         self._diagnose = diagnose or _default_diagnose
         self._summarize = summarize or _default_summarize
+        self._timeline = _default_timeline
         self._ttl = listing_ttl_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -223,8 +233,6 @@ class HealthService:
                     health = self._diagnose(run_data, embed_dim=embed_dim)
                 if not isinstance(health, dict):
                     raise TypeError("diagnose returned %s, not a dict" % type(health).__name__)
-                if index.manifest_error and not health.get("reason"):
-                    health.setdefault("notes", []).append(index.manifest_error)
             except Exception as e:  # pylint: disable=broad-except
                 logger.exception("hjepa: diagnosing run %r failed", index.run)
                 health = unknown_health(
@@ -358,10 +366,32 @@ class HealthService:
         except ListingError as e:
             return unknown_health(run, str(e))
         try:
-            return getattr(self._entry(ctx, experiment_id, index, embed_dim), form)
+            entry = self._entry(ctx, experiment_id, index, embed_dim)
+            self._add_timeline(ctx, experiment_id, index, entry, embed_dim)
+            return getattr(entry, form)
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: health of run %r failed", run)
             return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
+
+    def _add_timeline(self, ctx, experiment_id: str, index, entry: _Entry, embed_dim) -> None:
+        """Add the run's timeline to a cached verdict, once: it judges up to 50 prefixes
+        of the curves, so only the ``health`` answer of one run pays for it (not the runs
+        list); a failure is said in the answer, the verdict stands."""
+        if "timeline" in entry.health:
+            return
+        with self._lock:
+            run_lock = self._run_locks.setdefault((experiment_id, index.run), threading.Lock())
+        with run_lock:
+            if "timeline" in entry.health:
+                return
+            try:
+                run_data = data.read_run(self._provider, ctx, experiment_id, index)
+                timeline = self._timeline(run_data, embed_dim=embed_dim)
+            except Exception as e:  # pylint: disable=broad-except
+                logger.exception("hjepa: the timeline of run %r failed", index.run)
+                timeline = {"error": "%s: %s" % (type(e).__name__, e)}
+            entry.health["timeline"] = timeline
+            entry.reset_gzip()
 
     def scalars_impl(self, ctx, experiment_id: str, run: str, tag: str) -> dict:
         """The ``scalars`` answer: every sample of one catalogue tag of one run.

@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tensorboard.compat.proto import summary_pb2
 
@@ -225,6 +225,18 @@ class RunManifest:
         """Build from a dict, ignoring fields a newer writer may have added."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def manifest_notes(future: bool, error: Optional[str]) -> List[str]:
+    """What a verdict says about its run's manifest: unreadable, or newer than this
+    version (the health answer's ``notes``, printed by the tab and ``hjepa-doctor``)."""
+    notes = [error] if error else []
+    if future:
+        notes.append(
+            "the run manifest was written by a newer version of tensorboard-plugin-hjepa: "
+            "fields this version does not know were ignored"
+        )
+    return notes
 
 
 def parse_manifest(content) -> Tuple[Optional[RunManifest], bool, Optional[str]]:

@@ -63,6 +63,8 @@ class RunData:
       source: which kind of trainer wrote it (Source.HJEPA / PLAIN / UPSTREAM).
       manifest: the run manifest, or None when the run has none (plain logs).
       manifest_future: the manifest was written by a newer plugin version.
+      manifest_error: why the run's manifest tag could not be read (None when it was,
+        or when there is none).
       series: curves by (metric key, level); level is None for non-per-level metrics.
     """
 
@@ -70,6 +72,7 @@ class RunData:
     source: Source
     manifest: Optional[RunManifest] = None
     manifest_future: bool = False
+    manifest_error: Optional[str] = None
     series: Dict[SeriesKey, Series] = dataclasses.field(default_factory=dict)
 
     def get(self, key: str, level: Optional[int] = None) -> Optional[Series]:

@@ -10,6 +10,7 @@ both kinds of answer the same way.
 
 from typing import List, Optional
 
+from . import metadata
 from .catalog import UNKNOWN
 
 
@@ -43,6 +44,9 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
     if manifest is not None:
         embed_dim = manifest.embed_dim
     total = manifest.total_steps if manifest is not None else None
+    source_of_manifest = run_data if run_data is not None else index
+    error = getattr(source_of_manifest, "manifest_error", None)
+    future = bool(getattr(source_of_manifest, "manifest_future", False))
     return {
         "run": run,
         "source": source,
@@ -57,9 +61,7 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "embed_dim_source": "manifest" if embed_dim else None,
         "dim_note": None,
         "manifest": manifest.to_dict() if manifest is not None else None,
-        "manifest_future": bool(
-            getattr(run_data if run_data is not None else index, "manifest_future", False)
-        ),
+        "manifest_future": future,
         "lights": [],
         "contributions": None,
         "flowchart": [],
@@ -67,5 +69,7 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "ranges": None,
         "healthy_checkpoint_step": None,
         "first_action": None,
+        "timeline": None,
+        "notes": metadata.manifest_notes(future, error),
         "tags": run_data.tag_entries() if run_data is not None else [],
     }

@@ -187,6 +187,8 @@ def curves(
             continue
         if kind == "missing" and metric.key not in _MISSING_KEEP:
             continue
+        if metric.key == "health.status":  # the online checks' verdicts, not a curve: left
+            continue  # out, so the health timeline judges prefixes of these curves
         s = _metric_steps(metric, steps)
         t = s / max(steps - 1, 1)
         n = len(s)

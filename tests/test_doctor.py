@@ -53,7 +53,14 @@ def test_healthy_logdir_exits_0_and_prints_a_summary(logdir, capsys):
     assert "HEALTHY  run 'good'" in out
     assert "status: every judged light is healthy" in out
     lights = next(line for line in out.splitlines() if "Lights:" in line)
-    assert "0 not healthy" in lights and "healthy" in lights and "unknown" in lights
+    verdict = json.loads(_run([str(logdir), "--json"], capsys)[1])["runs"]["good"]
+    judged = verdict["lights"] + verdict["contributions"]["checks"]
+    statuses = [light["status"] for light in judged]
+    assert lights.strip() == "Lights: 0 not healthy, %d healthy, %d unknown" % (
+        statuses.count("healthy"),
+        statuses.count("unknown"),
+    )
+    assert statuses.count("healthy") > 0 and statuses.count("unknown") > 0
     assert "level 1:" not in out and "Hierarchy contributions" not in out  # --verbose only
     assert "--verbose" in out  # the summary says how to see everything
     assert "\033[" not in out  # not a terminal: no colour codes
@@ -111,6 +118,28 @@ def test_the_summary_lists_what_is_wrong_and_what_to_do(logdir, capsys):
     # Verbose shows the same run with every check behind the branch.
     code, verbose, _ = _run([str(logdir), "--verbose", "--run", "bad"], capsys)
     assert code == 1 and "check [" in verbose and "HEALTHY " in verbose
+
+
+def test_the_summary_says_when_the_run_left_healthy(logdir, capsys):
+    _write_healthy(str(logdir / "bad"), collapse=True)  # collapses after step 30 of 60
+    code, out, _ = _run([str(logdir), "--json"], capsys)
+    runs = json.loads(out)["runs"]
+    tl = runs["bad"]["timeline"]
+    assert tl["source"] == "judged" and tl["points"][-1]["step"] == STEPS - 1
+    problem = tl["first_problem"]
+    assert problem["status"] == "collapse" and problem["key"].startswith("collapse.")
+    # Lights read the median of the last 5 points: 3 collapsed points turn it.
+    assert STEPS // 2 < problem["step"] <= STEPS // 2 + 3
+    assert 0 < problem["step"] - tl["healthy_until"] <= 2  # 50 judged steps over 60
+    assert runs["good"]["timeline"]["first_problem"] is None
+    code, out, _ = _run([str(logdir)], capsys)
+    when = [line.strip() for line in _section(out, "bad") if line.strip().startswith("When:")]
+    assert when == [
+        "When: healthy until step %d, then collapse at step %d from %s (level %d)"
+        % (tl["healthy_until"], problem["step"], problem["key"], problem["level"])
+    ]
+    good = [line.strip() for line in _section(out, "good") if line.strip().startswith("When:")]
+    assert good == ["When: no warning or worse at any judged step"]
 
 
 def test_a_nan_loss_exits_1_as_critical(logdir, capsys):

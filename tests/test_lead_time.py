@@ -5,7 +5,9 @@ resumes copies of it with a far too high LR, without stop-gradient, with a froze
 target and with gradients clipped to nothing, and one with its config unchanged (a
 control), with the real ``hjepa-train``; the online checks' alerts are replayed over the
 event files and compared with what the trainer printed, and each fault's first alert must
-lead with the action that fixes its cause. The full
+lead with the action that fixes its cause; the statuses the trainer logged at its checks
+(the tab's health timeline) are those of the replay, healthy until the check before the
+first alert. The full
 benchmark (both datasets, six faults, five seeds, four levels, batch 8) is the same
 command without ``--fast``.
 """
@@ -14,13 +16,18 @@ import pytest
 
 pytest.importorskip("torch")
 
-from benchmarks.lead_time import report, runs  # noqa: E402
+from benchmarks.lead_time import detectors, report, runs  # noqa: E402
 from benchmarks.lead_time.plan import CASES, CHECK_EVERY, FAULT  # noqa: E402
+from tensorboard_plugin_hjepa.diagnosis import timeline  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory):
-    logdir = str(tmp_path_factory.mktemp("lead_time"))
+def logdir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("lead_time"))
+
+
+@pytest.fixture(scope="module")
+def rows(logdir):
     cases = [c for c in CASES if c.fast]
     outcomes = runs.train_all(logdir, cases, jobs=2, log=lambda m: None)
     assert all(o["returncode"] == 0 for o in outcomes.values()), outcomes
@@ -75,3 +82,24 @@ def test_the_unchanged_resume_raises_no_alert(rows):
 def test_the_replay_is_what_the_trainer_printed(rows):
     for name, row in rows.items():
         assert row.trainer_agrees, name
+
+
+def test_the_timeline_is_healthy_until_the_check_before_the_first_alert(rows):
+    for name in FAST_FAULTS:
+        row = rows[name]
+        tl = row.timeline
+        assert tl["source"] == "online checks", name
+        assert tl["first_problem"]["step"] == row.first.step, (name, tl["summary"])
+        assert tl["healthy_until"] == row.first.step - CHECK_EVERY, (name, tl["summary"])
+        assert tl["summary"].startswith("healthy until step %d, then " % tl["healthy_until"])
+    quiet = rows["resume_same"].timeline
+    assert quiet["first_problem"] is None and quiet["summary"] == (
+        "no warning or worse at any judged step"
+    )
+
+
+def test_the_trainer_logged_the_statuses_the_replayed_checks_give(rows, logdir):
+    for name, row in rows.items():
+        logged = detectors.load(runs.run_dir(logdir, row.case.recipe, name))
+        strip = timeline.build(logged)["points"]
+        assert strip == row.timeline["points"], name

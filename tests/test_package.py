@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+PACKAGE = os.path.join(ROOT, "tensorboard_plugin_hjepa")
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +55,21 @@ def test_wheel_ships_frontend_configs_and_entry_points(wheel):
 
 
 def test_plugin_modules_never_import_torch():
-    modules = [
-        "tensorboard_plugin_hjepa",
-        "tensorboard_plugin_hjepa.catalog",
-        "tensorboard_plugin_hjepa.summary",
-        "tensorboard_plugin_hjepa.plugin",
-    ]
+    """Every module of the plugin package, those loaded lazily too (the diagnosis, the
+    doctor, the timeline), imports without torch."""
+    modules = sorted(
+        "tensorboard_plugin_hjepa" + ("." + name if name else "")
+        for name in (
+            os.path.relpath(os.path.join(d, f), PACKAGE)[: -len(".py")]
+            .replace(os.sep, ".")
+            .replace("__init__", "")
+            .rstrip(".")
+            for d, _, files in os.walk(PACKAGE)
+            for f in files
+            if f.endswith(".py")
+        )
+    )
+    assert len(modules) > 30 and "tensorboard_plugin_hjepa.diagnosis.timeline" in modules
     code = (
         "import importlib, sys\n"
         "for name in %r:\n"

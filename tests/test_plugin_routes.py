@@ -6,6 +6,9 @@ is ``tensorboard_plugin_hjepa/http_api.md``.
 """
 
 import argparse
+import contextlib
+import gzip
+import io
 import json
 import os
 import urllib.parse
@@ -421,6 +424,53 @@ def test_a_failing_listing_gives_an_empty_runs_answer_with_the_reason(standard_a
     assert answer["runs"] == [] and "data server gone" in answer["error"]
 
 
+def test_the_health_answer_holds_the_timeline_computed_once_per_data_change(tmp_path):
+    logdir = str(tmp_path)
+    logs.write_run(logdir, "a", "collapsing", steps=600)  # collapsed from 45% on
+    client, plugin, multiplexer = app_for(logdir, listing_ttl_s=0)
+    real = plugin.service._timeline
+    calls = []
+    plugin.service._timeline = lambda rd, **kw: calls.append(rd.last_step) or real(rd, **kw)
+    assert "timeline" not in _runs(client)["a"]  # the runs list does not pay for it
+    assert calls == []
+    for _ in range(2):
+        tl = _json(_get(client, "/health", run="a"))["timeline"]
+    assert calls == [599]
+    assert tl["source"] == "judged" and tl["points"][-1] == {"step": 599, "status": "collapse"}
+    assert tl["first_problem"]["status"] in ("warning", "collapse")
+    assert tl["summary"].startswith("healthy until step %d, then" % tl["healthy_until"])
+    # The gzipped answer carries it too.
+    raw = client.get(PREFIX + "/health?run=a", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers.get("Content-Encoding") == "gzip"
+    assert json.loads(gzip.decompress(raw.get_data()))["timeline"] == tl
+    # New steps: judged again, once.
+    from tensorboard_plugin_hjepa.summary import SummaryWriter
+
+    with SummaryWriter(os.path.join(logdir, "a"), filename_suffix=".more") as writer:
+        writer.scalar("loss.total", 0.1, step=700)
+    multiplexer.Reload()
+    for _ in range(2):
+        tl = _json(_get(client, "/health", run="a"))["timeline"]
+    assert calls == [599, 700] and tl["points"][-1]["step"] == 700
+
+
+def test_a_failing_timeline_is_said_and_the_verdict_stands(standard_app):
+    client, plugin, _ = standard_app
+    before = plugin.service._timeline
+
+    def fail(run_data, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    plugin.service._timeline = fail
+    try:
+        health = _json(_get(client, "/health", run="diverging", embed_dim=100))
+    finally:
+        plugin.service._timeline = before
+    assert health["status"] == "critical" and health["timeline"] == {
+        "error": "ZeroDivisionError: boom"
+    }
+
+
 def test_verdicts_are_computed_once_per_data_change(tmp_path):
     logdir = str(tmp_path)
     logs.write_run(logdir, "a", "healthy", steps=300)
@@ -476,8 +526,6 @@ def test_fix_flags_raises_the_hjepa_sample_limit_unless_told(given, expected):
 
 
 def test_health_is_served_gzipped_to_clients_that_accept_it(standard_app):
-    import gzip
-
     client = standard_app[0]
     plain = _json(_get(client, "/health", run="healthy"))
     response = client.get(PREFIX + "/health?run=healthy", headers={"Accept-Encoding": "gzip"})
@@ -547,6 +595,19 @@ def test_an_unreadable_manifest_is_reported_not_a_500(tmp_path, content):
     health = _json(_get(client, "/health", run="run"))
     assert health["manifest"] is None
     assert health["status"] in catalog.STATUSES
+    # The note says why, the same in the tab's answer and in hjepa-doctor's.
+    (note,) = health["notes"]
+    assert "manifest" in note
+    from tensorboard_plugin_hjepa import doctor
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        doctor.main([logdir, "--json"])
+    assert json.loads(out.getvalue())["runs"]["run"]["notes"] == [note]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        doctor.main([logdir])
+    assert ("note: " + note) in out.getvalue()
 
 
 def test_truncated_and_garbage_event_files_do_not_break_the_routes(tmp_path):

@@ -53,6 +53,7 @@ from tensorboard_plugin_hjepa.summary import RunManifest
 
 ALERT_KEY = "health.alert"  # catalogue key of the alert text
 HEALTHY_CHECKPOINT_KEY = "health.healthy_checkpoint_step"
+STATUS_KEY = "health.status"  # the overall status of every check, as its rank
 EXIT_HEALTH_STOP = 3  # hjepa-train's exit status when health.stop_on stopped the run
 STOP_ON = (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)  # None = never stop
 DEFAULT_MAX_POINTS = 2000
@@ -413,6 +414,9 @@ class HealthMonitor:
         """
         t0 = time.perf_counter()
         health = diagnose(self.history.run_data(self.run, self.manifest))
+        # The verdict through the run (the tab's timeline): written, not recorded.
+        if self.writer is not None:
+            self.writer.scalar(STATUS_KEY, float(schema.severity(health["status"])), step)
         # New = worse than anything already reported (a flapping light is reported once).
         change = changes.diff(self._reported, health)
         new = change.new_problem

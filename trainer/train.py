@@ -456,6 +456,11 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Commit held-back events, then write the checkpoint (rank 0); while the online
         verdict is healthy, keep a copy of it as the last healthy one."""
+        keep_healthy = self.main and self.health is not None and self.health.healthy()
+        if keep_healthy:
+            # Its step goes out with this commit, before the save: a process killed after
+            # the save resumes past this step and would never log it again.
+            self.health.note_healthy_checkpoint(self.step)
         self.sink.commit()
         if not self.main:
             return
@@ -475,9 +480,8 @@ class Trainer:
                 "knn_top1_random_init": self.knn_random_init,
             },
         )
-        if self.health is not None and self.health.healthy():
+        if keep_healthy:
             ckpt.keep_copy(path, os.path.join(self.run_dir, ckpt.HEALTHY_NAME))
-            self.health.note_healthy_checkpoint(self.step)
 
     def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])

@@ -55,6 +55,8 @@ def main(argv=None) -> int:
     print(report.fault_table(faults))
     print("\nControls:\n")
     print(report.control_table(controls))
+    print("\nWhat the tab says at the end, and when its timeline left healthy:\n")
+    print(report.timeline_table(faults + controls))
     print("\nGoals:\n")
     results = report.goals(rows)
     for goal in results:
@@ -76,6 +78,8 @@ def main(argv=None) -> int:
                         "probe_step": r.probe_step,
                         "failure": r.failure,
                         "lead": r.lead,
+                        "offline_action": r.offline_action,
+                        "timeline": r.timeline,
                     }
                     for r in rows
                 ],

@@ -23,10 +23,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from hjepa_trainer.health import HealthMonitor
+from hjepa_trainer.health import STATUS_KEY, HealthMonitor
+from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
 from tensorboard_plugin_hjepa.doctor import read_logdir
-from tensorboard_plugin_hjepa.run_data import RunData
+from tensorboard_plugin_hjepa.run_data import RunData, Series
 
 ZSCORE_WINDOW = 30
 ZSCORE_LIMIT = 3.0
@@ -47,6 +48,13 @@ def load(run_dir: str) -> RunData:
     return next(iter(read_logdir(run_dir).values()))
 
 
+def last_training_step(run: RunData) -> int:
+    """The step of the last training step's loss: where the trainer's last check runs (an
+    evaluation "after the last step" is logged one step later)."""
+    loss = run.get("loss.total")
+    return int(loss.steps[-1]) if loss is not None and len(loss) else int(run.last_step)
+
+
 def check_steps(last_step: int, every: int) -> List[int]:
     """The steps the trainer's online checks run at: every ``every`` steps and the last."""
     steps = list(range(every, last_step + 1, every))
@@ -62,9 +70,33 @@ def _what(change) -> str:
     return ", ".join(parts)
 
 
+class _StatusLog:
+    """A writer that keeps what the checks log as their verdict (``health.status``, the
+    strip of the tab's timeline) and drops the rest."""
+
+    def __init__(self) -> None:
+        self.steps: List[int] = []
+        self.ranks: List[float] = []
+
+    def scalar(self, key, value, step, **kwargs) -> None:
+        if key == STATUS_KEY:
+            self.steps.append(int(step))
+            self.ranks.append(float(value))
+
+    def text(self, *args, **kwargs) -> None:
+        pass
+
+
 def product_alerts(run: RunData, every: int, last_step: int) -> List[Alert]:
     """The online checks' alerts (warning or worse), replayed over the logged curves."""
-    monitor = HealthMonitor(run.manifest, every=every, say=lambda line: None)
+    return replay(run, every, last_step)[0]
+
+
+def replay(run: RunData, every: int, last_step: int) -> Tuple[List[Alert], RunData]:
+    """The online checks replayed: their alerts (warning or worse), and the run with the
+    statuses they log (``health.status``), as the current trainer writes it."""
+    statuses = _StatusLog()
+    monitor = HealthMonitor(run.manifest, every=every, say=lambda line: None, writer=statuses)
     points = sorted(
         (int(step), key, level, float(wall), float(value))
         for (key, level), series in run.series.items()
@@ -80,7 +112,12 @@ def product_alerts(run: RunData, every: int, last_step: int) -> List[Alert]:
         if alert is not None and schema.severity(alert.status) >= schema.severity(schema.WARNING):
             first = alert.health.get("first_action") or {}
             out.append(Alert(step, alert.status, _what(alert.change), first.get("action", "")))
-    return out
+    steps = np.asarray(statuses.steps, dtype=np.int64)
+    series = dict(run.series)
+    series[(STATUS_KEY, None)] = Series(
+        catalog.tag(STATUS_KEY), steps, steps.astype(np.float64), np.asarray(statuses.ranks)
+    )
+    return out, dataclasses.replace(run, series=series)
 
 
 def zscore_alerts(run: RunData) -> List[Alert]:

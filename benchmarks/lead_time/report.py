@@ -15,7 +15,7 @@ import statistics
 from typing import List, Optional
 
 from tensorboard_plugin_hjepa.catalog import schema
-from tensorboard_plugin_hjepa.diagnosis import diagnose
+from tensorboard_plugin_hjepa.diagnosis import diagnose, timeline
 
 from . import detectors
 from .plan import CHECK_EVERY, FAULT, RECIPE_BY_NAME, Case
@@ -35,6 +35,8 @@ class Row:
     probe_step: Optional[int] = None
     probe_how: str = ""
     trainer_agrees: Optional[bool] = None
+    offline_action: str = ""  # what the tab says to do first at the end of the run
+    timeline: Optional[dict] = None  # the tab's timeline, from the replayed checks' statuses
 
     # -- faults --------------------------------------------------------------------------
     @property
@@ -117,17 +119,20 @@ def measure(logdir: str, case: Case) -> Row:
     path = run_dir(logdir, case.recipe, case.name)
     run = detectors.load(path)
     last = int(run.last_step)
-    alerts = detectors.product_alerts(run, CHECK_EVERY, last)
+    alerts, logged = detectors.replay(run, CHECK_EVERY, detectors.last_training_step(run))
     probe_step, how = detectors.probe_failure(run, case.onset)
+    offline = diagnose(run)
     row = Row(
         case=case,
         last_step=last,
         alerts=alerts,
         zscore=detectors.zscore_alerts(run),
         floor=detectors.variance_floor_alerts(run),
-        offline_status=diagnose(run)["status"],
+        offline_status=offline["status"],
         probe_step=probe_step,
         probe_how=how,
+        offline_action=(offline.get("first_action") or {}).get("action", ""),
+        timeline=timeline.build(logged),
     )
     row.trainer_agrees = _agrees(logdir, case, alerts)
     return row
@@ -192,6 +197,43 @@ def fault_table(rows: List[Row]) -> str:
                 "-" if r.lead is None else "%d (%.2f)" % (r.lead, r.lead_fraction),
                 _num(r.anchor_delay(r.zscore)),
                 _num(r.anchor_delay(r.floor)),
+            )
+        )
+    return "\n".join(lines)
+
+
+def timeline_table(rows: List[Row]) -> str:
+    """Per run: what the tab says to do first at its end, and its timeline (from the
+    statuses the online checks log) next to the step the probe failed at."""
+    lines = [
+        "| recipe | run | onset | first action shown (end of run) | healthy until | "
+        "then | probe failed at |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        tl = r.timeline or {}
+        problem = tl.get("first_problem")
+        then = (
+            "no warning at any check"
+            if problem is None
+            else "%s at %d from %s%s"
+            % (
+                problem["status"],
+                problem["step"],
+                problem.get("name") or problem.get("key") or "the overall status",
+                "" if problem.get("level") is None else " (level %d)" % problem["level"],
+            )
+        )
+        lines.append(
+            "| %s | %s | %s | %s | %s | %s | %s |"
+            % (
+                r.case.recipe,
+                r.case.name,
+                r.onset if r.case.kind == FAULT else "-",
+                (r.offline_action.split(":")[0] or "-").replace("|", "/"),
+                _num(tl.get("healthy_until")),
+                then.replace("|", "/"),
+                "-" if r.probe_step is None else "%d (%s)" % (r.probe_step, r.probe_how),
             )
         )
     return "\n".join(lines)

@@ -330,10 +330,12 @@ PREDICTION = (
                 reference_says="cosine_sim_mean < 0.5 means poor predictions; the expected trend "
                 "is ~0.4 at epoch 1, 0.7 at epoch 50",
                 rule="the bound follows training progress: none in the first 5%, then 0 rising "
-                "to 0.3 at 10% and 0.5 from 30% on; 0 when progress is unknown",
+                "to 0.3 at 10% and 0.5 from 30% on, taken at the middle of the window the "
+                "value is the median of; 0 when progress is unknown",
                 why="predictions start near cosine 0 and the reference itself expects ~0.4 at "
                 "epoch 1 and 0.4-0.6 at 10% of training, so a fixed 0.5 warned at the start "
-                "of every run",
+                "of every run; and a median over steps 0-100 judged with step 110's bound "
+                "warned on sparsely logged runs",
             ),
         ),
         expected=(
@@ -1352,6 +1354,17 @@ HEALTH = (
         "",
         Frequency(0, "at an online health check that finds a new problem"),
         kind="text",
+        origin="project",
+    ),
+    _m(
+        "health.status",
+        "train/health/status",
+        0,
+        "The online checks' overall status at each check, as its rank: 0 unknown, 1 healthy, "
+        "2 warning, 3 collapse, 4 critical (project addition: the verdict through the run, "
+        "the tab's timeline).",
+        "status rank",
+        Frequency(0, "at each online health check"),
         origin="project",
     ),
     _m(

@@ -140,9 +140,18 @@ class Context:
             return None
         return min(1.0, last / total)
 
-    def env(self) -> BoundEnv:
-        """What bounds may depend on (D and progress; min(N, D) is added per light)."""
-        return BoundEnv(dim=self.dim, progress=self.progress)
+    def env(self, stat=None) -> BoundEnv:
+        """What bounds may depend on (D and progress; min(N, D) is added per light).
+
+        With ``stat``, progress is taken at the middle of its window: a median over points
+        logged from step 0 to 100 stands for step 50, so a bound that rises with progress
+        is not applied at a step the value does not describe (sparse logging, or a run
+        judged as it was part-way)."""
+        progress = self.progress
+        total = self.total_steps
+        if stat is not None and total and stat.start_step is not None:
+            progress = min(1.0, 0.5 * (stat.start_step + stat.end_step) / total)
+        return BoundEnv(dim=self.dim, progress=progress)
 
     def alias_note(self, key: str, level: Optional[int]) -> str:
         """The note of the alias a curve was read through ("" for the catalogue's own tag)."""

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from .. import metadata
 from ..catalog import schema
 from ..run_data import RunData
 from . import actions, contributions, flowchart, lights, patterns, ranges
@@ -100,7 +101,8 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
       progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
       contributions, flowchart, patterns, ranges, healthy_checkpoint_step (the step of the
       last checkpoint the trainer kept while the online verdict was healthy, or None),
-      first_action (``actions.first_action``), tags.
+      first_action (``actions.first_action``), notes (what the reader could not use:
+      an unreadable manifest), tags.
     """
     ctx = Context(run_data, embed_dim=embed_dim)
     contribution = contributions.evaluate(ctx)
@@ -135,6 +137,7 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         "first_action": actions.first_action(
             light_list + contribution["checks"], branch_list, pattern_list
         ),
+        "notes": metadata.manifest_notes(run_data.manifest_future, run_data.manifest_error),
         "tags": run_data.tag_entries(),
     }
 

@@ -299,7 +299,7 @@ def _metric_light(ctx: Context, metric: schema.Metric, level: Optional[int]):
         verdict = judge(
             rule,
             stat.value,
-            env=ctx.env(),
+            env=ctx.env(stat),
             reason=stat.reason,
             rows=rows,
             rows_source=rows_source,

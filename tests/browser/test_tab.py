@@ -231,6 +231,7 @@ def test_charts_overlay_smoothing_log_and_csv(tb, page, shot):
     assert card.locator("path.hj-line").count() == 2  # both runs overlaid
     assert card.locator(".hj-legend-item").count() == 2
     # Hover shows values of both runs.
+    card.scroll_into_view_if_needed()
     box = card.locator("svg.hj-chart-svg").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     tip = card.locator(".hj-tooltip")

@@ -9,6 +9,7 @@ process's routes.
 
 import json
 import re
+import time
 from urllib.parse import quote
 
 import pytest
@@ -265,6 +266,125 @@ def test_a_run_in_trouble_names_its_last_healthy_checkpoint(tb, page):
     assert page.locator(".hj-healthy-checkpoint").count() == 0  # nothing to go back to
 
 
+def stretches(points):
+    """The timeline's points merged by status: [(status, first step, last step)]."""
+    out = []
+    for p in points:
+        if out and out[-1][0] == p["status"]:
+            out[-1] = (p["status"], out[-1][1], p["step"])
+        else:
+            out.append((p["status"], p["step"], p["step"]))
+    return out
+
+
+def test_the_run_header_shows_the_verdict_through_the_run(tb, page, shot):
+    tl = health(tb, "collapsing")["timeline"]
+    problem = tl["first_problem"]
+    assert problem is not None and tl["healthy_until"] is not None
+    goto(page, tb, "#run=collapsing&view=lights")
+    strip = page.locator('.hj-run-head[data-run="collapsing"] .hj-timeline')
+    strip.wait_for()
+    assert strip.get_attribute("data-healthy-until") == str(tl["healthy_until"])
+    segments = page.eval_on_selector_all(
+        '.hj-run-head[data-run="collapsing"] .hj-timeline-segment',
+        "els => els.map(e => [e.dataset.status, +e.dataset.start, +e.dataset.to,"
+        " e.getBoundingClientRect().width, getComputedStyle(e).backgroundColor])",
+    )
+    assert [tuple(s[:3]) for s in segments] == stretches(tl["points"])
+    colour = {status: bg for status, _, _, _, bg in segments}
+    assert colour["healthy"] != colour[problem["status"]]  # the trouble stands out
+    # Widths follow the steps each stretch covers.
+    span = tl["points"][-1]["step"] - tl["points"][0]["step"]
+    total = sum(s[3] for s in segments)
+    for i, (_, start, to, width, _) in enumerate(segments):
+        begin = segments[i - 1][2] if i else start
+        assert abs(width / total - (to - begin) / span) < 0.03
+    summary = strip.locator(".hj-timeline-summary").inner_text()
+    assert tl["summary"] in summary and "healthy until step %d" % tl["healthy_until"] in summary
+    views = page.locator('.hj-tabs[aria-label="views"]')
+    assert strip.bounding_box()["y"] < views.bounding_box()["y"]  # above the views
+    # Each collapse light says when it first left healthy.
+    firsts = {(x["key"], x["level"]): x for x in tl["lights"]}
+    first = firsts[("collapse.mean_similarity", 0)]
+    note = page.locator(
+        '.hj-light[data-key="collapse.mean_similarity"][data-level="0"] .hj-left-healthy-note'
+    )
+    assert note.get_attribute("data-step") == str(first["step"])
+    assert "left healthy at step %s" % format(first["step"], ",") in note.inner_text()
+    shot(page, "26_timeline_collapsing")
+    # Each chart marks that step with a dashed line, and says it in its legend.
+    goto(page, tb, "#run=collapsing&view=charts&category=collapse")
+    page.wait_for_selector(".hj-chart-card path.hj-line")
+    tag = next(
+        x["tag"]
+        for x in health(tb, "collapsing")["lights"]
+        if x["key"] == "collapse.mean_similarity" and x["level"] == 0
+    )
+    card = page.locator('.hj-chart-card[data-tag="%s"]' % tag)
+    assert card.locator("line.hj-left-healthy").get_attribute("data-step") == str(first["step"])
+    assert "left healthy at step" in card.locator(".hj-left-healthy-note").inner_text()
+    marked = page.eval_on_selector_all(
+        ".hj-chart-card", "els => els.filter(e => e.querySelector('line.hj-left-healthy')).length"
+    )
+    assert marked == len(
+        {(x["key"], x["level"]) for x in tl["lights"] if x["key"].startswith("collapse.")}
+        & {(x["key"], x["level"]) for x in health(tb, "collapsing")["tags"]}
+    )
+
+
+def test_a_healthy_run_shows_a_healthy_strip_and_no_marks(tb, page):
+    tl = health(tb, "healthy")["timeline"]
+    assert tl["first_problem"] is None and tl["lights"] == []
+    goto(page, tb, "#run=healthy&view=charts&category=collapse")
+    page.wait_for_selector(".hj-chart-card path.hj-line")
+    strip = page.locator('.hj-run-head[data-run="healthy"] .hj-timeline')
+    assert "no warning or worse at any judged step" in strip.inner_text()
+    statuses = page.eval_on_selector_all(
+        ".hj-timeline-segment", "els => els.map(e => e.dataset.status)"
+    )
+    assert "healthy" in statuses and not {"warning", "collapse", "critical"} & set(statuses)
+    assert page.locator("line.hj-left-healthy").count() == 0
+
+
+def numbers(text):
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)]
+
+
+@pytest.mark.parametrize(
+    "key, category, drawn_near",
+    [
+        ("prediction.cosine_sim_mean", "prediction", True),
+        ("collapse.effective_rank", "collapse", False),
+    ],
+)
+def test_chart_bands_are_the_runs_light_bands_with_their_numbers(
+    tb, page, key, category, drawn_near
+):
+    # The cosine bound follows training progress, the rank's is a fraction of min(N, D)
+    # with a floor in directions: the light carries both resolved for this run.
+    light = next(x for x in health(tb, "healthy")["lights"] if x["key"] == key and x["level"] == 0)
+    factor = light["value"] / light["judged_value"]
+    goto(page, tb, "#run=healthy&view=charts&category=%s" % category)
+    card = page.locator('.hj-chart-card[data-tag="%s"]' % light["tag"])
+    card.locator("path.hj-line").first.wait_for()
+    legend = card.locator(".hj-band-key")
+    assert legend.count() == len(light["bands"])
+    for i, band in enumerate(light["bands"]):
+        item = legend.nth(i)
+        assert item.get_attribute("data-status") == band["status"]
+        text = item.inner_text()
+        assert "—" not in text and band["op"] in text
+        shown = numbers(text)
+        assert shown[0] == pytest.approx(band["bound"], rel=2e-3)  # as judged
+        if abs(factor - 1) > 1e-9:  # and in the curve's units
+            assert shown[1] == pytest.approx(band["bound"] * factor, rel=2e-3)
+    # Drawn where it lies near the curve (the healthy rank's bands are far below it).
+    drawn = card.locator("rect.hj-band")
+    statuses = {drawn.nth(i).get_attribute("data-band-status") for i in range(drawn.count())}
+    assert statuses <= {b["status"] for b in light["bands"]}
+    assert bool(statuses) == drawn_near
+
+
 def test_quiet_run_has_no_todo(tb, page):
     verdict = health(tb, "healthy")
     assert not any(b.get("fired") for b in verdict["flowchart"])
@@ -428,3 +548,22 @@ def test_reload_of_an_idle_run_keeps_its_curves_and_the_reload_button_fetches_al
     ):
         frame.click('button[aria-label="reload data"]')
     frame.wait_for_selector('.hj-chart-card[data-tag="train/loss/total"] path.hj-line')
+
+
+def test_a_run_with_an_unreadable_manifest_says_so_in_its_header(tmp_path, page):
+    from tests import logs
+    from tests.tb_process import running_tensorboard
+    from tests.test_plugin_routes import _write_bad_manifest
+
+    logdir = str(tmp_path)
+    _write_bad_manifest(logs.write_run(logdir, "run", "healthy", source="plain", steps=200), b"x")
+    with running_tensorboard(logdir) as proc:
+        deadline = time.monotonic() + 60
+        while not proc.get_json("/data/plugin/hjepa/runs")["runs"]:
+            assert time.monotonic() < deadline, "tensorboard did not list the run"
+            time.sleep(0.3)
+        (note,) = health(proc, "run")["notes"]
+        page.goto(proc.url + ENTRY + "#run=run&view=lights")
+        shown = page.locator('.hj-run-head[data-run="run"] .hj-run-note')
+        shown.wait_for()
+        assert shown.inner_text().strip() == note and "manifest" in note

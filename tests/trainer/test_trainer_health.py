@@ -105,7 +105,11 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     _feed(monitor, range(0, 11), std=0.8)
     assert monitor.maybe_check(0) is None and monitor.check_seconds == []  # not due at step 0
     assert monitor.maybe_check(10) is None and lines == []  # healthy: silent
-    assert len(writer.scalars) == 33  # forwarded, not swallowed
+    forwarded = [s for s in writer.scalars if s[0] != "health.status"]
+    assert len(forwarded) == 33  # forwarded, not swallowed
+    assert [s for s in writer.scalars if s[0] == "health.status"] == [
+        ("health.status", 1.0, 10, None)  # the check's verdict, as its rank: healthy
+    ]
     _feed(monitor, range(11, 41), std=0.05)
     assert monitor.maybe_check(39) is None  # not due
     alert = monitor.maybe_check(40)

@@ -4,7 +4,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
   num, formatValue, formatStep, spansDecades, niceTicks, logTicks, toCsv, csvField,
-  boundText, resolveBound, comparisonText, safeFileName, statusRank, keyLabel, levelText, dimText,
+  boundText, comparisonText, safeFileName, statusRank, keyLabel, levelText, dimText,
   sourceLabel, categoryLabel, formatPercent, normaliseText,
 } from '../../../frontend/format.js';
 
@@ -42,14 +42,12 @@ test('ticks', () => {
   assert.deepEqual(logTicks(0.001, 10), [0.001, 0.01, 0.1, 1, 10]);
 });
 
-test('bounds of the catalogue', () => {
-  const dim = {floor: 0.3, per_sqrt_dim: 4.0, kind: 'dim_bound'};
-  assert.equal(resolveBound(dim, null), 0.3);
-  assert.ok(Math.abs(resolveBound(dim, 64) - 0.5) < 1e-12);
+test('bounds as the health answer gives them (resolved numbers and pairs)', () => {
   assert.equal(boundText([0.4, 0.7]), '[0.4, 0.7]');
+  assert.equal(boundText(0.015), '0.015');
   assert.equal(comparisonText('<', 0.28), '< 0.28');
   assert.equal(comparisonText('>=', 1), '≥ 1');
-  assert.match(boundText(dim, 64), /max\(0\.3, 4\/√D\) = 0\.5 at D=64/);
+  assert.equal(comparisonText('outside', [0.9, 1]), 'outside [0.9, 1]');
 });
 
 test('CSV quoting and formula defusing', () => {
