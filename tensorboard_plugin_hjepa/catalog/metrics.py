@@ -1211,22 +1211,25 @@ PERFORMANCE = (
                 Band(
                     WARNING,
                     ">",
-                    4.0,
-                    "forward is more than 4x the backward: unusual, check "
+                    8.0,
+                    "forward is more than 8x the backward: unusual, check "
                     "the timing code (GPU timings need synchronisation)",
                     "project, calibrated on real runs (reference §10: 2)",
                 ),
             ),
-            healthy_text="ratio within 0.3-4 (JEPA's forward includes a target encoder with no "
+            healthy_text="ratio within 0.3-8 (JEPA's forward includes a target encoder with no "
             "backward)",
             correction=Correction(
                 reference_says="ratio > 2: backward very expensive; ratio < 0.3: check timing code",
                 rule="ratio < 0.3: backward very expensive; ratio > 2: check timing code",
                 why="the ratio is forward / backward, so a large ratio means a cheap backward and "
                 "a small one an expensive backward; the reference swapped the two. The upper "
-                "bound is 4, not 2: a JEPA forward also runs the EMA target encoder on every "
+                "bound is 8, not 2: a JEPA forward also runs the EMA target encoder on every "
                 "patch, which has no backward, and the context encoder's backward covers only "
-                "the visible patches; healthy tiny-demo runs on CPU measure 2.1-2.9",
+                "the visible patches; healthy tiny-demo runs on CPU measure 2.1-2.9, and on a "
+                "busy machine (two other trainings on the same 2 cores) single steps read up "
+                "to 9 and the recent median up to 4.8, which a bound of 4 alerted on while the "
+                "run trained",
             ),
         ),
     ),
