@@ -739,21 +739,22 @@ class Trainer:
                             loss=f"{values[0]:.4f}", samples_s=f"{rate:.1f}", refresh=False
                         )
                     done = self.step == self.end_step
-                    # Online health check (rank 0). Alone, stop now; under DDP the stop
-                    # travels with the next step's loss all-reduce so all ranks stop together.
-                    if self._health_check() and self.world == 1:
-                        stop_all = True
                     t_eval = time.perf_counter()
                     if (
                         e.interval and self.step % e.interval == 0
                     ) or self.step == cfg.training.total_steps:
                         acc = self.evaluate(self.step)
                         result.knn_top1 = acc if acc is not None else result.knn_top1
-                    t_ckpt = time.perf_counter()
+                    t_check = time.perf_counter()
+                    # Online health check (rank 0), after the evaluation: the run's last probe
+                    # is judged while it trains too. Alone, stop now; under DDP the stop
+                    # travels with the next step's loss all-reduce so all ranks stop together.
+                    if self._health_check() and self.world == 1:
+                        stop_all = True
                     if done or self.step % cfg.training.checkpoint_every == 0 or stop_all:
                         self.save_checkpoint()
                     # Training time: the step, metric writing and checkpoints; not evaluations.
-                    result.step_seconds.append(time.perf_counter() - t0 - (t_ckpt - t_eval))
+                    result.step_seconds.append(time.perf_counter() - t0 - (t_check - t_eval))
                     result.train_seconds += result.step_seconds[-1]
                     if stop_all and self._health_stop is not None:
                         result.health_stop = self._health_stop

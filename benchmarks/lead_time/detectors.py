@@ -102,11 +102,18 @@ def replay(run: RunData, every: int, last_step: int) -> Tuple[List[Alert], RunDa
         for (key, level), series in run.series.items()
         for step, wall, value in zip(series.steps, series.wall_times, series.values)
     )
-    out, i = [], 0
+    out, added, i = [], [False] * len(points), 0  # every point before i is added
     for step in check_steps(last_step, every):
-        while i < len(points) and points[i][0] <= step:
-            s, key, level, wall, value = points[i]
-            monitor.history.add(key, value, s, level=level, wall_time=wall)
+        # What the check after ``step`` sees: every point up to it, and an evaluation
+        # "after step + 1 steps" when one ran just before the check (the run's last one).
+        j = i
+        while j < len(points) and points[j][0] <= step + 1:
+            s, key, level, wall, value = points[j]
+            if not added[j] and (s <= step or key.startswith("eval.")):
+                monitor.history.add(key, value, s, level=level, wall_time=wall)
+                added[j] = True
+            j += 1
+        while i < len(points) and added[i]:
             i += 1
         alert = monitor.check(step)
         if alert is not None and schema.severity(alert.status) >= schema.severity(schema.WARNING):

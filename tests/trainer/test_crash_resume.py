@@ -78,6 +78,9 @@ def _args(logdir, resume):
             f"training.total_steps={TOTAL}",
             f"training.checkpoint_every={EVERY}",
             "health.every=3",  # so that the last healthy checkpoint is kept, and killed too
+            # No random-init baseline: the last check, after the last probe, would call the
+            # tiny probe's gain (24 queries) too small to tell, and keep no last checkpoint.
+            "eval.random_init_baseline=false",
             "data.train_size=64",
         ]
         for a in ("--set", item)

@@ -323,7 +323,9 @@ def test_resume_rebuilds_the_history_from_the_event_files(tmp_path):
 
 # ------------------------------------------------------------ the last healthy checkpoint
 def test_a_broken_run_names_the_last_healthy_checkpoint_and_resumes_from_it(tmp_path):
-    every10 = [*HEALTH, "training.checkpoint_every=10"]
+    # No random-init baseline: the tiny run's 24-query probe cannot tell its gain from its
+    # noise, which the last check (after the last probe) would rightly call a warning.
+    every10 = [*HEALTH, "training.checkpoint_every=10", "eval.random_init_baseline=false"]
     healthy = train(tiny_config(tmp_path, *every10), progress=False, max_steps=40)
     run_dir = healthy.run_dir
     kept = os.path.join(run_dir, ckpt.HEALTHY_NAME)
@@ -388,3 +390,30 @@ def test_from_healthy_without_a_healthy_checkpoint_says_so(tmp_path):
         [sys.executable, "-m", "hjepa_trainer", "--from-healthy"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "--from-healthy needs --resume" in proc.stderr
+
+
+def test_a_probe_that_ends_below_its_random_init_encoder_is_alerted_online(tmp_path, monkeypatch):
+    """The run's last evaluation comes before its last online check, and the probe's
+    baseline and class count go through the monitor like every value: a probe that ends
+    below the random-init encoder is alerted while the run trains (the alert line and
+    ``train/health/alert``), not only by the tab afterwards. The real tiny run; only the
+    probe's accuracy after the random-init baseline is forced down."""
+    from hjepa_trainer import train as train_module
+
+    real_knn = train_module.Trainer.knn
+    calls = []
+
+    def knn(self):
+        calls.append(self.step)
+        return real_knn(self) if self.step == 0 else 0.02  # below chance and random init
+
+    monkeypatch.setattr(train_module.Trainer, "knn", knn)
+    result = train(
+        tiny_config(tmp_path, *HEALTH, "data.val_size=200", "data.probe_size=200"),
+        progress=False,
+    )
+    assert calls == [0, RUN_STEPS]  # the random-init baseline, then the run's last probe
+    probe_lines = [line for line in result.health_alerts if "derived.knn_vs_random_init" in line]
+    assert probe_lines and "step %d:" % (RUN_STEPS - 1) in probe_lines[-1], result.health_alerts
+    last_text = _texts(result.run_dir)[-1]
+    assert last_text[0] == RUN_STEPS - 1 and "derived.knn_vs_random_init" in last_text[1]
