@@ -131,6 +131,8 @@ def build(run_data: RunData, *, embed_dim: Optional[int] = None, points: int = P
             if i and strip[i - 1]["status"] == schema.HEALTHY:
                 healthy_until = strip[i - 1]["step"]
             first_problem = {"step": point["step"], "status": point["status"]}
+            if i:  # what the strip said just before (healthy, or unknown early on)
+                first_problem["after"] = dict(strip[i - 1])
             break
     if first_problem is not None:
         first_problem.update(_what_went_first(first_left, first_fired, first_problem["step"]))
@@ -169,7 +171,8 @@ def _what_went_first(first_left, first_fired, step: int) -> dict:
 
 
 def sentence(timeline: Optional[dict]) -> Optional[str]:
-    """'healthy until step S, then <status> at step T from <light>' (None without one)."""
+    """'healthy until step S, then <status> at step T from <light>' (or 'unknown until'
+    while the curves were too short to judge; None without a timeline)."""
     if not timeline or not timeline.get("points"):
         return None
     problem = timeline.get("first_problem")
@@ -181,9 +184,17 @@ def sentence(timeline: Optional[dict]) -> Optional[str]:
         what = "the %s %r" % ("flowchart branch" if kind == "branch" else "pattern", what)
     if problem.get("level") is not None:
         what += " (level %d)" % problem["level"]
-    start = (
-        "healthy until step %d, then" % timeline["healthy_until"]
-        if timeline.get("healthy_until") is not None
-        else "from step %d:" % problem["step"]
+    before = problem.get("after")
+    if before is None:  # not healthy from the first judged step on
+        return "%s from the first judged step (%d) on, from %s" % (
+            problem["status"],
+            problem["step"],
+            what,
+        )
+    return "%s until step %d, then %s at step %d from %s" % (
+        before["status"],
+        before["step"],
+        problem["status"],
+        problem["step"],
+        what,
     )
-    return "%s %s at step %d from %s" % (start, problem["status"], problem["step"], what)
