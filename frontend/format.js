@@ -204,7 +204,7 @@ export function levelText(level) {
   return level === null || level === undefined ? '' : `level ${level}`;
 }
 
-const SOURCE_LABELS = {hjepa: 'H-JEPA summary API', plain: 'plain scalars', upstream: 'upstream H-JEPA tags'};
+const SOURCE_LABELS = {hjepa: 'H-JEPA summary API', plain: 'plain scalars', upstream: 'upstream H-JEPA tags', other: "another codebase's tags"};
 
 /** Who wrote a run's logs, in words (the `source` field of the routes). */
 export function sourceLabel(source) {

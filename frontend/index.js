@@ -35,6 +35,7 @@ class App {
     this.store = createStore();
     this.runs = null; // rows of the runs route
     this.runsError = null;
+    this.runsHint = null; // the runs answer's hint when it lists no run: the tags it saw
     this.catalog = null;
     this.catalogError = null;
     this.health = new Map(); // D \0 run -> {data} | {error}
@@ -147,6 +148,7 @@ class App {
         } else {
           this.runsError = typeof runs.data.error === 'string' && runs.data.error ? runs.data.error : null;
           this.runs = Array.isArray(runs.data.runs) ? runs.data.runs.filter((r) => r && typeof r.run === 'string') : [];
+          this.runsHint = runs.data.hint && typeof runs.data.hint.text === 'string' ? runs.data.hint : null;
         }
         this.health.clear();
         this.keepCurves(this.forceNext ? null : before);
@@ -218,7 +220,7 @@ class App {
     const spec = selected.length && state.view !== 'overview' ? viewById(state.view) || viewById(DEFAULT_VIEW) : null;
     this.shell.setView(spec);
     if (!spec) {
-      this.swap(this.runs.length ? this.overview() : emptyView(this.catalog));
+      this.swap(this.runs.length ? this.overview() : emptyView(this.catalog, this.runsHint));
       return;
     }
     const dim = state.dim;

@@ -1,6 +1,7 @@
-// The header of each open run, above the views: name, status and why, step, source,
-// levels, which embedding dimension D the verdict assumed, the verdict through the run
-// (timeline.js), the last healthy checkpoint, what the reader could not use (the
+// The header of each open run, above the views: name, status and why, step, source
+// (and the naming convention of another codebase's tags), levels, which embedding
+// dimension D the verdict assumed, the verdict through the run (timeline.js), the last
+// healthy checkpoint, what the reader could not use (the
 // answer's notes: an unreadable manifest), and "what to do first": the
 // action of the strongest evidence that fired (the health answer's first_action) and the
 // evidence it answers, then the general action of every firing flowchart branch and
@@ -67,7 +68,9 @@ export function runHeads(items) {
         h('div', {class: C.runHeadName}, runSwatch(it.color), h('span', {class: C.runText}, it.run)),
         statusBadge(hd.status),
         h('span', {class: [C.muted, C.small]}, `step ${formatStep(hd.last_step)}${hd.total_steps ? ` of ${formatStep(hd.total_steps)}` : ''}`,
-          ` · ${sourceLabel(hd.source)}`, levels, ' · ',
+          ` · ${sourceLabel(hd.source)}`,
+          hd.convention ? h('span', {class: C.runConvention, title: 'the naming convention of the tags read'}, ` (${hd.convention})`) : null,
+          levels, ' · ',
           h('span', {class: C.dimInfo, dataset: {dim: hd.embed_dim || '', dimSource: hd.embed_dim_source || ''}}, dimText(hd.embed_dim, hd.embed_dim_source)))),
       hd.status_reason ? h('div', {class: [C.muted, C.small, C.statusReason]}, hd.status_reason) : null,
       timelineStrip(hd),

@@ -22,8 +22,10 @@ export function errorView(what, message, onRetry) {
  * Empty state: how to produce logs this tab reads. Tag and key examples come from the
  * catalogue (never spelled here).
  * @param {object|null} catalog
+ * @param {{text: string, tags_seen: string[], tags_seen_count: number}|null} [hint] the
+ *   runs answer's hint: the scalar tags the log directory holds, none of them read here
  */
-export function emptyView(catalog) {
+export function emptyView(catalog, hint = null) {
   const metrics = (catalog && Array.isArray(catalog.metrics)) ? catalog.metrics.filter((m) => m.kind === 'scalar') : [];
   const runWide = metrics.find((m) => !m.per_level && m.rule) || metrics.find((m) => !m.per_level);
   const perLevel = metrics.find((m) => m.per_level && m.rule && m.rule.normalise && m.rule.normalise !== 'none') ||
@@ -40,6 +42,7 @@ export function emptyView(catalog) {
   const code = (lines) => h('pre', {class: C.code}, lines.join('\n'));
   return h('div', {class: [C.card, C.empty]},
     h('div', {class: C.emptyHead}, statusIcon('unknown'), h('h2', {}, 'No H-JEPA runs in this log directory')),
+    hint ? h('p', {class: [C.notice, C.emptyHint], dataset: {tagsSeen: String(hint.tags_seen_count || 0)}}, `What it holds: ${hint.text}.`) : null,
     h('p', {}, 'This tab lists runs that log the metrics of the H-JEPA metric reference. ' +
       'Write them in one of three ways, then point TensorBoard at the directory (tensorboard --logdir runs).'),
     h('ol', {class: C.emptySteps},

@@ -8,12 +8,15 @@ event files), so both see exactly what TensorBoard serves, under either loading 
 Which tags belong to a run:
 - every scalar time series of plugin ``hjepa`` (written by ``summary.SummaryWriter``)
   and of plugin ``scalars`` (plain ``add_scalar`` logs) whose tag
-  ``catalog.resolve`` maps onto a catalogue metric (the catalogue's own tag or an
-  alias of another trainer);
+  ``catalog.resolve_run`` maps onto a catalogue metric (the catalogue's own tag, an
+  alias of another codebase, or a PyTorch Lightning ``_step``/``_epoch`` twin of
+  either; a generic alias such as ``loss`` only beside a tag of its codebase);
 - the manifest tag ``metadata.MANIFEST_TAG`` of plugin ``hjepa``; its metadata
   content carries the ``RunManifest`` (``metadata.parse_manifest``).
 Tags the catalogue does not know are ignored; a run with no catalogue tag is not an
-H-JEPA run and is not listed.
+H-JEPA run and is not listed (``scalar_tags_seen`` and ``no_runs_hint`` say what a
+logdir without any holds). A curve read through an alias is in the catalogue's units
+(the alias's ``scale`` applied; points of its ``no_value`` left out).
 
 Typical use::
 
@@ -92,7 +95,9 @@ class RunIndex:
         return max(steps) if steps else None
 
     def chosen_tags(self) -> Dict[Tuple[str, Optional[int]], TagInfo]:
-        """One tag per (metric key, level): the catalogue's own tag before an alias.
+        """One tag per (metric key, level): the catalogue's own tag before an alias, an
+        exact alias before an inexact one, a key before its Lightning ``_step`` twin
+        before its ``_epoch`` twin (``catalog.Resolved.preference``).
 
         Only scalar metrics, and per-param-group or per-layer metrics only for their
         first group (the diagnosis reads them per level, not per group).
@@ -106,20 +111,32 @@ class RunIndex:
                 continue
             key = (res.metric.key, res.level)
             current = chosen.get(key)
-            if current is None or (current.resolved.alias is not None and res.alias is None):
+            if current is None or res.preference < current.resolved.preference:
                 chosen[key] = info
         return chosen
 
+    @property
+    def convention(self) -> Optional[str]:
+        """The naming convention of the run's tags (``catalog.convention_of``)."""
+        return catalog.convention_of(t.resolved for t in self.tags.values() if t.resolved)
+
 
 def _source_of(tags: Iterable[TagInfo]) -> catalog.Source:
-    """``hjepa`` if the summary API wrote any tag; else ``upstream`` if most metric tags
-    are other trainers' aliases; else ``plain``."""
+    """``hjepa`` if the summary API wrote any tag; else, if most metric tags are other
+    codebases' aliases, ``upstream`` or ``other`` (whose aliases are most); else
+    ``plain`` (the reference's tags, and their Lightning twins)."""
     tags = list(tags)
     if any(t.plugin_name == metadata.PLUGIN_NAME for t in tags):
         return catalog.Source.HJEPA
-    aliases = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is not None)
-    exact = sum(1 for t in tags if t.resolved is not None and t.resolved.alias is None)
-    return catalog.Source.UPSTREAM if aliases > exact else catalog.Source.PLAIN
+    counts: Dict[catalog.Source, int] = {}
+    for t in tags:
+        if t.resolved is not None:
+            source = catalog.source_of(t.resolved)
+            counts[source] = counts.get(source, 0) + 1
+    plain = counts.pop(catalog.Source.PLAIN, 0)
+    if sum(counts.values()) <= plain:
+        return catalog.Source.PLAIN
+    return max(counts, key=lambda s: (counts[s], s is catalog.Source.UPSTREAM))
 
 
 class ReloadTolerantProvider:
@@ -183,7 +200,7 @@ def _read_last_scalars(provider, ctx, experiment_id: str, plugin_name: str, run_
     out: Dict[str, dict] = {}
     for run, tags in listing.items():
         for tag in tags:
-            if tag != metadata.MANIFEST_TAG and catalog.resolve(tag) is None:
+            if tag != metadata.MANIFEST_TAG and catalog.resolve(tag, scoped=True) is None:
                 continue
             try:
                 last = (
@@ -226,14 +243,23 @@ def index_runs(
     # The last datum of each tag names the tags and fingerprints their data in O(tags):
     # ``list_scalars`` would give max_step too, but the Python loading path computes it
     # by scanning every event of every tag.
-    for plugin_name in DATA_PLUGINS:
-        last = _read_last_scalars(provider, ctx, experiment_id, plugin_name, run_filter)
-        for run, tags in (last or {}).items():
+    lasts = {
+        plugin_name: _read_last_scalars(provider, ctx, experiment_id, plugin_name, run_filter) or {}
+        for plugin_name in DATA_PLUGINS
+    }
+    # A run's tags are resolved together: a generic alias (``loss``, ``tau``) is read
+    # only beside a tag of its codebase.
+    read = {
+        run: catalog.resolve_run(tag for last in lasts.values() for tag in last.get(run, {}))
+        for run in {run for last in lasts.values() for run in last}
+    }
+    for plugin_name, last in lasts.items():
+        for run, tags in last.items():
             for tag, datum in tags.items():
                 if plugin_name == metadata.PLUGIN_NAME and tag == metadata.MANIFEST_TAG:
                     resolved = None
                 else:
-                    resolved = catalog.resolve(tag)
+                    resolved = read[run].get(tag)
                     if resolved is None:
                         continue
                 found.setdefault(run, {})[tag] = TagInfo(
@@ -273,16 +299,77 @@ def index_runs(
 
 
 def series_from_datums(tag: str, datums, exact: bool) -> Series:
-    """A Series from provider datums; vectorised when already sorted by unique step."""
+    """A Series from provider datums; vectorised when already sorted by unique step.
+
+    A tag read through an alias comes in the catalogue's units: its values times the
+    alias's ``scale``, without the points that hold the alias's ``no_value``.
+    """
+    resolved = catalog.resolve(tag, scoped=True)
+    alias = resolved.alias if resolved is not None else None
+    if alias is not None and alias.no_value is not None:
+        datums = [d for d in datums if d.value != alias.no_value]
     n = len(datums)
     steps = np.fromiter((d.step for d in datums), dtype=np.int64, count=n)
     if n > 1 and not np.all(steps[1:] > steps[:-1]):
-        return Series.from_points(
+        series = Series.from_points(
             tag, ((d.step, d.wall_time, d.value) for d in datums), exact=exact
         )
-    wall = np.fromiter((d.wall_time for d in datums), dtype=np.float64, count=n)
-    values = np.fromiter((d.value for d in datums), dtype=np.float64, count=n)
-    return Series(tag=tag, steps=steps, wall_times=wall, values=values, exact=exact)
+    else:
+        wall = np.fromiter((d.wall_time for d in datums), dtype=np.float64, count=n)
+        values = np.fromiter((d.value for d in datums), dtype=np.float64, count=n)
+        series = Series(tag=tag, steps=steps, wall_times=wall, values=values, exact=exact)
+    if resolved is not None and resolved.scale != 1.0:
+        series.values = series.values * resolved.scale
+    return series
+
+
+# --------------------------------------------------------------- a logdir with no run
+GUIDE = "docs/own_training_loop.md"  # how to log the catalogue's tags from one's own loop
+TAGS_SHOWN = 20  # tags named in the hint; the count says how many there are
+
+
+def scalar_tags_seen(provider, ctx, experiment_id: str) -> List[str]:
+    """Every scalar tag name of an experiment, sorted (what a logdir without an H-JEPA run
+    holds). Listing a plugin that fails is skipped: the hint is best effort."""
+    tags = set()
+    for plugin_name in DATA_PLUGINS:
+        try:
+            listing = provider.list_scalars(
+                ctx, experiment_id=experiment_id, plugin_name=plugin_name
+            )
+        except Exception:  # pylint: disable=broad-except
+            logger.warning("hjepa: listing %s tags for the hint failed", plugin_name, exc_info=True)
+            continue
+        for run_tags in (listing or {}).values():
+            tags.update(run_tags)
+    tags.discard(metadata.MANIFEST_TAG)
+    return sorted(tags)
+
+
+def no_runs_hint(tags: List[str]) -> dict:
+    """What to tell a user whose logdir has no H-JEPA run: the tags seen and the guide.
+
+    Returns:
+      ``{"tags_seen": up to TAGS_SHOWN tag names, "tags_seen_count": how many, "guide":
+      GUIDE, "text": one sentence}``.
+    """
+    shown = list(tags[:TAGS_SHOWN])
+    if tags:
+        seen = "none of its %d scalar tag%s is a catalogue tag or alias (%s%s)" % (
+            len(tags),
+            "" if len(tags) == 1 else "s",
+            ", ".join(tag if tag.isprintable() else repr(tag) for tag in shown),
+            ", +%d more" % (len(tags) - len(shown)) if len(tags) > len(shown) else "",
+        )
+    else:
+        seen = "it holds no scalar tag"
+    return {
+        "tags_seen": shown,
+        "tags_seen_count": len(tags),
+        "guide": GUIDE,
+        "text": "%s; to log the catalogue's tags from your own training loop or "
+        "LightningModule, see %s (every tag: `hjepa-doctor catalog`)" % (seen, GUIDE),
+    }
 
 
 def read_tags(provider, ctx, experiment_id: str, run: str, tags: List[TagInfo]):

@@ -27,7 +27,8 @@ as the last 10% of points, spans more steps in the tab.)
 
 Exit status: 0 when no run is ``collapse`` or ``critical``; 1 when one is; 2 on a usage
 or read error (a missing logdir, no H-JEPA run found, an unknown ``--run``, a bad
-``--embed-dim``), with one line on stderr.
+``--embed-dim``), with one line on stderr (for no run found: the scalar tags the logdir
+holds, up to 20 and their count, and the guide to logging the catalogue's tags).
 
 ``--watch`` follows a live logdir: it reloads the event files every ``--interval``
 seconds (incrementally, one multiplexer for the whole session) and prints only what
@@ -106,12 +107,11 @@ def _runs_of(multiplexer, logdir: str, run: Optional[str]) -> Dict[str, "object"
     except Exception as e:  # a corrupt tree: say what, never a traceback
         raise DoctorError("cannot read logdir %r: %s: %s" % (logdir, type(e).__name__, e)) from e
     provider = data_provider.MultiplexerDataProvider(multiplexer, logdir)
-    runs = data.load_runs(provider, tb_context.RequestContext(), "")
+    ctx = tb_context.RequestContext()
+    runs = data.load_runs(provider, ctx, "")
     if not runs:
-        raise DoctorError(
-            "no H-JEPA runs found under %r (no run logs a catalogue tag; see "
-            "`hjepa-doctor catalog`)" % (logdir,)
-        )
+        hint = data.no_runs_hint(data.scalar_tags_seen(provider, ctx, ""))
+        raise DoctorError("no H-JEPA runs found under %r: %s" % (logdir, hint["text"]))
     if run is not None:
         if run not in runs:
             raise DoctorError(
@@ -300,7 +300,8 @@ def _print_header(p: Printer, health: dict) -> None:
     if health.get("embed_dim") and health.get("embed_dim_source") == "user":
         dim += " (assumed: --embed-dim)"
     facts = [
-        "source %s" % health.get("source"),
+        "source %s" % health.get("source")
+        + (" (%s)" % health["convention"] if health.get("convention") else ""),
         "levels %s" % (len(health["levels"]) if health.get("levels") else "unknown"),
         dim,
         "last step %s" % fmt(health.get("last_step")),
@@ -312,8 +313,37 @@ def _print_header(p: Printer, health: dict) -> None:
 
 
 def _notes(health: dict, skip: Optional[str] = None) -> List[str]:
+    """The answer's notes, less the coverage note (``_print_coverage`` lists it a tag a
+    line)."""
+    coverage_note = (health.get("coverage") or {}).get("note")
     notes = [health.get("dim_note"), health.get("reason")] + list(health.get("notes") or [])
-    return [note for note in notes if note and note != skip]
+    return [note for note in notes if note and note != skip and note != coverage_note]
+
+
+def _print_coverage(p: Printer, health: dict, *, every: bool = False) -> None:
+    """How many lights could be judged and, when the run judges fewer than half of them
+    (or ``every``), the tags that would judge the rest, each with the line that logs it."""
+    coverage = health.get("coverage")
+    if not coverage or not coverage.get("missing") or not (every or coverage.get("note")):
+        return
+    missing = coverage["missing"]
+    p.line(
+        "%s: %d of %d lights judged; %d tag%s the run does not log would judge the rest:"
+        % (
+            p.bold("Coverage"),
+            coverage["judged"],
+            coverage["lights"],
+            len(missing),
+            "" if len(missing) == 1 else "s",
+        ),
+        1,
+    )
+    for item in missing:
+        judges = ", ".join(
+            j["key"] + ("" if j["level"] is None else " level %d" % j["level"])
+            for j in item["judges"]
+        )
+        p.line("%s  %s  (judges %s)" % (item["tag"], item["call"], judges), 2)
 
 
 def print_health(p: Printer, health: dict) -> None:
@@ -321,6 +351,7 @@ def print_health(p: Printer, health: dict) -> None:
     _print_header(p, health)
     for note in _notes(health):
         p.line("note: %s" % note, 1)
+    _print_coverage(p, health, every=True)
     if health.get("lights"):
         _print_lights(p, health)
     _print_contributions(p, health)
@@ -340,7 +371,8 @@ def print_summary(p: Printer, health: dict) -> None:
     that are not healthy (the hierarchy contributions' checks included), worst first,
     with value and explanation; the flowchart branches that fire with their general
     actions; the patterns detected with their likely cause and fix; how many lights are
-    healthy and how many unknown.
+    healthy and how many unknown; and, for a run that judges fewer than half of its
+    lights, the tags that would judge the rest, each with the line that logs it.
     """
     _print_header(p, health)
     reason = health.get("status_reason") or health.get("reason")
@@ -403,6 +435,7 @@ def print_summary(p: Printer, health: dict) -> None:
         p.line("* %s" % pattern["name"], 2)
         p.line("likely cause: %s" % pattern["likely_cause"], 3)
         p.line("fix: %s" % pattern["fix"], 3)
+    _print_coverage(p, health)
 
 
 def print_catalog(out: TextIO) -> None:

@@ -312,7 +312,9 @@ class HealthService:
           embed_dim: a D to assume for runs whose manifest gives none (None: none).
 
         When TensorBoard's data cannot be listed at all, the answer is
-        ``{"runs": [], "error": reason}`` (still 200: no input caused it).
+        ``{"runs": [], "error": reason}`` (still 200: no input caused it). When no run
+        has a catalogue tag, it is ``{"runs": [], "hint": data.no_runs_hint(...)}``: the
+        tags seen and the guide to logging the catalogue's tags.
         """
         try:
             indexes = self.index(ctx, experiment_id)
@@ -336,6 +338,9 @@ class HealthService:
             for key in [k for k in self._cache if k[0] == experiment_id and k[1] not in indexes]:
                 del self._cache[key]
                 self._run_locks.pop(key, None)
+        if not out:
+            tags = data.scalar_tags_seen(self._provider, ctx, experiment_id)
+            return {"runs": [], "hint": data.no_runs_hint(tags)}
         return {"runs": out}
 
     def health_impl(

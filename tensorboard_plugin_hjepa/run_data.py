@@ -101,7 +101,7 @@ class RunData:
                 metric = catalog.get(key)
             except KeyError:
                 continue
-            resolved = catalog.resolve(series.tag)
+            resolved = catalog.resolve(series.tag, scoped=True)
             note = resolved.alias.note if resolved is not None and resolved.alias else ""
             out.append(
                 {

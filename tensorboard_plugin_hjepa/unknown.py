@@ -10,7 +10,7 @@ both kinds of answer the same way.
 
 from typing import List, Optional
 
-from . import metadata
+from . import catalog, metadata
 from .catalog import UNKNOWN
 
 
@@ -27,6 +27,7 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
     """
     manifest = None
     source = None
+    convention = None
     levels: List[int] = []
     embed_dim: Optional[int] = None
     last_step = None
@@ -34,8 +35,11 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         source = index.source.value
         manifest = index.manifest
         last_step = index.max_step
+        convention = index.convention
     if run_data is not None:
         source = getattr(run_data.source, "value", source)
+        resolved = (catalog.resolve(s.tag, scoped=True) for s in run_data.series.values())
+        convention = catalog.convention_of(r for r in resolved if r is not None)
         manifest = run_data.manifest if run_data.manifest is not None else manifest
         levels = run_data.levels()
         last_step = run_data.last_step
@@ -50,6 +54,7 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
     return {
         "run": run,
         "source": source,
+        "convention": convention,
         "status": UNKNOWN,
         "status_reason": reason,
         "reason": reason,
@@ -72,4 +77,5 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
         "timeline": None,
         "notes": metadata.manifest_notes(future, error),
         "tags": run_data.tag_entries() if run_data is not None else [],
+        "coverage": None,  # nothing was judged
     }

@@ -61,7 +61,12 @@ def test_tab_is_inactive_for_unrelated_scalars(tmp_path):
     logs.write_unrelated_run(str(tmp_path))
     client, _, _ = app_for(str(tmp_path))
     assert _json(client.get("/data/plugins_listing"))["hjepa"]["enabled"] is False
-    assert _json(_get(client, "/runs")) == {"runs": []}
+    answer = _json(_get(client, "/runs"))
+    assert answer["runs"] == []
+    # No run found: the answer says which tags it saw and where the guide is.
+    hint = answer["hint"]
+    assert hint["tags_seen"] and hint["tags_seen_count"] == len(hint["tags_seen"])
+    assert "own_training_loop.md" in hint["guide"] and hint["tags_seen"][0] in hint["text"]
 
 
 # ------------------------------------------------------------------------------- runs

@@ -13,6 +13,7 @@ from .schema import (
     WARNING,
     Alias,
     Band,
+    Convention,
     Correction,
     ExpectedRange,
     Frequency,
@@ -25,6 +26,94 @@ from .schema import (
 
 UPSTREAM = "upstream H-JEPA implementation"
 _OTHER_TRAINERS = "other trainers' usual name for a kNN top-1 probe"
+
+# ------------------------------------------------------ other codebases' conventions
+# What each codebase writes, looked up in its sources (the alias notes say what each tag
+# means there). A tag whose meaning differs from the catalogue metric's is an inexact
+# alias: shown, judged by its own history only.
+LIGHTNING = "PyTorch Lightning"
+STABLE_PRETRAINING = "stable-pretraining"
+LIGHTLY = "lightly benchmarks"
+SOLO_LEARN = "solo-learn"
+DATA2VEC = "fairseq data2vec"
+LIGHTNING_HJEPA = "hierarchical JEPA in PyTorch Lightning"
+MAE_STYLE = "MAE-style loop"
+COMMON = "a common training-loss tag"
+
+CONVENTIONS = (
+    Convention(
+        UPSTREAM,
+        "github.com/jonwiggins/H-JEPA: src/trainers/trainer.py (train/ and online_eval/ "
+        "prefixes of MetricsLogger.log_metrics), src/losses/hjepa_loss.py and combined.py "
+        "(loss_h{i}, jepa_loss, sigreg_loss, vicreg_h{i})",
+    ),
+    Convention(
+        STABLE_PRETRAINING,
+        "github.com/rbalestr-lab/stable-pretraining: callbacks/rankme.py, "
+        "callbacks/teacher_student.py, callbacks/knn.py (eval/{name}_{metric}), "
+        "callbacks/probe.py (train/ and eval/{name}_{metric}), benchmarks/imagenet10/"
+        "ijepa-vit-base.py (self.log(f'{stage}/loss', on_step=True, on_epoch=True))",
+        step_axis="Lightning's global step",
+        lightning=True,
+    ),
+    Convention(
+        LIGHTLY,
+        "github.com/lightly-ai/lightly: benchmarks/imagenet/*/ (self.log('train_loss')), "
+        "lightly/utils/benchmarking/knn_classifier.py (val_knn_top{k}) and "
+        "online_linear_classifier.py (val_online_cls_top{k}), fractions",
+        step_axis="Lightning's global step",
+        lightning=True,
+    ),
+    Convention(
+        SOLO_LEARN,
+        "github.com/vturrisi/solo-learn: solo/methods/byol.py and simsiam.py (train_z_std), "
+        "solo/methods/base.py (tau, val_acc1, val_knn_acc1; accuracies in percent)",
+        step_axis="Lightning's global step",
+        lightning=True,
+    ),
+    Convention(
+        DATA2VEC,
+        "github.com/facebookresearch/fairseq: examples/data2vec/models/data2vec2.py "
+        "(target_var, pred_var, ema_decay = decay * 1000), fairseq/trainer.py (lr), "
+        "fairseq/criterions/model_criterion.py (loss); one TensorBoard run per stage "
+        "(train_inner, train, valid)",
+        step_axis="fairseq's update count (num_updates)",
+    ),
+    Convention(
+        LIGHTNING_HJEPA,
+        "a hierarchical JEPA LightningModule with stable-pretraining's fit/ keys: "
+        "self.log(f'fit/loss_level{L}') per level and one optimizer param group per level "
+        "named level{L} (LearningRateMonitor: lr-AdamW/level{L})",
+        step_axis="Lightning's global step",
+        lightning=True,
+    ),
+    Convention(
+        MAE_STYLE,
+        "github.com/facebookresearch/mae: engine_pretrain.py (train_loss, lr at epoch_1000x), "
+        "main_finetune.py and main_linprobe.py (perf/test_acc1 in percent, per epoch)",
+        step_axis="epoch_1000x (1000 x the fractional epoch), not the step",
+    ),
+    Convention(
+        LIGHTNING,
+        "PyTorch Lightning: LightningModule.log (on_step and on_epoch give _step and _epoch "
+        "twins of a key), callbacks/lr_monitor.py (lr-{optimizer}, lr-{optimizer}/pg{n} "
+        "or lr-{optimizer}/{group name})",
+        step_axis="Lightning's global step",
+        lightning=True,
+        generic=True,
+    ),
+    Convention(
+        COMMON,
+        "self.log('train_loss') in a LightningModule (lightly's benchmarks), "
+        "log_writer.add_scalar('train_loss', ...) in MAE's engine_pretrain.py",
+        generic=True,
+    ),
+    Convention(
+        _OTHER_TRAINERS,
+        "common kNN probe tag names",
+        generic=True,
+    ),
+)
 
 # Bounds that a rule and a flowchart check share, named once.
 TYPICAL_MASK_RATIO = (0.4, 0.7)  # reference §3: "typical range 0.4-0.7"
@@ -83,7 +172,39 @@ LOSS = (
             ExpectedRange(0.5, 0.1, 0.3),
             ExpectedRange(1.0, 0.05, 0.15),
         ),
-        aliases=(Alias("train/loss", UPSTREAM),),
+        aliases=(
+            Alias(
+                "train/jepa_loss",
+                UPSTREAM,
+                note="upstream HEAD in SIGReg or VICReg mode: the weighted hierarchical "
+                "prediction loss, without the regulariser (train/loss adds it)",
+            ),
+            Alias("train/loss", UPSTREAM),
+            Alias(
+                "fit/loss",
+                STABLE_PRETRAINING,
+                exact=False,
+                note="stable-pretraining's {stage}/loss: the method's own training loss "
+                "(another scale than the reference's): judged by its own history and "
+                "NaN/Inf only",
+            ),
+            Alias(
+                "train_loss",
+                COMMON,
+                exact=False,
+                note="self.log('train_loss') of a LightningModule (lightly's benchmarks; "
+                "MAE-style loops write the same tag): the method's own loss, judged by its "
+                "own history and NaN/Inf only",
+            ),
+            Alias(
+                "loss",
+                DATA2VEC,
+                exact=False,
+                scope=(DATA2VEC,),
+                note="data2vec's regression loss to its EMA targets (fairseq's loss per "
+                "sample size): judged by its own history and NaN/Inf only",
+            ),
+        ),
     ),
     _m(
         "loss.level",
@@ -100,7 +221,14 @@ LOSS = (
             ExpectedRange(0.5, 0.05, 0.15, level=0),
             ExpectedRange(1.0, 0.02, 0.10, level=0),
         ),
-        aliases=(Alias("train/loss_h{i}", UPSTREAM),),
+        aliases=(
+            Alias("train/loss_h{i}", UPSTREAM),
+            Alias(
+                "fit/loss_level{i}",
+                LIGHTNING_HJEPA,
+                note="self.log(f'fit/loss_level{L}'): the prediction loss of level L",
+            ),
+        ),
     ),
     _m(
         "loss.unweighted",
@@ -180,7 +308,29 @@ EMA = (
             ExpectedRange(0.5, 0.999, 0.9999),
             ExpectedRange(1.0, 0.99999, 1.0),
         ),
-        aliases=(Alias("train/ema_momentum", UPSTREAM),),
+        aliases=(
+            Alias("train/ema_momentum", UPSTREAM),
+            Alias(
+                "teacher_student/{name}_coefficient",
+                STABLE_PRETRAINING,
+                note="the EMA coefficient of a TeacherStudentWrapper (teacher = c * teacher "
+                "+ (1 - c) * student), logged by TeacherStudentCallback(verbose=True)",
+            ),
+            Alias(
+                "tau",
+                SOLO_LEARN,
+                scope=(SOLO_LEARN,),
+                note="solo-learn's momentum updater's current tau (the EMA momentum, 0.99 "
+                "rising to 1.0 by default)",
+            ),
+            Alias(
+                "ema_decay",
+                DATA2VEC,
+                scale=1e-3,
+                scope=(DATA2VEC,),
+                note="data2vec logs the EMA decay x1000 (999 for 0.999): read divided by 1000",
+            ),
+        ),
     ),
     _m(
         "ema.momentum_target",
@@ -531,6 +681,23 @@ COLLAPSE_METRICS = (
                 exact=False,
                 note="upstream std of un-normalised target features: trend only",
             ),
+            Alias(
+                "train_z_std",
+                SOLO_LEARN,
+                level=0,
+                note="solo-learn's F.normalize(z).std(dim=batch).mean(): the same statistic, "
+                "of the L2-normalised projector outputs z of the trained branch (collapse "
+                "shows there as in the targets)",
+            ),
+            Alias(
+                "target_var",
+                DATA2VEC,
+                level=0,
+                exact=False,
+                note="data2vec's mean per-dimension std of its targets (instance-normalised, "
+                "layer-averaged, not L2-normalised): trend only; data2vec itself stops "
+                "training under min_target_var (0.1 by default)",
+            ),
         ),
     ),
     _m(
@@ -601,6 +768,25 @@ COLLAPSE_METRICS = (
                 level=0,
                 exact=False,
                 note="upstream rank convention may differ: trend only",
+            ),
+            Alias(
+                "train/target_eff_rank",
+                UPSTREAM,
+                level=0,
+                exact=False,
+                no_value=-1.0,
+                note="upstream HEAD: exp(entropy) of the singular values of up to 100 "
+                "flattened (B, N*D) target rows, at most 100; -1 where it was not computed: "
+                "trend only",
+            ),
+            Alias(
+                "rankme",
+                STABLE_PRETRAINING,
+                level=0,
+                exact=False,
+                note="stable-pretraining's RankMe callback: exp(entropy) of the singular "
+                "values (+1e-5) of a queue of the student's validation embeddings, not of "
+                "L2-normalised target features: trend only",
             ),
         ),
     ),
@@ -930,7 +1116,30 @@ LEARNING_RATE = (
             ExpectedRange(0.5, 1e-4, 3e-4),
             ExpectedRange(1.0, 1e-5, 1e-4),
         ),
-        aliases=(Alias("train/lr", UPSTREAM),),
+        aliases=(
+            Alias("train/lr", UPSTREAM),
+            Alias(
+                "lr-{optimizer}",
+                LIGHTNING,
+                note="LearningRateMonitor: the learning rate of an optimizer with one group",
+            ),
+            Alias(
+                "lr-{optimizer}/pg1",
+                LIGHTNING,
+                note="LearningRateMonitor: the learning rate of the first param group",
+            ),
+            Alias(
+                "lr-{optimizer}/level0",
+                LIGHTNING_HJEPA,
+                note="LearningRateMonitor: the learning rate of the param group named level0",
+            ),
+            Alias(
+                "lr",
+                DATA2VEC,
+                scope=(DATA2VEC, MAE_STYLE),
+                note="fairseq's and MAE's learning rate (of the first param group)",
+            ),
+        ),
         log_scale=True,
     ),
     _m(
@@ -941,6 +1150,13 @@ LEARNING_RATE = (
         "lr",
         EVERY_100,
         log_scale=True,
+        aliases=(
+            Alias(
+                "lr-{optimizer}/level{group}",
+                LIGHTNING_HJEPA,
+                note="LearningRateMonitor: the param group of level L, named level{L}",
+            ),
+        ),
     ),
     _m(
         "learning_rate.avg_param_update",
@@ -1299,6 +1515,65 @@ EVALUATION = (
         aliases=tuple(
             Alias(tag, _OTHER_TRAINERS)
             for tag in ("val/knn_top1", "knn_top1", "val/knn_acc", "eval/knn_acc", "knn/top1")
+        )
+        + (
+            Alias(
+                "eval/knn_probe_top1",
+                STABLE_PRETRAINING,
+                note="OnlineKNN(name='knn_probe'): torchmetrics' MulticlassAccuracy "
+                "(macro-averaged by default) of a kNN on a queue of training embeddings",
+            ),
+            Alias("val_knn_top1", LIGHTLY, note="lightly's KNNClassifier top-1, a fraction"),
+            Alias(
+                "val_knn_acc1",
+                SOLO_LEARN,
+                scale=0.01,
+                note="solo-learn's WeightedKNNClassifier top-1 in percent: read / 100",
+            ),
+            Alias(
+                "online_eval/knn_accuracy",
+                UPSTREAM,
+                scale=0.01,
+                note="upstream HEAD's online k-NN (k=20, cosine, up to 5000 queries) in "
+                "percent: read / 100",
+            ),
+            Alias(
+                "val_online_cls_top1",
+                LIGHTLY,
+                exact=False,
+                note="lightly's OnlineLinearClassifier on frozen features: a linear probe, "
+                "not a kNN",
+            ),
+            Alias(
+                "eval/linear_probe_top1",
+                STABLE_PRETRAINING,
+                exact=False,
+                note="OnlineProbe(name='linear_probe') on validation: a linear probe, not a kNN",
+            ),
+            Alias(
+                "train/linear_probe_top1",
+                STABLE_PRETRAINING,
+                exact=False,
+                note="OnlineProbe(name='linear_probe') scored on the training batches it "
+                "trains on: a linear probe, not a kNN",
+            ),
+            Alias(
+                "val_acc1",
+                SOLO_LEARN,
+                exact=False,
+                scale=0.01,
+                scope=(SOLO_LEARN,),
+                note="solo-learn's online linear classifier on validation, in percent: a "
+                "linear probe, not a kNN; read / 100",
+            ),
+            Alias(
+                "perf/test_acc1",
+                MAE_STYLE,
+                exact=False,
+                scale=0.01,
+                note="MAE's perf/test_acc1: a linear probe's or fine-tuned model's top-1 in "
+                "percent, not a kNN; read / 100",
+            ),
         ),
     ),
     _m(
@@ -1405,4 +1680,10 @@ UNMAPPED_UPSTREAM_TAGS = {
     "about target features",
     "train/context_norm": "context-encoder features; the reference's feat_norm is about targets",
     "train/context_rank": "context-encoder features; the reference's rank is about targets",
+    "train/context_eff_rank": "upstream HEAD's context-encoder rank; the reference's rank is "
+    "about targets",
+    "train/sigreg_loss": "upstream HEAD's SIGReg regulariser (SIGReg mode): the reference has "
+    "no regulariser term",
+    "train/vicreg_h{i}": "upstream HEAD's VICReg regulariser of level i (VICReg mode): the "
+    "reference has no regulariser term",
 }

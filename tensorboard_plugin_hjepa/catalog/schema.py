@@ -257,9 +257,27 @@ class ExpectedRange:
 class Alias:
     """A tag another trainer writes for (nearly) the same quantity.
 
-    ``exact`` is False where the other trainer's convention differs (scale, rank
-    definition): such a curve is shown and used for trend checks, but a rule with an
-    absolute, dimension-relative bound reports ``unknown`` for it.
+    ``exact`` is False where the other trainer's convention differs (an un-normalised
+    std, another rank definition, a probe of another kind): such a curve is shown and
+    judged by its own history only (a fall from its peak), and a rule with a
+    dimension-relative bound reports ``unknown`` for it. Only an exact alias may feed a
+    rule with a fixed bound in the metric's own units; the catalogue maps no inexact alias
+    onto such a rule (a test checks it).
+
+    Attributes:
+      tag: the tag pattern (the metric placeholders, and ``{optimizer}`` / ``{name}`` for
+        a name part another trainer chooses).
+      source: the ``Convention`` (its ``name``) that writes it.
+      level: the hierarchy level it stands for, when the tag has none.
+      exact: see above.
+      note: what the tag means in its convention, shown beside the curve.
+      scale: the catalogue's value is the logged value times ``scale`` (data2vec logs its
+        EMA decay x1000: 0.001; a percent accuracy: 0.01).
+      scope: a generic name (``loss``, ``lr``, ``tau``) is read only in a run that also
+        has a tag of one of these conventions; elsewhere it may mean something else (a
+        temperature called ``tau``) and the run is not claimed for H-JEPA.
+      no_value: a value the convention writes when it did not compute the quantity (the
+        upstream writes -1 for its rank on devices without SVD); such points are left out.
     """
 
     tag: str
@@ -267,6 +285,30 @@ class Alias:
     level: Optional[int] = None
     exact: bool = True
     note: str = ""
+    scale: float = 1.0
+    scope: Tuple[str, ...] = ()
+    no_value: Optional[float] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Convention:
+    """A codebase whose logs the catalogue reads through aliases (a source profile).
+
+    Attributes:
+      name: how the health answer's ``convention``, the tab and the doctor name it.
+      read_from: where its tags were looked up (repository and files).
+      step_axis: what the x-axis of its logs counts.
+      lightning: it logs through PyTorch Lightning's ``self.log`` (a missing metric is then
+        shown with the ``self.log`` call that writes it).
+      generic: its tags are names many codebases write (``train_loss``, ``lr-AdamW``): a
+        run is named after it only when no more specific convention is recognised.
+    """
+
+    name: str
+    read_from: str
+    step_axis: str = "the training step"
+    lightning: bool = False
+    generic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -158,7 +158,7 @@ class Context:
         series = self.data.get(key, level)
         if series is None:
             return ""
-        resolved = catalog.resolve(series.tag)
+        resolved = catalog.resolve(series.tag, scoped=True)
         if resolved is None or resolved.alias is None:
             return ""
         return resolved.alias.note or "read through the alias %r of %s" % (

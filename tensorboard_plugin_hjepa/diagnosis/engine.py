@@ -7,27 +7,35 @@ bool, None, list, dict); non-finite floats appear only where a value is genuinel
 infinite (a ratio to zero), never for "unknown", which is None.
 """
 
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import metadata
+from .. import catalog, metadata
 from ..catalog import schema
 from ..run_data import RunData
 from . import actions, contributions, flowchart, lights, patterns, ranges
 from .context import Context
 
 WORST_LIGHTS = 3  # lights listed in a run's summary
+# Categories whose lights read nothing but the loss: JEPA losses are a proxy, and a loss
+# alone cannot tell a healthy run from a collapsing one.
+LOSS_CATEGORIES = ("loss", "contribution", "stability")
+# A run that could judge fewer than this fraction of its lights gets a coverage note
+# (the tags that would judge the rest, each with the line that logs it).
+COVERAGE_NOTE_BELOW = 0.5
 
 
 def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
     """A run's overall status and the reason for it.
 
-    The worst judged light decides, with two guards against a wrong ``healthy``:
+    The worst judged light decides, with three guards against a wrong ``healthy``:
     a firing flowchart branch or a detected pattern makes the run at least a
-    ``warning`` (something is wrong even if no single light says so), and a run none
-    of whose collapse lights could be judged is ``unknown`` rather than ``healthy``
-    (the product cannot vouch for what it cannot see).
+    ``warning`` (something is wrong even if no single light says so); a run that could
+    judge only its loss is ``unknown`` (a JEPA loss is a proxy: it cannot tell a healthy
+    run from a collapsing one); and a run none of whose collapse lights could be judged
+    is ``unknown`` rather than ``healthy`` (the product cannot vouch for what it cannot
+    see).
 
     Returns:
       (status, reason) with reason a short sentence for the user.
@@ -44,6 +52,17 @@ def overall_status(judged: List[dict], branches: List[dict], found: List[dict]):
     if fired and schema.severity(status) < schema.severity(schema.WARNING):
         status = schema.WARNING
         reason = "no light is in alert, but the diagnosis fired: %s" % ", ".join(fired)
+    if (
+        status == schema.HEALTHY
+        and known
+        and all(light["category"] in LOSS_CATEGORIES for light in known)
+    ):
+        status = schema.UNKNOWN
+        reason = (
+            "only the loss could be judged: a JEPA loss alone cannot tell a healthy run "
+            "from a collapsing one; collapse cannot be ruled out: no collapse light could "
+            "be judged"
+        )
     if status == schema.HEALTHY:
         collapse = [light for light in judged if light["category"] == "collapse"]
         if collapse and all(light["status"] == schema.UNKNOWN for light in collapse):
@@ -88,6 +107,106 @@ def _last_value(run_data: RunData, key: str) -> Optional[int]:
     return int(series.values[-1])
 
 
+def coverage(ctx: Context, light_list: List[dict], convention: Optional[str]) -> dict:
+    """How many lights could be judged, and the tags that would judge the rest.
+
+    A light that is ``unknown`` because a metric it reads was not logged (its own, or for
+    a derived quantity every metric it reads: ``catalog.inputs``) needs that metric's
+    tag; every such light needs each of its missing tags, so their union is the smallest
+    set that judges them all. Lights unknown for another reason (too few points yet, no
+    D, an inexact alias, no teacher by design) are counted apart: a tag would not help.
+
+    Returns:
+      ``{"judged", "lights", "missing": [{"key", "level", "tag", "judges": [{"key",
+      "level"}], "summary_api", "lightning", "call"}], "unknown_other": [{"key", "level",
+      "explanation"}], "note"}``: ``missing`` most useful first (what judges a collapse
+      light, then what judges the most lights); ``call`` is the line for the run's
+      convention (``self.log`` for a Lightning codebase, else the summary API);
+      ``note`` is the sentence also added to the answer's ``notes`` when fewer than half
+      of the lights could be judged (else None).
+    """
+    present = set(ctx.data.series)
+    order = {m.key: i for i, m in enumerate(catalog.metrics())}
+    needs: Dict[Tuple[str, Optional[int]], List[dict]] = {}
+    other = []
+    judged = 0
+    for light in light_list:
+        key, level = light["key"], light["level"]
+        if light["status"] != schema.UNKNOWN:
+            judged += 1
+            continue
+        teacher_only = not key.startswith("derived.") and catalog.get(key).teacher_only
+        missing = []
+        if not (teacher_only and ctx.without_teacher):
+            for input_key in catalog.inputs(key):
+                input_level = (level or 0) if catalog.get(input_key).per_level else None
+                if (input_key, input_level) not in present:
+                    missing.append((input_key, input_level))
+        if not missing:
+            other.append({"key": key, "level": level, "explanation": light["explanation"]})
+        for slot in missing:
+            needs.setdefault(slot, []).append({"key": key, "level": level})
+    lightning = catalog.logs_through_lightning(convention)
+    collapse_keys = {light["key"] for light in light_list if light["category"] == "collapse"}
+
+    def usefulness(item):  # what would judge a collapse light first, then the most lights
+        (key, level), judges = item
+        judges_collapse = any(j["key"] in collapse_keys for j in judges)
+        return (not judges_collapse, -len(judges), order.get(key, 0), level or 0)
+
+    items = []
+    for (key, level), judges in sorted(needs.items(), key=usefulness):
+        summary_api, lightning_call = catalog.write_calls(key, level)
+        metric = catalog.get(key)
+        items.append(
+            {
+                "key": key,
+                "level": level,
+                "tag": catalog.tag(
+                    key,
+                    level=level if metric.per_level else None,
+                    group=0 if "{group}" in metric.tag else None,
+                ),
+                "judges": judges,
+                "summary_api": summary_api,
+                "lightning": lightning_call,
+                "call": lightning_call if lightning else summary_api,
+            }
+        )
+    note = None
+    if items and judged < COVERAGE_NOTE_BELOW * len(light_list):
+        unlocked = len({(j["key"], j["level"]) for item in items for j in item["judges"]})
+        note = (
+            "only %d of %d lights could be judged: %d tag%s the run does not log would judge "
+            "%d more (%s): %s"
+            % (
+                judged,
+                len(light_list),
+                len(items),
+                "" if len(items) == 1 else "s",
+                unlocked,
+                "the self.log line that writes each"
+                if lightning
+                else "the summary-API line that writes each",
+                "; ".join("%s: %s" % (item["tag"], item["call"]) for item in items),
+            )
+        )
+    return {
+        "judged": judged,
+        "lights": len(light_list),
+        "missing": items,
+        "unknown_other": other,
+        "note": note,
+    }
+
+
+def convention_of(run_data: RunData) -> Optional[str]:
+    """The naming convention of the run's curves (``catalog.convention_of``); None for the
+    catalogue's own tags (summary API or plain reference tags)."""
+    resolved = [catalog.resolve(series.tag, scoped=True) for series in run_data.series.values()]
+    return catalog.convention_of(r for r in resolved if r is not None)
+
+
 def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     """The full verdict of one run (http_api.md ``GET health``).
 
@@ -102,7 +221,8 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
       contributions, flowchart, patterns, ranges, healthy_checkpoint_step (the step of the
       last checkpoint the trainer kept while the online verdict was healthy, or None),
       first_action (``actions.first_action``), notes (what the reader could not use:
-      an unreadable manifest), tags.
+      an unreadable manifest; and, for a run that judges fewer than half of its lights,
+      the coverage note), tags, convention (``convention_of``), coverage (``coverage``).
     """
     ctx = Context(run_data, embed_dim=embed_dim)
     contribution = contributions.evaluate(ctx)
@@ -112,11 +232,22 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
     pattern_list = patterns.evaluate(ctx)
     status, reason = overall_status(light_list + contribution["checks"], branch_list, pattern_list)
     manifest = run_data.manifest
+    convention = convention_of(run_data)
+    covered = coverage(ctx, light_list, convention)
+    notes = metadata.manifest_notes(run_data.manifest_future, run_data.manifest_error)
+    if covered["note"]:
+        notes = list(notes) + [covered["note"]]
+        if status == schema.UNKNOWN:
+            reason += "; %d tag%s the run does not log would judge the rest (see the note)" % (
+                len(covered["missing"]),
+                "" if len(covered["missing"]) == 1 else "s",
+            )
     return {
         "run": run_data.run,
         "source": run_data.source.value
         if hasattr(run_data.source, "value")
         else str(run_data.source),
+        "convention": convention,
         "status": status,
         "status_reason": reason,
         "last_step": run_data.last_step,
@@ -137,8 +268,9 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         "first_action": actions.first_action(
             light_list + contribution["checks"], branch_list, pattern_list
         ),
-        "notes": metadata.manifest_notes(run_data.manifest_future, run_data.manifest_error),
+        "notes": notes,
         "tags": run_data.tag_entries(),
+        "coverage": covered,
     }
 
 
@@ -146,10 +278,12 @@ def summarize(health: dict) -> dict:
     """A run's entry of the ``runs`` route from its ``health`` dict.
 
     Returns:
-      ``{"run", "source", "levels" (count or None), "embed_dim", "last_step", "status",
-      "status_reason", "worst", "unknown_lights", "branches", "patterns"}``; ``worst``
-      holds up to 3 lights of status warning or worse, worst first (``{"key", "level",
-      "status"}``); ``unknown_lights`` counts the lights that could not be judged;
+      ``{"run", "source", "convention", "levels" (count or None), "embed_dim",
+      "last_step", "status", "status_reason", "worst", "unknown_lights", "judged_lights",
+      "missing_tags", "branches", "patterns"}``; ``worst`` holds up to 3 lights of
+      status warning or worse, worst first (``{"key", "level", "status"}``);
+      ``unknown_lights`` and ``judged_lights`` count the lights that could not and could
+      be judged, ``missing_tags`` the tags that would judge the rest (``coverage``);
       ``branches`` and ``patterns`` are the ids of the firing flowchart branches and
       detected patterns.
     """
@@ -162,12 +296,15 @@ def summarize(health: dict) -> dict:
     return {
         "run": health["run"],
         "source": health["source"],
+        "convention": health.get("convention"),
         "levels": len(health["levels"]) if health["levels"] else None,
         "embed_dim": health["embed_dim"],
         "last_step": health["last_step"],
         "status": health["status"],
         "status_reason": health.get("status_reason"),
         "unknown_lights": sum(1 for light in health["lights"] if light["status"] == schema.UNKNOWN),
+        "judged_lights": sum(1 for light in health["lights"] if light["status"] != schema.UNKNOWN),
+        "missing_tags": len((health.get("coverage") or {}).get("missing") or []),
         "worst": [
             {"key": light["key"], "level": light["level"], "status": light["status"]}
             for light in alerts[:WORST_LIGHTS]

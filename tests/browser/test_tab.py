@@ -8,6 +8,7 @@ route of the same process) and against what the generated runs are known to be
 """
 
 import tempfile
+import time
 from urllib.parse import quote
 
 import pytest
@@ -375,3 +376,21 @@ def test_empty_logdir_shows_how_to_log(page, shot):
             text = page.locator(".hj-empty").inner_text()
             assert "hjepa-train" in text and "SummaryWriter" in text and "add_scalar" in text
             shot(page, "12_empty_state")
+
+
+def test_a_logdir_of_unrelated_scalars_says_which_tags_it_saw(tmp_path, page):
+    from tests import logs
+
+    logs.write_unrelated_run(str(tmp_path))
+    with running_tensorboard(str(tmp_path)) as proc:
+        deadline = time.monotonic() + 60
+        while "hint" not in proc.get_json("/data/plugin/hjepa/runs"):
+            assert time.monotonic() < deadline, "the runs answer never carried its hint"
+            time.sleep(0.3)
+        hint = proc.get_json("/data/plugin/hjepa/runs")["hint"]
+        page.goto(proc.url + ENTRY)
+        shown = page.locator(".hj-empty .hj-empty-hint")
+        shown.wait_for()
+        text = shown.inner_text()
+        assert hint["tags_seen"][0] in text and "own_training_loop.md" in text
+        assert shown.get_attribute("data-tags-seen") == str(hint["tags_seen_count"])
