@@ -79,3 +79,19 @@ def test_with_logged_checks_each_light_is_named_at_a_check_step():
     assert tl["lights"] and {x["judged_step"] for x in tl["lights"]} <= set(checks.tolist())
     # What the check at 500 saw first: a collapse light judged there.
     assert tl["first_problem"]["key"].startswith("collapse.")
+
+
+def test_the_last_check_is_judged_with_the_evaluation_logged_just_after_it():
+    run = _generated("healthy")  # 600 steps: the last logged step is 599
+    checks = np.array([100, 200, 300, 400, 500, 598])
+    run.series[("health.status", None)] = series(
+        "health.status", None, (checks, np.array([1.0, 1.0, 1.0, 1.0, 1.0, 2.0]))
+    )
+    # The probe of "after 599 steps" falls to chance: only the last check saw it.
+    probe = run.get("eval.knn_top1")
+    steps, values = np.append(probe.steps, 599), np.append(probe.values, 0.1)
+    run.series[("eval.knn_top1", None)] = series("eval.knn_top1", None, (steps, values))
+    assert run.last_step == 599
+    tl = timeline.build(run)
+    assert tl["first_problem"]["step"] == 598
+    assert tl["first_problem"]["key"].startswith(("derived.knn", "eval.knn")), tl["first_problem"]

@@ -103,8 +103,12 @@ def build(run_data: RunData, *, embed_dim: Optional[int] = None, points: int = P
     judged: List[dict] = []
     first_left: Dict[Tuple[str, Optional[int]], dict] = {}  # lights
     first_fired: Dict[str, dict] = {}  # branches and patterns: what fires without a light
+    last_check = logged[-1]["step"] if logged else None
     for step in _steps_to_judge(run_data, logged, points):
-        health = diagnose(prefix(run_data, step), embed_dim=embed_dim)
+        # The trainer's last check runs after its last evaluation, which is logged one
+        # step later ("after N steps"): that check saw it.
+        cut = step + 1 if step == last_check and run_data.last_step == step + 1 else step
+        health = diagnose(prefix(run_data, cut), embed_dim=embed_dim)
         judged.append({"step": step, "status": health["status"]})
         for item in _items(health):
             slot = (item["key"], item.get("level"))
