@@ -1,4 +1,4 @@
-"""Screenshots of the H-JEPA tab on real scenario runs (for the README).
+"""Screenshots of the H-JEPA tab on real scenario runs (for the README and scenarios/README.md).
 
     python -m scenarios.screenshots LOGDIR [--out docs/images] [--only runs|integration|timeline]
 

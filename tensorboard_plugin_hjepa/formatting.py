@@ -1,6 +1,6 @@
 """How numbers are written for people: the one formatter of the plugin's texts.
 
-The diagnosis explanations, the doctor and the README tables all write numbers
+The diagnosis explanations, the doctor and the tables of docs/metrics.md all write numbers
 through ``fmt`` so that a bound reads the same everywhere (5 significant digits,
 integers as integers, "unknown" for None).
 """

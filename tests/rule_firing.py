@@ -4,10 +4,10 @@ One case per (rule, non-healthy status) of the catalogue: the inputs are tensors
 (features, gradients, masks, losses, probe features) passed through the trainer's
 metric functions (``hjepa_trainer.metrics``, ``masking``, ``probe``, a tiny ``HJEPA``),
 never a judged value written directly. ``tests/test_rule_firing.py`` diagnoses each
-case and checks the light; the README's "What fires each rule" table is generated
-from the same cases::
+case and checks the light; the "What fires each rule" table of ``docs/metrics.md`` is
+generated from the same cases::
 
-    python -m tests.rule_firing README.md
+    python -m tests.rule_firing docs/metrics.md
 """
 
 import dataclasses
@@ -340,7 +340,7 @@ def _probe_run(random_init_noise, noises, *, every=150) -> RunData:
 class Case:
     key: str  # a metric or derived key with a rule
     status: str  # the band status the case must turn the light to
-    fires_it: str  # what the input is, in words (the README table)
+    fires_it: str  # what the input is, in words (the docs/metrics.md table)
     build: Callable[[], RunData]
     level: Optional[int] = None
 
@@ -637,7 +637,7 @@ def rules_with_bands():
 
 
 def table() -> str:
-    """The README's table: rule -> what fires it -> the test."""
+    """The docs/metrics.md table: rule -> what fires it -> the test."""
     rows = [
         "| rule | status | what fires it (through the trainer's metric code) | test |",
         "|---|---|---|---|",
@@ -651,7 +651,7 @@ def table() -> str:
 
 
 def replace_block(text: str) -> str:
-    """The README with its rule-firing block set to ``table()``."""
+    """The text of docs/metrics.md with its rule-firing block set to ``table()``."""
     return markdown.replace_block(text, "rule-firing", table())
 
 

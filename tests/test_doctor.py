@@ -322,7 +322,7 @@ def test_catalog_table_lists_every_tag_with_its_rule(capsys):
     lines = out.splitlines()
     for metric in catalog.metrics():
         line = next(x for x in lines if x.startswith(metric.tag + " "))
-        assert line.endswith(rule_summary(metric.rule)), metric.tag  # as the README writes it
+        assert line.endswith(rule_summary(metric.rule)), metric.tag  # as docs/metrics.md writes it
     line = next(x for x in lines if x.startswith("train/collapse/level{i}_mean_std"))
     assert "value*sqrt(D) <" in line
 

@@ -2,8 +2,8 @@
 
 Each case of ``tests/rule_firing.py`` builds its inputs with the trainer's metric
 functions (never a judged value written directly), and the diagnosis must turn the
-rule's light to the case's status. The README's "What fires each rule" table is the
-same cases.
+rule's light to the case's status. The "What fires each rule" table of
+``docs/metrics.md`` is the same cases.
 """
 
 import os
@@ -15,7 +15,9 @@ from tensorboard_plugin_hjepa.diagnosis import diagnose
 from tests import rule_firing
 from tests.diagnosis_util import light
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+METRICS_DOC = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "metrics.md"
+)
 
 
 @pytest.mark.parametrize("case", rule_firing.CASES, ids=lambda c: c.test_id)
@@ -33,6 +35,8 @@ def test_every_band_of_every_rule_has_a_firing_case():
 
 
 def test_readme_table_is_generated_from_the_cases():
-    with open(README, encoding="utf-8") as f:
+    with open(METRICS_DOC, encoding="utf-8") as f:
         text = f.read()
-    assert rule_firing.replace_block(text) == text, "run: python -m tests.rule_firing README.md"
+    assert rule_firing.replace_block(text) == text, (
+        "run: python -m tests.rule_firing docs/metrics.md"
+    )

@@ -22,7 +22,7 @@ reference section 12, and writing through ``tensorboard_plugin_hjepa.summary``
 
 ``hjepa_trainer.train.Trainer.train_step`` is the complete example.
 
-Formulas follow the catalogue's Corrections (README, "Corrections to the reference"):
+Formulas follow the catalogue's Corrections (docs/metrics.md, "Corrections to the reference"):
 contributions are w_i L_i / sum_j w_j L_j; collapse statistics use L2-normalised
 target features on a bounded random sample of rows; effective rank is exp(entropy) of
 the normalised singular values of the uncentred matrix (RankMe); pairwise cosine

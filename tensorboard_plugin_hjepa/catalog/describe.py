@@ -1,6 +1,6 @@
 """Catalogue records in words: a bound and a whole verdict rule on one line.
 
-The README's metric table, ``hjepa-doctor catalog`` and the diagnosis texts describe
+The metric table of docs/metrics.md, ``hjepa-doctor catalog`` and the diagnosis texts describe
 rules through these functions, so a rule reads the same wherever it is shown.
 """
 

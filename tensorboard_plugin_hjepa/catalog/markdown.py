@@ -1,8 +1,8 @@
-"""Render the catalogue as the README's metric table and corrections list.
+"""Render the catalogue as the metric table and corrections list of ``docs/metrics.md``.
 
-``python -m tensorboard_plugin_hjepa.catalog.markdown README.md`` rewrites the blocks
-between the ``<!-- BEGIN x -->`` / ``<!-- END x -->`` markers; a test fails when the
-README and the catalogue disagree.
+``python -m tensorboard_plugin_hjepa.catalog.markdown docs/metrics.md`` rewrites the
+blocks between the ``<!-- BEGIN x -->`` / ``<!-- END x -->`` markers; a test fails when
+``docs/metrics.md`` and the catalogue disagree.
 """
 
 import re
@@ -72,7 +72,9 @@ def replace_block(text: str, name: str, content: str) -> str:
     """
     pattern = re.compile(r"(<!-- BEGIN %s -->\n)(?:.*?\n)?(<!-- END %s -->)" % (name, name), re.S)
     if not pattern.search(text):
-        raise ValueError("README has no <!-- BEGIN %s --> ... <!-- END %s --> block" % (name, name))
+        raise ValueError(
+            "the text has no <!-- BEGIN %s --> ... <!-- END %s --> block" % (name, name)
+        )
     return pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
 
 
@@ -84,11 +86,11 @@ def replace_blocks(text: str) -> str:
 
 
 def rewrite(argv, transform, usage: str) -> int:
-    """``python -m ... README.md``: rewrite the one file named in ``argv`` through
+    """``python -m ... docs/metrics.md``: rewrite the one file named in ``argv`` through
     ``transform``; exit status 2 with ``usage`` when it is not one file."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: %s README.md" % usage, file=sys.stderr)
+        print("usage: %s docs/metrics.md" % usage, file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as f:
         text = transform(f.read())
