@@ -231,13 +231,17 @@ def main(argv=None):
             stop_gradient=not args.no_stop_gradient,
         )
         loss = sum(w * l for w, l in zip(WEIGHTS, losses))
+        if target.requires_grad:  # only without stop-gradient: keep the gradient it gets
+            target.retain_grad()
         timer.mark()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         timer.mark()
         pre = global_grad_norm(params)
         metrics.log_losses(step, [l.item() for l in losses])
-        metrics.log_gradients(step, parts=parts, global_norm=pre, last_step=last)  # before clipping
+        metrics.log_gradients(  # before clipping; the targets carry the stop-gradient's signal
+            step, parts=parts, global_norm=pre, target_features=target, last_step=last
+        )
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         metrics.log_clipping(step, pre, min(pre, 5.0))
         metrics.log_schedule(step, opt, last_step=last)

@@ -83,4 +83,8 @@ def test_breaking_the_stop_gradient_is_caught_online(tmp_path):
     # Within ~20 steps the loss falls to ~0 (targets with gradients are trivial to
     # predict): the loss-ratio light is critical before the collapse lights are judged.
     assert alerts[-1].split(": ")[2].split(" ")[0] in ("COLLAPSE", "CRITICAL"), alerts[-1]
+    # The loop passes its target features: the missing stop-gradient is named (it used to
+    # log 0 there, a "healthy" stop-gradient light).
+    assert "gradient_flow.target_features_grad_norm CRITICAL" in alerts[0], alerts[0]
+    assert "do first: Restore the stop-gradient" in alerts[0], alerts[0]
     assert os.path.exists(tmp_path / "broken" / "checkpoint.pt")

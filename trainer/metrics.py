@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import collections
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
@@ -280,6 +281,7 @@ def gradient_flow_records(
     target_encoder: nn.Module,
     global_norm: float,
     target_features_grad: Optional[torch.Tensor] = None,
+    target_features_measured: bool = True,
 ) -> List[Record]:
     """Mean and max absolute gradient per part, the global norm, and the gradient at the targets.
 
@@ -297,6 +299,9 @@ def gradient_flow_records(
         global_norm: the global gradient norm before clipping (float or 0-dim tensor).
         target_features_grad: the ``.grad`` of the target feature tensor, or None when
             the targets do not require gradients (stop-gradient).
+        target_features_measured: False when the caller could not see the target
+            features (none given, or their gradient was not retained): the gradient at
+            the targets is then left out (unknown), never written as 0.
     """
     ctx_l1, ctx_max, ctx_n = _abs_stats(_grads(context_encoder))
     pred_l1, pred_max, pred_n = _abs_stats(_grads(predictor))
@@ -319,15 +324,22 @@ def gradient_flow_records(
             torch.as_tensor(global_norm, dtype=torch.float32).to(device),
         ]
     ).tolist()  # host sync
-    return [
+    out = [
         Record("gradient_flow.global_norm", vals[6]),
         Record("gradient_flow.context_encoder_mean", vals[0] / max(1, ctx_n)),
         Record("gradient_flow.context_encoder_max", vals[1]),
         Record("gradient_flow.predictor_mean", vals[2] / max(1, pred_n)),
         Record("gradient_flow.predictor_max", vals[3]),
         Record("gradient_flow.target_encoder_mean", vals[4] / max(1, tgt_n)),
-        Record("gradient_flow.target_features_grad_norm", vals[5]),
     ]
+    if target_features_measured:
+        out.append(Record("gradient_flow.target_features_grad_norm", vals[5]))
+    return out
+
+
+def _warn_once(message: str) -> None:
+    """A warning the default filter shows once per call site (a loop calls it every step)."""
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def global_grad_norm_tensor(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -700,14 +712,22 @@ class HJepaMetrics:
             parts: must hold "context_encoder", "predictor" and "target_encoder".
             global_norm: the global gradient norm before clipping (float or 0-dim tensor).
             target_features: the target feature tensor of the step's forward pass; when it
-                requires gradients (no stop-gradient) its ``.grad`` must have been retained.
+                requires gradients (no stop-gradient) its ``.grad`` must have been retained
+                (``target.retain_grad()`` before backward). Without it the gradient at the
+                targets, the stop-gradient's signal, is not logged: its light says unknown.
         """
         if self.any_due(_GRADIENT_FLOW_KEYS, step, last_step=last_step):
-            grad = (
-                target_features.grad
-                if target_features is not None and target_features.requires_grad
-                else None
-            )
+            measured = target_features is not None
+            grad = None
+            if measured and target_features.requires_grad:
+                grad = target_features.grad
+                if grad is None:  # gradients flow into the targets, but were not kept
+                    measured = False
+                    _warn_once(
+                        "log_gradients: target_features requires grad but its .grad is None; "
+                        "call target_features.retain_grad() before backward (the gradient "
+                        "at the targets is not logged)"
+                    )
             self.write_due(
                 gradient_flow_records(
                     context_encoder=parts["context_encoder"],
@@ -715,6 +735,7 @@ class HJepaMetrics:
                     target_encoder=parts["target_encoder"],
                     global_norm=global_norm,
                     target_features_grad=grad,
+                    target_features_measured=measured,
                 ),
                 step,
                 last_step=last_step,

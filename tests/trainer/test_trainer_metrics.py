@@ -339,3 +339,32 @@ def test_a_frequency_is_honoured_for_any_metric_not_only_its_groups_gate():
     assert "prediction.cosine_sim_std" not in sink.steps  # 0 = never, though its group runs
     assert sink.steps["collapse.mean_similarity"] == {0, 20}
     assert sink.steps["collapse.effective_rank"] == {0, 10, 20, 30}
+
+
+def _logged_keys(**kwargs):
+    """The catalogue keys ``log_gradients`` writes for one step."""
+    w = FakeWriter()
+    ctx = _module_with_grads(0, [(4, 3)])
+    M.HJepaMetrics(w, hierarchy_weights=[1.0], embed_dim=4).log_gradients(
+        0,
+        parts={"context_encoder": ctx, "predictor": ctx, "target_encoder": ctx},
+        global_norm=1.0,
+        **kwargs,
+    )
+    return {key for key, *_ in w.scalars}
+
+
+def test_the_gradient_at_the_targets_is_unknown_unless_the_loop_shows_them():
+    # No target features given: not written (its light says unknown), never a 0 that
+    # would read as a healthy stop-gradient.
+    assert "gradient_flow.target_features_grad_norm" not in _logged_keys()
+    # Targets without gradients: the stop-gradient holds, 0 is the measurement.
+    assert "gradient_flow.target_features_grad_norm" in _logged_keys(
+        target_features=torch.randn(2, 3)
+    )
+    # Targets with gradients whose .grad was not retained: unknown, and a warning says why.
+    targets = torch.randn(2, 3, requires_grad=True) * 1.0
+    (targets * 2).sum().backward()
+    with pytest.warns(RuntimeWarning, match="retain_grad"):
+        keys = _logged_keys(target_features=targets)
+    assert "gradient_flow.target_features_grad_norm" not in keys
