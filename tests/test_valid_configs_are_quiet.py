@@ -53,6 +53,29 @@ def test_the_projects_own_masking_raises_no_mask_warning(name):
     assert health["status"] in ("healthy", "unknown"), health["status_reason"]  # no collapse data
 
 
+def test_block_sizes_drawn_per_batch_without_a_manifest_profile_raise_no_mask_warning():
+    # I-JEPA's collator draws one block size per batch: ratios 0.50-0.75 from the first
+    # steps on, and an own loop that states no profile in its manifest.
+    rng = np.random.default_rng(0)
+    rec = Recorder()
+    for step in range(0, 1000, 10):
+        num_target = int(rng.integers(98, 148))  # 50-75% of a 14x14 grid
+        rec.add_records(
+            M.mask_records(num_context=196 - num_target, num_target=num_target, num_patches=196),
+            step,
+        )
+    health = diagnose(rec.run())
+    assert light(health, "derived.mask_ratio_change")["status"] == "healthy"
+    # The same collator switched to much smaller blocks mid-run is still a change.
+    for step in range(1000, 2000, 10):
+        num_target = int(rng.integers(40, 60))
+        rec.add_records(
+            M.mask_records(num_context=196 - num_target, num_target=num_target, num_patches=196),
+            step,
+        )
+    assert light(diagnose(rec.run()), "derived.mask_ratio_change")["status"] == "warning"
+
+
 @pytest.mark.parametrize("weights", [[1.0, 0.0, 0.0], [1.0, 0.002, 0.002], [1.0, 1.0, 0.0]])
 def test_tiny_or_zero_weights_that_behave_as_configured_raise_nothing(weights):
     rec = Recorder()
