@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Callable, Tuple
 
 import torch
 
@@ -216,10 +216,22 @@ def mask_ratio_profile(
         A ``MaskRatioProfile``.
     """
     n = generator.grid * generator.grid
-    ratios = torch.tensor(
-        [generator(batch, step_generator(seed + 7, i)).target.shape[1] / n for i in range(batches)],
-        dtype=torch.float64,
+    return mask_ratio_profile_of(
+        lambda i: generator(batch, step_generator(seed + 7, i)).target.shape[1] / n,
+        batches=batches,
     )
+
+
+def mask_ratio_profile_of(draw: Callable[[int], float], *, batches: int = 200) -> MaskRatioProfile:
+    """The profile of any masking, your own collator's too: ``draw(i)`` masks the i-th
+    batch and returns its mask ratio as ``log_masks`` counts it (the target patches of a
+    sample, overlapping blocks counted once, over the patches of the grid).
+
+    Record it in the run manifest (``mask_ratio_expected=profile.median``,
+    ``mask_ratio_range=[profile.low, profile.high]``): the mask-ratio light then judges
+    the run against what its own masking gives, per-batch block sizes included.
+    """
+    ratios = torch.tensor([float(draw(i)) for i in range(batches)], dtype=torch.float64)
     low, median, high = torch.quantile(
         ratios, torch.tensor([0.01, 0.5, 0.99], dtype=torch.float64)
     ).tolist()

@@ -48,3 +48,15 @@ def test_impossible_context_raises_naming_the_keys():
     )
     with pytest.raises(ValueError, match="min_context"):
         gen(4, step_generator(0, 0))
+
+
+def test_the_profile_of_a_users_own_collator_spans_its_per_batch_block_sizes():
+    from hjepa_trainer.masking import mask_ratio_profile_of
+
+    def drawn_ratio(i):  # a collator drawing one block size per batch: 98-147 of 196
+        return (98 + (i * 37) % 50) / 196
+
+    profile = mask_ratio_profile_of(drawn_ratio, batches=100)
+    assert profile.low == pytest.approx(0.5, abs=0.01)
+    assert profile.high == pytest.approx(0.75, abs=0.01)
+    assert 0.6 < profile.median < 0.65 and profile.batches == 100
