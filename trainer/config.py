@@ -198,7 +198,7 @@ class TrainingConfig:
     clip_grad: float = _field(1.0, ge=0)  # global-norm threshold; 0 disables clipping
     seed: int = _field(0, check=_SEED)
     device: Device = "auto"  # "auto": CUDA when available, else the CPU
-    amp: Amp = "auto"  # "auto" and "bf16": bf16 autocast on CUDA; float32 on the CPU
+    amp: Amp = "auto"  # "auto": bf16 autocast on CUDA, float32 on the CPU; "bf16": both bf16
     compile: bool = False  # torch.compile the model (CUDA)
     checkpoint_every: int = _field(250, ge=1)  # steps; events are committed to disk at checkpoints
     threads: int = _field(0, lt=2**31)  # torch CPU threads; <= 0 = torch default

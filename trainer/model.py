@@ -542,7 +542,11 @@ class HJEPA(nn.Module):
         target_full = self.forward_target(images)  # (B, N, D)
         context = self.context_encoder(images, ctx_idx)  # (B, Nc, D)
         pred = self.predictor(context, ctx_idx, tgt_idx)  # (B, Nt, D)
-        levels = hierarchy_levels(pred, target_full, tgt_idx, self.grid, self.num_levels)
+        # The pyramid and the loss in float32: under bf16 autocast the predictions are bf16,
+        # and pooling the targets in their dtype would round them to bf16 too.
+        levels = hierarchy_levels(
+            pred.float(), target_full.float(), tgt_idx, self.grid, self.num_levels
+        )
         level_losses = [
             level_loss(lv.pred.float(), lv.target.float(), self.loss_kind) for lv in levels
         ]

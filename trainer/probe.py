@@ -70,7 +70,9 @@ def knn_top1(
         sim = queries[i : i + chunk] @ bank.T  # (q, Nb)
         top, idx = sim.topk(k, dim=1)  # (q, k)
         votes = torch.zeros(sim.shape[0], num_classes)
-        votes.scatter_add_(1, bank_labels[idx], (top / temperature).exp())
+        # float32 votes whatever the features' dtype (under bf16 autocast the similarity
+        # matmul comes out bf16, which scatter_add_ into float32 votes refuses).
+        votes.scatter_add_(1, bank_labels[idx], (top.float() / temperature).exp())
         correct += int((votes.argmax(1) == query_labels[i : i + chunk]).sum())
     return correct / queries.shape[0]
 

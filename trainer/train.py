@@ -45,7 +45,7 @@ from .metrics import (
 )
 from .model import HJEPA, ema_update, pooled_grid_features
 from .optim import apply_schedules, build_optimizer, clip_gradients, param_groups
-from .probe import probe
+from .probe import encode, knn_top1
 from .schedules import ema_momentum, learning_rate, weight_decay
 
 TRAINER_NAME = "hjepa-train"
@@ -115,9 +115,11 @@ def _device(cfg: config_lib.Config, local_rank: int) -> torch.device:
 
 
 def _autocast(cfg: config_lib.Config, device: torch.device):
-    """bf16 autocast on CUDA ("auto" or "bf16"); plain float32 on CPU."""
-    if device.type == "cuda" and cfg.training.amp in ("auto", "bf16"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bf16 autocast for ``training.amp`` "bf16" (CUDA or CPU) and "auto" on CUDA; else
+    float32 ("none", or "auto" on the CPU, where bf16 matmuls are slow without AMX)."""
+    amp = cfg.training.amp
+    if amp == "bf16" or (amp == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -498,20 +500,22 @@ class Trainer:
         """kNN top-1 of the current target encoder (probe bank -> held-out split)."""
         bank_x, bank_y = _all_images(self.data.probe_bank, self.cfg.data.probe_size)
         val_x, val_y = _all_images(self.data.val, self.cfg.data.val_size)
-        e = self.cfg.eval
+        e, b = self.cfg.eval, self.cfg.training.batch_size
+        encoder = self.model.target_encoder
+        # The encoder under autocast; the similarities and votes outside it, in float32
+        # (encode returns float32): under CPU autocast a bf16 matmul would feed bf16 votes.
         with _autocast(self.cfg, self.device):
-            return probe(
-                self.model.target_encoder,
-                bank_x,
-                bank_y,
-                val_x,
-                val_y,
-                num_classes=self.data.num_classes,
-                k=e.knn_k,
-                temperature=e.knn_temperature,
-                batch_size=self.cfg.training.batch_size,
-                device=self.device,
-            )
+            bank = encode(encoder, bank_x, batch_size=b, device=self.device)  # (Nb, D)
+            queries = encode(encoder, val_x, batch_size=b, device=self.device)  # (Nq, D)
+        return knn_top1(
+            bank,
+            bank_y,
+            queries,
+            val_y,
+            num_classes=self.data.num_classes,
+            k=e.knn_k,
+            temperature=e.knn_temperature,
+        )
 
     @torch.no_grad()
     def val_loss(self) -> float:

@@ -1,9 +1,12 @@
-"""Trainer benchmark: instrumentation overhead, learning vs random init, ViT-Tiny speed.
+"""Trainer benchmark: instrumentation overhead, learning vs random init, ViT-Tiny speed,
+the ViT-B/16 GPU config on paper and on a device.
 
-    python -m benchmarks.trainer                 # everything (long: three full demo runs)
+    python -m benchmarks.trainer                 # the CPU parts (long: three full demo runs)
     python -m benchmarks.trainer --only overhead --steps 120
     python -m benchmarks.trainer --only knn --seeds 0 1 2
-    python -m benchmarks.trainer --only vit_tiny
+    python -m benchmarks.trainer --only vit_tiny --threads 1
+    python -m benchmarks.trainer --only gpu_plan [--fast]
+    python -m benchmarks.trainer --only gpu      # needs CUDA; exit status 2 without it
 
 Parts:
 - overhead: the tiny CPU config, full metrics vs loss-only logging, in one process,
@@ -13,11 +16,15 @@ Parts:
 - knn: the tiny demo (its full step budget) per seed: kNN top-1 of the trained
   target encoder vs the same probe on the random-init encoder, and wall time.
 - vit_tiny: ViT-Tiny/16 at 224 px, 3 levels, batch 8 and 32: whole-step samples/s
-  (wall) and samples per CPU-second. The reference point: an existing H-JEPA implementation
-  does 13-14 samples/s on 2 (idle) cores; the goal is >= 2x that. Compare wall
-  figures only on an idle machine; on a shared one compare per CPU-second.
+  (wall) and samples per CPU-second, and the step's FLOP/s as a fraction of this
+  machine's own float32 matmul peak, measured in the same process with the same threads
+  (``roofline.py``): a figure that compares across machines. Compare wall figures only on
+  an idle machine; on a shared one compare per CPU-second.
+- gpu_plan: the ViT-B/16 GPU config's step at batch 64 traced on fake tensors, no GPU
+  needed (``gpu_plan.py``): FLOPs, peak memory, implied samples/s on an H100 and an A100.
+- gpu: the same step timed on a CUDA device, bf16 eager and compiled (``gpu.py``).
 
-Prints one table per part and the ratios; ``--json FILE`` also saves the numbers.
+Prints one table per part; ``--json FILE`` also saves the numbers. See README.md.
 """
 
 from __future__ import annotations
@@ -33,9 +40,16 @@ import time
 import torch
 
 from hjepa_trainer import config as C
+from hjepa_trainer.masking import step_generator
 from hjepa_trainer.train import Trainer
 
-REFERENCE_VIT_TINY_SPS = 13.5  # an existing implementation, 2 CPU cores, batch 8 and 32
+from . import gpu as gpu_lib
+from . import gpu_plan as gpu_plan_lib
+from . import roofline
+
+# An existing H-JEPA implementation on 2 cores (ViT-Tiny/16, batch 8 and 32), measured on
+# another machine: printed for context only, never divided by (see the roofline figure).
+REFERENCE_VIT_TINY_SPS_ELSEWHERE = 13.5
 
 
 BATCH = C.load_config(C.DEFAULT_CONFIG).training.batch_size
@@ -135,6 +149,11 @@ def knn(seeds, threads: int, steps=None) -> dict:
     return {"runs": rows}
 
 
+def _masks_of(trainer: Trainer, batch: int):
+    """step -> the masks ``trainer.train_step`` draws at that step (rank 0)."""
+    return lambda step: trainer.masks(batch, step_generator(trainer.cfg.training.seed, step))
+
+
 def vit_tiny(batches, steps: int, threads: int) -> dict:
     """Whole-step speed of ViT-Tiny/16 at 224 px (3 levels) for each batch size.
 
@@ -143,10 +162,17 @@ def vit_tiny(batches, steps: int, threads: int) -> dict:
     reports wall-clock samples/s and samples per CPU-second of this process. On a
     shared machine the wall figure depends on other load; the CPU-time figure much
     less (with threads=1 it is the single-core speed).
+
+    The speed relative to the machine: the FLOPs of the timed steps (counted on fake
+    tensors with the same masks) over their time, as a fraction of this process's
+    float32 matmul peak, measured before and after the runs (the better of the two).
     """
     from hjepa_trainer.data import iterate_batches
     from hjepa_trainer.metrics import StepTimer
 
+    if threads > 0:
+        torch.set_num_threads(threads)
+    peak = roofline.matmul_peak()
     out = {}
     model = [
         "model.img_size=224",
@@ -184,24 +210,78 @@ def vit_tiny(batches, steps: int, threads: int) -> dict:
                 if step >= WARMUP_STEPS:
                     wall += time.perf_counter() - w0
                     cpu += time.process_time() - c0
-            out[b] = {"wall_sps": b * steps / wall, "cpu_sps": b * steps / cpu}
+            timed = range(WARMUP_STEPS, WARMUP_STEPS + steps)
+            flops = sum(roofline.step_flops(cfg, timed, _masks_of(trainer, b)))
+            out[b] = {
+                "wall_sps": b * steps / wall,
+                "cpu_sps": b * steps / cpu,
+                "gflop_per_step": flops / steps / 1e9,
+                "wall_gflops": flops / wall / 1e9,
+                "cpu_gflops": flops / cpu / 1e9,
+            }
             print(
                 f"  ViT-Tiny/16 224px batch {b}: {out[b]['wall_sps']:.1f} samples/s wall, "
-                f"{out[b]['cpu_sps']:.1f} samples per CPU-second "
-                f"(reference: {REFERENCE_VIT_TINY_SPS} samples/s on 2 cores = "
-                f"{REFERENCE_VIT_TINY_SPS / 2:.2f} per core-second; ratio "
-                f"{out[b]['cpu_sps'] / (REFERENCE_VIT_TINY_SPS / 2):.2f}x per CPU-second, "
-                f"{out[b]['wall_sps'] / REFERENCE_VIT_TINY_SPS:.2f}x wall)",
+                f"{out[b]['cpu_sps']:.1f} samples per CPU-second, "
+                f"{out[b]['gflop_per_step']:.1f} GFLOP per step",
                 flush=True,
             )
-    return {"results": out, "reference_sps_2_cores": REFERENCE_VIT_TINY_SPS}
+    peak = peak.best(roofline.matmul_peak())
+    print(
+        f"  this machine's float32 matmul peak ({peak.side}x{peak.side} torch.mm, "
+        f"torch threads {peak.threads}): {peak.wall_gflops:.1f} GFLOP/s wall, "
+        f"{peak.cpu_gflops:.1f} GFLOP per CPU-second"
+    )
+    for b, r in out.items():
+        r["wall_fraction"] = r["wall_gflops"] / peak.wall_gflops
+        r["cpu_fraction"] = r["cpu_gflops"] / peak.cpu_gflops
+        print(
+            f"  ViT-Tiny/16 batch {b}: the step runs at {r['wall_fraction']:.1%} of the matmul "
+            f"peak (wall: {r['wall_gflops']:.1f} GFLOP/s), {r['cpu_fraction']:.1%} per "
+            f"CPU-second ({r['cpu_gflops']:.1f} GFLOP)",
+            flush=True,
+        )
+    print(
+        f"  (an existing implementation: {REFERENCE_VIT_TINY_SPS_ELSEWHERE} samples/s on 2 cores, "
+        "measured elsewhere, on another machine: not a ratio on this one)"
+    )
+    return {
+        "results": out,
+        "matmul_peak": vars(peak),
+        "reference_sps_2_cores_measured_elsewhere": REFERENCE_VIT_TINY_SPS_ELSEWHERE,
+    }
+
+
+def gpu_plan(fast: bool) -> dict:
+    """The ViT-B/16 GPU config's step on paper (``gpu_plan.plan``); ``fast`` traces fewer
+    steps (the fit's minimum) over fewer masks."""
+    p = (
+        gpu_plan_lib.plan(draws=gpu_plan_lib.FIT_TERMS + 1, mask_steps=100)
+        if fast
+        else gpu_plan_lib.plan()
+    )
+    print(gpu_plan_lib.report(p), flush=True)
+    return p.to_dict()
+
+
+def gpu(steps: int, fast: bool) -> dict:
+    """The plan's step timed on this CUDA device (``gpu.measure``)."""
+    p = (
+        gpu_plan_lib.plan(draws=gpu_plan_lib.FIT_TERMS + 1, mask_steps=100, log=lambda m: None)
+        if fast
+        else gpu_plan_lib.plan(log=lambda m: None)
+    )
+    rows = gpu_lib.measure(p, steps=steps)
+    print(gpu_lib.report(p, rows), flush=True)
+    return {"plan": p.to_dict(), "rows": rows}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["overhead", "knn", "vit_tiny"], action="append")
+    parser.add_argument(
+        "--only", choices=["overhead", "knn", "vit_tiny", "gpu_plan", "gpu"], action="append"
+    )
     parser.add_argument("--steps", type=int, default=150, help="steps per overhead run")
     parser.add_argument("--repeats", type=int, default=3, help="alternating overhead run pairs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -210,9 +290,19 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--vit-steps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    parser.add_argument(
+        "--fast", action="store_true", help="gpu_plan / gpu: trace fewer steps and masks"
+    )
+    parser.add_argument("--gpu-steps", type=int, default=100, help="timed steps per gpu mode")
     parser.add_argument("--json", help="write the numbers to this file")
     args = parser.parse_args(argv)
-    parts = args.only or ["overhead", "knn", "vit_tiny"]
+    parts = args.only or ["overhead", "knn", "vit_tiny", "gpu_plan"]
+    if "gpu" in parts:
+        try:
+            gpu_lib.require_cuda()
+        except gpu_lib.NeedsCuda as err:  # before any other part runs
+            print(f"python -m benchmarks.trainer: {err}", file=sys.stderr)
+            return 2
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}"
@@ -224,6 +314,10 @@ def main(argv=None) -> int:
         results["vit_tiny"] = vit_tiny([8, 32], args.vit_steps, args.threads)
     if "knn" in parts:
         results["knn"] = knn(args.seeds, args.threads, args.knn_steps)
+    if "gpu_plan" in parts:
+        results["gpu_plan"] = gpu_plan(args.fast)
+    if "gpu" in parts:
+        results["gpu"] = gpu(args.gpu_steps, args.fast)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
