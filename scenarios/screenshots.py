@@ -14,6 +14,7 @@ Each PNG is a viewport shot (not the full page) so it stays small.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -33,12 +34,32 @@ def _open_run(pg, run, view):
 
 
 def take(logdir, out, runs=("healthy", "collapse"), views=("lights", "diagnosis")):
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    with _tab(logdir, runs) as (tb, browser):
+        for run in runs:
+            for view in views:
+                context = browser.new_context(viewport={"width": 1200, "height": 820})
+                pg = context.new_page()
+                pg.set_default_timeout(30000)
+                pg.goto(tb.url + ENTRY)
+                pg.wait_for_selector(".hj-main > :not(.hj-loading)")
+                _open_run(pg, run, view)
+                path = os.path.join(out, "tab_%s_%s.png" % (run, view))
+                pg.screenshot(path=path, full_page=False)
+                paths.append(path)
+                context.close()
+    return paths
+
+
+@contextlib.contextmanager
+def _tab(logdir, runs):
+    """(tensorboard, browser): a real tensorboard on ``logdir`` once it lists ``runs``,
+    and Debian's headless Chromium; both stopped on the way out."""
     from playwright.sync_api import sync_playwright
 
     from tests.tb_process import running_tensorboard
 
-    os.makedirs(out, exist_ok=True)
-    paths = []
     with running_tensorboard(logdir) as tb, sync_playwright() as p:
         deadline = time.monotonic() + 60
         while len(tb.get_json("/data/plugin/hjepa/runs")["runs"]) < len(runs):
@@ -47,29 +68,9 @@ def take(logdir, out, runs=("healthy", "collapse"), views=("lights", "diagnosis"
             time.sleep(0.5)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for run in runs:
-                for view in views:
-                    context = browser.new_context(viewport={"width": 1200, "height": 820})
-                    pg = context.new_page()
-                    pg.set_default_timeout(30000)
-                    pg.goto(tb.url + ENTRY)
-                    pg.wait_for_selector(".hj-main > :not(.hj-loading)")
-                    _open_run(pg, run, view)
-                    path = os.path.join(out, "tab_%s_%s.png" % (run, view))
-                    pg.screenshot(path=path, full_page=False)
-                    paths.append(path)
-                    context.close()
+            yield tb, browser
         finally:
             browser.close()
-    return paths
-
-
-def _wait_runs(tb, runs):
-    deadline = time.monotonic() + 60
-    while len(tb.get_json("/data/plugin/hjepa/runs")["runs"]) < len(runs):
-        if time.monotonic() > deadline:
-            raise SystemExit("tensorboard did not list the runs")
-        time.sleep(0.5)
 
 
 def deep_link(runs, view, category=None):
@@ -84,81 +85,63 @@ def deep_link(runs, view, category=None):
 
 def take_integration(logdir, out, runs=("collapse", "healthy")):
     """The tab in TensorBoard's light and dark page, and opened by a deep link."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.tb_process import running_tensorboard
-
     os.makedirs(out, exist_ok=True)
     paths = []
-    with running_tensorboard(logdir) as tb, sync_playwright() as p:
-        _wait_runs(tb, runs)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for scheme in ("light", "dark"):
-                # TensorBoard follows the browser's colour scheme; the tab follows TensorBoard.
-                context = browser.new_context(
-                    viewport={"width": 1200, "height": 820}, color_scheme=scheme
-                )
-                pg = context.new_page()
-                pg.set_default_timeout(40000)
-                pg.goto(tb.url + "/#hjepa")
-                pg.frame_locator("iframe").locator(".hj-run-row").first.wait_for()
-                frame = next(f for f in pg.frames if "plugin_entry.html" in f.url)
-                frame.evaluate("(h) => { location.hash = h; }", "#run=%s&view=lights" % runs[0])
-                frame.wait_for_selector('.hj-view[data-view="lights"] .hj-light')
-                frame.wait_for_function(
-                    "(t) => document.documentElement.dataset.theme === t", arg=scheme
-                )
-                pg.wait_for_timeout(600)
-                path = os.path.join(out, "tab_%s.png" % scheme)
-                pg.screenshot(path=path, full_page=False)
-                paths.append(path)
-                context.close()
-            context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    with _tab(logdir, runs) as (tb, browser):
+        for scheme in ("light", "dark"):
+            # TensorBoard follows the browser's colour scheme; the tab follows TensorBoard.
+            context = browser.new_context(
+                viewport={"width": 1200, "height": 820}, color_scheme=scheme
+            )
             pg = context.new_page()
             pg.set_default_timeout(40000)
-            pg.goto(tb.url + deep_link(runs, "charts", "collapse"))
-            pg.wait_for_selector(".hj-chart-card path.hj-line")
+            pg.goto(tb.url + "/#hjepa")
+            pg.frame_locator("iframe").locator(".hj-run-row").first.wait_for()
+            frame = next(f for f in pg.frames if "plugin_entry.html" in f.url)
+            frame.evaluate("(h) => { location.hash = h; }", "#run=%s&view=lights" % runs[0])
+            frame.wait_for_selector('.hj-view[data-view="lights"] .hj-light')
+            frame.wait_for_function(
+                "(t) => document.documentElement.dataset.theme === t", arg=scheme
+            )
             pg.wait_for_timeout(600)
-            path = os.path.join(out, "tab_deep_link.png")
+            path = os.path.join(out, "tab_%s.png" % scheme)
             pg.screenshot(path=path, full_page=False)
             paths.append(path)
             context.close()
-        finally:
-            browser.close()
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        pg = context.new_page()
+        pg.set_default_timeout(40000)
+        pg.goto(tb.url + deep_link(runs, "charts", "collapse"))
+        pg.wait_for_selector(".hj-chart-card path.hj-line")
+        pg.wait_for_timeout(600)
+        path = os.path.join(out, "tab_deep_link.png")
+        pg.screenshot(path=path, full_page=False)
+        paths.append(path)
+        context.close()
     return paths
 
 
 def take_timeline(logdir, out, runs=("healthy", "collapse")):
     """The health timeline (the strip in the run header, the charts' marks) of each run,
     in the light and the dark theme: tab_timeline_<run>_<theme>.png."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.tb_process import running_tensorboard
-
     os.makedirs(out, exist_ok=True)
     paths = []
-    with running_tensorboard(logdir) as tb, sync_playwright() as p:
-        _wait_runs(tb, runs)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for run in runs:
-                for scheme in ("light", "dark"):
-                    context = browser.new_context(
-                        viewport={"width": 1200, "height": 900}, color_scheme=scheme
-                    )
-                    pg = context.new_page()
-                    pg.set_default_timeout(40000)
-                    pg.goto(tb.url + deep_link([run], "charts", "collapse"))
-                    pg.wait_for_selector(".hj-run-head .hj-timeline-segment")
-                    pg.wait_for_selector(".hj-chart-card path.hj-line")
-                    pg.wait_for_timeout(600)
-                    path = os.path.join(out, "tab_timeline_%s_%s.png" % (run, scheme))
-                    pg.screenshot(path=path, full_page=False)
-                    paths.append(path)
-                    context.close()
-        finally:
-            browser.close()
+    with _tab(logdir, runs) as (tb, browser):
+        for run in runs:
+            for scheme in ("light", "dark"):
+                context = browser.new_context(
+                    viewport={"width": 1200, "height": 900}, color_scheme=scheme
+                )
+                pg = context.new_page()
+                pg.set_default_timeout(40000)
+                pg.goto(tb.url + deep_link([run], "charts", "collapse"))
+                pg.wait_for_selector(".hj-run-head .hj-timeline-segment")
+                pg.wait_for_selector(".hj-chart-card path.hj-line")
+                pg.wait_for_timeout(600)
+                path = os.path.join(out, "tab_timeline_%s_%s.png" % (run, scheme))
+                pg.screenshot(path=path, full_page=False)
+                paths.append(path)
+                context.close()
     return paths
 
 

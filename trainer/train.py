@@ -135,6 +135,24 @@ def build_model(cfg: config_lib.Config) -> HJEPA:
     return HJEPA.from_config(cfg.model, stop_gradient=cfg.training.stop_gradient)
 
 
+def build_metrics(
+    cfg: config_lib.Config, sink, policy: FrequencyPolicy, *, enabled: bool = True
+) -> HJepaMetrics:
+    """The metric logger of ``cfg.metrics`` writing to ``sink`` at ``policy``'s steps."""
+    return HJepaMetrics(
+        sink,
+        hierarchy_weights=cfg.model.hierarchy_weights,
+        embed_dim=cfg.model.embed_dim,
+        policy=policy,
+        collapse_max_rows=cfg.metrics.collapse_max_rows,
+        window=cfg.metrics.window,
+        histogram_max_values=cfg.metrics.histogram_max_values,
+        loss_only=cfg.metrics.loss_only,
+        seed=cfg.training.seed,
+        enabled=enabled,
+    )
+
+
 def build_mask_generator(cfg: config_lib.Config, grid: int) -> MultiBlockMaskGenerator:
     mk = cfg.masking
     return MultiBlockMaskGenerator(
@@ -337,18 +355,7 @@ class Trainer:
         self.health = self._health_monitor(policy)
         self._health_stop: Optional[str] = None
         self._bar = None
-        self.metrics = HJepaMetrics(
-            self.health or self.sink,
-            hierarchy_weights=cfg.model.hierarchy_weights,
-            embed_dim=cfg.model.embed_dim,
-            policy=policy,
-            collapse_max_rows=cfg.metrics.collapse_max_rows,
-            window=cfg.metrics.window,
-            histogram_max_values=cfg.metrics.histogram_max_values,
-            loss_only=cfg.metrics.loss_only,
-            seed=cfg.training.seed,
-            enabled=self.main,
-        )
+        self.metrics = build_metrics(cfg, self.health or self.sink, policy, enabled=self.main)
         if state is not None:
             self._restore(state)
             if self.health is not None:  # the online checks see the history before the resume

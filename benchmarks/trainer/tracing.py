@@ -48,7 +48,7 @@ from hjepa_trainer.masking import Masks
 from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, StepTimer
 from hjepa_trainer.model import hierarchy_levels
 from hjepa_trainer.optim import build_optimizer, param_groups
-from hjepa_trainer.train import Trainer, build_model
+from hjepa_trainer.train import Trainer, build_metrics, build_model
 
 aten = torch.ops.aten
 _CPU = torch.device("cpu")
@@ -335,17 +335,7 @@ class FakeStep:
         policy = FrequencyPolicy(
             log_frequency=cfg.logging.log_frequency, overrides=cfg.metrics.frequencies
         )
-        trainer.metrics = HJepaMetrics(
-            NullSink(),
-            hierarchy_weights=cfg.model.hierarchy_weights,
-            embed_dim=cfg.model.embed_dim,
-            policy=policy,
-            collapse_max_rows=cfg.metrics.collapse_max_rows,
-            window=cfg.metrics.window,
-            histogram_max_values=cfg.metrics.histogram_max_values,
-            loss_only=cfg.metrics.loss_only,
-            seed=t.seed,
-        )
+        trainer.metrics = build_metrics(cfg, NullSink(), policy)
         self.trainer = trainer
         self.cfg = cfg
 
