@@ -60,6 +60,32 @@ def test_a_probe_that_never_beat_the_random_init_encoder_warns_at_the_end():
     assert learnt["status"] == "healthy" and learnt["value"] > 2  # its best, 0.41
 
 
+def test_the_gain_waits_for_the_probe_of_the_end_of_training():
+    # The tiny demo at its check of step 1450 of 1500: probes at 33% and 67% of training,
+    # the last one 1.6 standard errors above the random-init encoder's; the probe of the
+    # end of training is still to come, so the gain is not judged yet (it warned there).
+    # The run's other curves go on to step 970 (97% of the run).
+    base, late = 0.3516, 0.3848
+    at_97 = make_run(
+        {
+            "eval.knn_top1": (np.array([333, 667]), np.array([0.373, late])),
+            "eval.knn_top1_random_init": (np.array([0]), np.array([base])),
+            "eval.num_classes": (np.array([0]), np.array([6.0])),
+            "eval.probe_queries": (np.array([0]), np.array([1024.0])),
+            "loss.total": (np.arange(0, 971, 10), np.full(98, 0.5)),
+        },
+        total_steps=1000,
+    )
+    gain = light(diagnose(at_97), "derived.knn_gain")
+    assert gain["status"] == "unknown" and "step 667" in gain["explanation"], gain
+    # Its end-of-training probe, 0.419: judged, healthy (3.1 standard errors above).
+    at_97.series[("eval.knn_top1", None)] = series(
+        "eval.knn_top1", None, (np.array([333, 667, 1000]), np.array([0.373, late, 0.4189]))
+    )
+    gain = light(diagnose(at_97), "derived.knn_gain")
+    assert gain["status"] == "healthy" and gain["value"] > 2
+
+
 def test_a_probe_at_chance_is_collapse_and_fires_the_collapse_branch():
     health = _run([0.20, 0.11])
     assert light(health, "derived.knn_vs_chance")["status"] == "collapse"

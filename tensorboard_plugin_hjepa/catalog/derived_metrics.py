@@ -238,7 +238,8 @@ KNN_VS_RANDOM_INIT = Derived(
 KNN_GAIN = Derived(
     "derived.knn_gain",
     "Best kNN top-1 of the run minus the random-init encoder's, in standard errors of the "
-    "difference; judged in the last 5% of training (before, it is still learning).",
+    "difference; judged once a probe of the last 5% of training is logged (before, it is "
+    "still learning).",
     "standard errors",
     VerdictRule(
         statistic="peak",
@@ -253,7 +254,7 @@ KNN_GAIN = Derived(
             ),
         ),
         healthy_text="the probe beat the random-init encoder's by more than 2 standard errors "
-        "(judged in the last 5% of training)",
+        "(judged once a probe of the last 5% of training is logged)",
         correction=PROBE_SE_CORRECTION,
     ),
     category="eval",

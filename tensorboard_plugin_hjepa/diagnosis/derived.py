@@ -88,14 +88,22 @@ GAIN_FROM_PROGRESS = 0.95  # the probe's gain is judged in the last 5% of traini
 
 
 def _knn_gain(ctx: Context, record: schema.Derived, level) -> DerivedValue:
-    """(best probe - random init) / SE of the difference, in the last 5% of training."""
+    """(best probe - random init) / SE of the difference, once a probe of the last 5% of
+    training is logged: a run at 97% whose last probe was at 67% still has its
+    end-of-training probe to come."""
     stat = ctx.stat(PROBE, None, record.rule.statistic)
-    if ctx.progress is None or ctx.progress < GAIN_FROM_PROGRESS:
+    probe, total = ctx.curve(PROBE), ctx.total_steps
+    if probe is None or probe.n == 0 or not total:
+        return DerivedValue(
+            None, stat, "judged on a probe of the last 5% of training: progress unknown"
+        )
+    at = float(probe.steps[-1]) / total
+    if at < GAIN_FROM_PROGRESS:
         return DerivedValue(
             None,
             stat,
-            "judged in the last 5%% of training (%s): until then the probe may still rise"
-            % ("progress unknown" if ctx.progress is None else "now %.0f%%" % (100 * ctx.progress)),
+            "judged on a probe of the last 5%% of training (the last one is at step %d, %.0f%%):"
+            " until then the probe may still rise" % (int(probe.steps[-1]), 100 * at),
         )
     return _knn_vs_random_init(ctx, record, level)
 
