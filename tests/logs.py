@@ -47,6 +47,7 @@ from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from tensorboard_plugin_hjepa import catalog, metadata
+from tensorboard_plugin_hjepa.diagnosis import timeline
 from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter, _float32_tensor
 
 KINDS = ("healthy", "collapsing", "diverging", "stuck", "missing")
@@ -187,7 +188,7 @@ def curves(
             continue
         if kind == "missing" and metric.key not in _MISSING_KEEP:
             continue
-        if metric.key == "health.status":  # the online checks' verdicts, not a curve: left
+        if metric.key == timeline.STATUS_KEY:  # the online checks' verdicts, not a curve: left
             continue  # out, so the health timeline judges prefixes of these curves
         s = _metric_steps(metric, steps)
         t = s / max(steps - 1, 1)

@@ -48,12 +48,12 @@ import numpy as np
 from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
 from tensorboard_plugin_hjepa.diagnosis import changes, diagnose
+from tensorboard_plugin_hjepa.diagnosis.timeline import STATUS_KEY  # every check's status rank
 from tensorboard_plugin_hjepa.run_data import RunData, Series
 from tensorboard_plugin_hjepa.summary import RunManifest
 
 ALERT_KEY = "health.alert"  # catalogue key of the alert text
 HEALTHY_CHECKPOINT_KEY = "health.healthy_checkpoint_step"
-STATUS_KEY = "health.status"  # the overall status of every check, as its rank
 EXIT_HEALTH_STOP = 3  # hjepa-train's exit status when health.stop_on stopped the run
 STOP_ON = (schema.WARNING, schema.COLLAPSE, schema.CRITICAL)  # None = never stop
 DEFAULT_MAX_POINTS = 2000
