@@ -255,6 +255,21 @@ class _StopFlag:
 
 
 # ----------------------------------------------------------------------------- the trainer
+def compile_dynamic(parts) -> None:
+    """``torch.compile`` each module for shapes that change every step (the masks' sizes).
+
+    Inductor's memory-coalescing analysis does not handle dynamic shapes yet (its own
+    config says so) and fails an assertion on the predictor's graph on CUDA (torch 2.11,
+    H200): it is turned off before compiling, where this torch has it.
+    """
+    import torch._inductor.config as inductor_config
+
+    if hasattr(inductor_config.triton, "coalesce_tiling_analysis"):
+        inductor_config.triton.coalesce_tiling_analysis = False
+    for part in parts:
+        part.compile(dynamic=True)
+
+
 class Trainer:
     """Holds the state of one run; ``run()`` trains until the configured end.
 
@@ -305,12 +320,9 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
         if cfg.training.compile:
-            for part in (
-                self.model.context_encoder,
-                self.model.target_encoder,
-                self.model.predictor,
-            ):
-                part.compile(dynamic=True)
+            compile_dynamic(
+                (self.model.context_encoder, self.model.target_encoder, self.model.predictor)
+            )
         self.masks = build_mask_generator(cfg, self.model.grid)
         self._mask_profile = None  # what this masking gives, for the manifest (computed once)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]

@@ -75,72 +75,79 @@ def measure(p: Plan, *, steps: int = 100, log=print) -> List[dict]:
         log: progress lines.
 
     Returns:
-        One row per mode: mode, samples_per_s, step_ms, peak_gb, tflops, peak_share.
+        One row per mode: mode, device, and samples_per_s, step_ms, peak_gb, tflops,
+        peak_share; or error where the mode failed (a compiler error, say).
 
     Raises:
         NeedsCuda: no CUDA device.
     """
     require_cuda()
     name = torch.cuda.get_device_name()
-    peak_tf = device_peak_tflops(name)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for compile_ in (False, True):
-            cfg = C.load_config(
-                GPU_CONFIG,
-                [
-                    f"training.batch_size={p.batch}",
-                    f"training.compile={str(compile_).lower()}",
-                    "training.device=cuda",
-                    "training.amp=bf16",
-                    "data.source=procedural",
-                    f"data.train_size={4 * p.batch}",
-                    f"data.val_size={p.batch}",
-                    f"data.probe_size={p.batch}",
-                    f"logging.log_dir={tmp}",
-                    f"logging.experiment_name=gpu_compile_{compile_}",
-                ],
-            )
-            trainer = Trainer(cfg, progress=False)
-            period, groups = due_cycle(trainer.metrics)
-            # The metrics' FLOPs of each step: those of the first step with the same due-set.
-            metrics_flops = {
-                s: p.metrics_flops_by_every[str(steps_alike[0])][0]
-                for steps_alike in groups.values()
-                for s in steps_alike
-            }
-            data = iterate_batches(
-                trainer.data.train, start_step=0, batch=p.batch, seed=cfg.data.seed
-            )
-            timer = StepTimer(trainer.device)
-            for step in range(WARMUP_STEPS):
-                trainer.train_step(next(data)[0], step, timer)
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            timed = range(WARMUP_STEPS, WARMUP_STEPS + steps)
-            pinned = [next(data)[0].pin_memory() for _ in range(4)]  # host copies overlap
-            t0 = time.perf_counter()
-            for step in timed:
-                trainer.train_step(pinned[step % len(pinned)], step, timer)
-            torch.cuda.synchronize()
-            seconds = time.perf_counter() - t0
-            flops = sum(p.model_flops + metrics_flops[s % period] for s in timed)
-            tflops = flops / seconds / 1e12
-            rows.append(
-                {
-                    "mode": "bf16 compiled" if compile_ else "bf16 eager",
-                    "samples_per_s": p.batch * steps / seconds,
-                    "step_ms": 1000.0 * seconds / steps,
-                    "peak_gb": torch.cuda.max_memory_allocated() / 1e9,
-                    "tflops": tflops,
-                    "peak_share": tflops / peak_tf if peak_tf else None,
-                    "device": name,
-                }
-            )
-            log(f"  gpu: {rows[-1]['mode']}: {rows[-1]['samples_per_s']:.0f} samples/s")
-            del trainer
+            mode = "bf16 compiled" if compile_ else "bf16 eager"
+            try:
+                row = _measure_mode(p, compile_, steps=steps, log_dir=tmp)
+            except Exception as e:  # a compiler failure is a result of this table, not a crash
+                row = {"mode": mode, "error": f"{type(e).__name__}: {str(e).strip()[:200]}"}
+                log(f"  gpu: {mode}: failed ({row['error']})")
+            else:
+                log(f"  gpu: {mode}: {row['samples_per_s']:.0f} samples/s")
+            row.update(mode=mode, device=name)
+            rows.append(row)
             torch.cuda.empty_cache()
     return rows
+
+
+def _measure_mode(p: Plan, compile_: bool, *, steps: int, log_dir: str) -> dict:
+    """One row of ``measure``: the plan's config timed with ``training.compile`` = compile_."""
+    peak_tf = device_peak_tflops(torch.cuda.get_device_name())
+    cfg = C.load_config(
+        GPU_CONFIG,
+        [
+            f"training.batch_size={p.batch}",
+            f"training.compile={str(compile_).lower()}",
+            "training.device=cuda",
+            "training.amp=bf16",
+            "data.source=procedural",
+            f"data.train_size={4 * p.batch}",
+            f"data.val_size={p.batch}",
+            f"data.probe_size={p.batch}",
+            f"logging.log_dir={log_dir}",
+            f"logging.experiment_name=gpu_compile_{compile_}",
+        ],
+    )
+    trainer = Trainer(cfg, progress=False)
+    period, groups = due_cycle(trainer.metrics)
+    # The metrics' FLOPs of each step: those of the first step with the same due-set.
+    metrics_flops = {
+        s: p.metrics_flops_by_every[str(steps_alike[0])][0]
+        for steps_alike in groups.values()
+        for s in steps_alike
+    }
+    data = iterate_batches(trainer.data.train, start_step=0, batch=p.batch, seed=cfg.data.seed)
+    timer = StepTimer(trainer.device)
+    for step in range(WARMUP_STEPS):
+        trainer.train_step(next(data)[0], step, timer)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    timed = range(WARMUP_STEPS, WARMUP_STEPS + steps)
+    pinned = [next(data)[0].pin_memory() for _ in range(4)]  # host copies overlap
+    t0 = time.perf_counter()
+    for step in timed:
+        trainer.train_step(pinned[step % len(pinned)], step, timer)
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    flops = sum(p.model_flops + metrics_flops[s % period] for s in timed)
+    tflops = flops / seconds / 1e12
+    return {
+        "samples_per_s": p.batch * steps / seconds,
+        "step_ms": 1000.0 * seconds / steps,
+        "peak_gb": torch.cuda.max_memory_allocated() / 1e9,
+        "tflops": tflops,
+        "peak_share": tflops / peak_tf if peak_tf else None,
+    }
 
 
 def report(p: Plan, rows: List[dict]) -> str:
@@ -155,6 +162,9 @@ def report(p: Plan, rows: List[dict]) -> str:
         f"{'TFLOP/s':>9s}{'of peak':>9s}",
     ]
     for r in rows:
+        if "error" in r:
+            lines.append(f"  {r['mode']:<14s}failed: {r['error']}")
+            continue
         share = f"{r['peak_share']:.1%}" if r["peak_share"] is not None else "n/a"
         lines.append(
             f"  {r['mode']:<14s}{r['samples_per_s']:10.0f}{r['step_ms']:9.1f}"
