@@ -61,6 +61,8 @@ setuptools.setup(
     ],
     extras_require={
         "train": ["torch>=2.3", "pyyaml>=5.4", "pillow>=9.0", "tqdm>=4.60"],
+        # hjepa_trainer.lightning_callback.HJepaHealth: the metrics in a Lightning module.
+        "lightning": ["lightning>=2.1", "torch>=2.3", "pyyaml>=5.4", "tqdm>=4.60"],
         # Browser tests drive Debian's chromium through Playwright (no browser download);
         # scikit-learn ships the real images (its digits) of a scenario.
         "test": [
@@ -69,6 +71,7 @@ setuptools.setup(
             "playwright>=1.40",
             "scikit-learn>=1.0",
             "ruff>=0.6",
+            "lightning>=2.1",  # the Lightning callback's tests train real Lightning runs
         ],
     },
     entry_points={
