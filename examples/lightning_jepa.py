@@ -36,7 +36,7 @@ from own_training_loop import (  # noqa: E402
     probe,
 )
 
-from hjepa_trainer.health import EXIT_HEALTH_STOP  # noqa: E402
+from hjepa_trainer.health import EXIT_HEALTH_STOP  # noqa: E402  # hjepa
 from hjepa_trainer.lightning_callback import HJepaHealth, JepaStep  # noqa: E402  # hjepa
 
 
@@ -50,6 +50,16 @@ class Batches(torch.utils.data.IterableDataset):
         gen = torch.Generator().manual_seed(self.seed)
         while True:
             yield images(self.batch, gen)
+
+
+class StopAt(pl.Callback):
+    """End ``fit`` after ``step`` optimizer steps; the schedules keep ``--steps``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        trainer.should_stop = trainer.should_stop or trainer.global_step >= self.step
 
 
 class LitJepa(pl.LightningModule):
@@ -121,6 +131,7 @@ def main(argv=None):
     parser.add_argument("--no-stop-gradient", action="store_true", help="targets with gradients")
     parser.add_argument("--clip", type=float, default=5.0, help="Lightning's gradient_clip_val")
     parser.add_argument("--resume", default=None, help="a Lightning checkpoint to go on from")
+    parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (of --steps)")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:
@@ -153,7 +164,7 @@ def main(argv=None):
         num_sanity_val_steps=0,
         log_every_n_steps=10,
         logger=TensorBoardLogger(args.logdir, name=args.name, version=""),
-        callbacks=[health],  # hjepa
+        callbacks=[health, StopAt(args.max_steps or args.steps)],  # hjepa: health
         enable_progress_bar=False,
         enable_model_summary=False,
         enable_checkpointing=False,
@@ -167,7 +178,7 @@ def main(argv=None):
     )
     trainer.save_checkpoint(os.path.join(args.logdir, args.name, "last.ckpt"))
     if health.stopped is not None:  # hjepa
-        print(f"stopped: {health.stopped.line}; {health.stop_checkpoint}", file=sys.stderr)
+        print(f"stopped: {health.stopped.line}; {health.stop_checkpoint}", file=sys.stderr)  # hjepa
         return EXIT_HEALTH_STOP  # hjepa
     return 0
 

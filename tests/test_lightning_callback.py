@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from hjepa_trainer.health import ALERT_KEY
@@ -101,3 +102,20 @@ def test_gradients_are_measured_before_lightnings_clipping(tmp_path):
         assert before[step] > 100 * after[step], (step, before[step], after[step])
         assert after[step] == pytest.approx(1e-4, rel=0.05)
     assert set(_values(tmp_path, "clipped", "train/gradient/was_clipped").values()) == {1.0}
+
+
+def test_a_resumed_run_writes_every_step_once_and_keeps_its_windows(tmp_path):
+    _run(tmp_path, "resumed", "--max-steps", "60")
+    ckpt = str(tmp_path / "resumed" / "last.ckpt")
+    # The loss, per-level and clipping windows go into Lightning's checkpoint.
+    callbacks = torch.load(ckpt, weights_only=False)["callbacks"]
+    (windows,) = [v for k, v in callbacks.items() if k.startswith("HJepaHealth")]
+    assert len(windows["loss_window"]) == len(windows["clip_window"]) == 50
+    _run(tmp_path, "resumed", "--resume", ckpt)
+    losses = _values(tmp_path, "resumed", catalog.tag("loss.total"))
+    assert sorted(losses) == list(range(120))  # no step lost, none written twice
+    health = _health(tmp_path, "resumed")
+    assert health["status"] not in (schema.COLLAPSE, schema.CRITICAL)
+    # The random-init probe is not run again on a trained encoder.
+    baseline = _values(tmp_path, "resumed", catalog.tag("eval.knn_top1_random_init"))
+    assert list(baseline) == [0]
