@@ -50,7 +50,17 @@ setuptools.setup(
     },
     package_data={
         "tensorboard_plugin_hjepa": ["http_api.md"],
-        "tensorboard_plugin_hjepa.static": ["*.js", "*.css", "*.html", "*.svg"],
+        # index.js and style.css at the top, the modules on their shelves.
+        "tensorboard_plugin_hjepa.static": [
+            "*.js",
+            "*.css",
+            "*.html",
+            "*.svg",
+            "lib/*.js",
+            "page/*.js",
+            "charts/*.js",
+            "views/*.js",
+        ],
         "hjepa_trainer": ["configs/*.yaml"],
     },
     install_requires=[

@@ -1,28 +1,40 @@
 // The "H-JEPA Health" tab. TensorBoard's iframe page (/data/plugin_entry.html?name=hjepa,
 // <base href="plugin/hjepa/">) imports this module and calls render().
 //
-// index.js wires state -> api -> views: it follows the UI state (state.js, mirrored in
-// the URL hash by hash_sync.js), fetches what the visible view needs (api.js), ignores
-// answers that arrive after the user moved on, hands the data to the view's build
-// function (views.js) and destroys the previous view's charts. The tab computes no
-// verdict: every status, threshold and text comes from the `health` and `catalog` routes.
+// index.js wires state -> api -> views: it follows the UI state (lib/state.js, mirrored
+// in the URL hash by page/hash_sync.js), fetches what the visible view needs
+// (lib/api.js), ignores answers that arrive after the user moved on, hands the data to
+// the view's build function (views/views.js) and destroys the previous view's charts.
+// The tab computes no verdict: every status, threshold and text comes from the `health`
+// and `catalog` routes.
+//
+// Shelves, each importing only from itself and the shelves above it:
+//   lib/     no DOM: the routes, catalogue look-ups, numbers and labels as text, bands,
+//            curves, the timeline's stretches, the URL hash format, the UI state, class
+//            names and colours (the node tests import these)
+//   page/    the browser page: the element builder, mounting, the theme, the URL hash
+//            kept in step with the state, TensorBoard's plugin host
+//   charts/  drawing: the chart frame, line and stack charts, sparklines, the chart card,
+//            the timeline strip
+//   views/   what the user reads: the bar, the runs overview, the run layout and
+//            headers, the views and their list (views.js), loading/error/empty pages
 
-import * as api from './api.js';
-import {C} from './classes.js';
-import {DEFAULT_STATUS_ORDER, formatClock} from './format.js';
-import {syncHash} from './hash_sync.js';
-import {replaceContent} from './mount.js';
-import {overviewView} from './overview.js';
-import {RUN_COLORS} from './palette.js';
-import {runLayout} from './run_layout.js';
-import {columnsFromRows} from './series.js';
-import {createShell} from './shell.js';
-import {createStore} from './state.js';
-import {emptyView, errorView, loadingView} from './states.js';
-import {h} from './dom.js';
-import {connectHost} from './host.js';
-import {followTheme} from './theme.js';
-import {VIEWS, viewById} from './views.js';
+import * as api from './lib/api.js';
+import {C} from './lib/classes.js';
+import {DEFAULT_STATUS_ORDER, formatClock} from './lib/format.js';
+import {RUN_COLORS} from './lib/palette.js';
+import {columnsFromRows} from './lib/series.js';
+import {createStore} from './lib/state.js';
+import {h} from './page/dom.js';
+import {syncHash} from './page/hash_sync.js';
+import {connectHost} from './page/host.js';
+import {replaceContent} from './page/mount.js';
+import {followTheme} from './page/theme.js';
+import {overviewView} from './views/overview.js';
+import {emptyView, errorView, loadingView} from './views/placeholders.js';
+import {runLayout} from './views/run_layout.js';
+import {createShell} from './views/shell.js';
+import {VIEWS, viewById} from './views/views.js';
 
 const RELOAD_MS = 30000;
 const DEFAULT_VIEW = VIEWS[0].id;
@@ -52,14 +64,17 @@ class App {
   start() {
     document.documentElement.lang = document.documentElement.lang || 'en';
     if (!document.querySelector('link[data-hjepa-style]')) {
-      document.head.appendChild(h('link', {rel: 'stylesheet', href: './style.css', 'data-hjepa-style': '1'}));
+      document.head.appendChild(
+        h('link', {rel: 'stylesheet', href: './style.css', 'data-hjepa-style': '1'}),
+      );
     }
     document.title = 'H-JEPA Health';
     const theme = followTheme(document.documentElement);
     this.disposers.push(theme.dispose);
     const state = this.store.get();
     this.shell = createShell({
-      smoothing: state.smoothing, dim: state.dim,
+      smoothing: state.smoothing,
+      dim: state.dim,
       onBack: () => this.store.set({view: 'overview'}),
       onSmoothing: (v) => this.store.set({smoothing: v}),
       onDim: (dim) => this.store.set({dim}),
@@ -68,10 +83,16 @@ class App {
     this.mount.textContent = '';
     this.mount.appendChild(this.shell.el);
     this.shell.main.appendChild(loadingView('Loading runs…'));
-    this.disposers.push(syncHash(this.store, {
-      isView: (id) => !!viewById(id), defaultView: DEFAULT_VIEW,
-      onProblems: (problems) => this.shell.notice(`Parts of the link were left out: ${problems.join('; ')}.`, {id: 'hash'}),
-    }));
+    this.disposers.push(
+      syncHash(this.store, {
+        isView: (id) => !!viewById(id),
+        defaultView: DEFAULT_VIEW,
+        onProblems: (problems) =>
+          this.shell.notice(`Parts of the link were left out: ${problems.join('; ')}.`, {
+            id: 'hash',
+          }),
+      }),
+    );
     this.shell.setDim(this.store.get().dim); // the link may have set it
     this.shell.setSmoothing(this.store.get().smoothing);
     this.disposers.push(this.store.subscribe((s, changed) => this.onState(s, changed)));
@@ -101,8 +122,8 @@ class App {
       this.refresh(); // every verdict depends on D
       return;
     }
-    const live = this.current && this.current.spec ? this.current.spec.live || [] : [];
-    if (this.current && this.current.onState && changed.every((k) => live.includes(k))) {
+    const live = this.current?.spec ? this.current.spec.live || [] : [];
+    if (this.current?.onState && changed.every((k) => live.includes(k))) {
       this.current.onState(state, changed);
       return;
     }
@@ -127,8 +148,10 @@ class App {
         this.refreshAgain = false;
         this.lastRefresh = Date.now();
         const dim = this.store.get().dim;
-        const [runs, catalog] = await Promise.all([api.getRuns(dim),
-          this.catalog ? Promise.resolve({data: this.catalog}) : api.getCatalog()]);
+        const [runs, catalog] = await Promise.all([
+          api.getRuns(dim),
+          this.catalog ? Promise.resolve({data: this.catalog}) : api.getCatalog(),
+        ]);
         if (dim !== this.store.get().dim) {
           this.refreshAgain = true; // the user changed D meanwhile: that answer is stale
           continue;
@@ -146,9 +169,13 @@ class App {
         if (runs.error) {
           this.runsError = runs.error;
         } else {
-          this.runsError = typeof runs.data.error === 'string' && runs.data.error ? runs.data.error : null;
-          this.runs = Array.isArray(runs.data.runs) ? runs.data.runs.filter((r) => r && typeof r.run === 'string') : [];
-          this.runsHint = runs.data.hint && typeof runs.data.hint.text === 'string' ? runs.data.hint : null;
+          this.runsError =
+            typeof runs.data.error === 'string' && runs.data.error ? runs.data.error : null;
+          this.runs = Array.isArray(runs.data.runs)
+            ? runs.data.runs.filter((r) => r && typeof r.run === 'string')
+            : [];
+          this.runsHint =
+            runs.data.hint && typeof runs.data.hint.text === 'string' ? runs.data.hint : null;
         }
         this.health.clear();
         this.keepCurves(this.forceNext ? null : before);
@@ -179,16 +206,18 @@ class App {
   }
 
   statusOrder() {
-    return this.catalog && Array.isArray(this.catalog.statuses) ? this.catalog.statuses : DEFAULT_STATUS_ORDER;
+    return this.catalog && Array.isArray(this.catalog.statuses)
+      ? this.catalog.statuses
+      : DEFAULT_STATUS_ORDER;
   }
 
   runColor(run) {
     const i = (this.runs || []).findIndex((r) => r.run === run);
-    return RUN_COLORS[(i < 0 ? 0 : i) % RUN_COLORS.length];
+    return RUN_COLORS[Math.max(i, 0) % RUN_COLORS.length];
   }
 
   clearView() {
-    if (this.current && this.current.dispose) this.current.dispose();
+    if (this.current?.dispose) this.current.dispose();
     this.current = null;
     for (const c of this.charts) c.destroy();
     this.charts = [];
@@ -205,19 +234,26 @@ class App {
     const token = ++this.token;
     const state = this.store.get();
     if (this.runs === null || this.runsError) {
-      if (this.runsError) this.swap(errorView('the runs', this.runsError, () => this.refresh({force: true})));
+      if (this.runsError)
+        this.swap(errorView('the runs', this.runsError, () => this.refresh({force: true})));
       return;
     }
     const known = new Set(this.runs.map((r) => r.run));
     const selected = state.selected.filter((r) => known.has(r));
     const unknown = state.selected.filter((r) => !known.has(r));
     if (unknown.length && state.view !== 'overview') {
-      this.shell.notice(`Not (yet) in this log directory: ${unknown.map((r) => `“${r}”`).join(', ')}.`, {id: 'unknown-runs'});
+      this.shell.notice(
+        `Not (yet) in this log directory: ${unknown.map((r) => `“${r}”`).join(', ')}.`,
+        {id: 'unknown-runs'},
+      );
     } else {
       this.shell.clearNotice('unknown-runs');
     }
     this.checked = this.checked.filter((r) => known.has(r));
-    const spec = selected.length && state.view !== 'overview' ? viewById(state.view) || viewById(DEFAULT_VIEW) : null;
+    const spec =
+      selected.length && state.view !== 'overview'
+        ? viewById(state.view) || viewById(DEFAULT_VIEW)
+        : null;
     this.shell.setView(spec);
     if (!spec) {
       this.swap(this.runs.length ? this.overview() : emptyView(this.catalog, this.runsHint));
@@ -227,37 +263,61 @@ class App {
     const hkey = (run) => `${dim || ''}\u0000${run}`;
     const missing = selected.filter((r) => !this.health.has(hkey(r)));
     if (missing.length) {
-      if (!this.shell.main.querySelector(`.${C.layout}`)) this.swap(loadingView('Loading diagnosis…'));
-      const results = await api.pool(missing.map((run) => () => api.getHealth(run, dim)), 3);
+      if (!this.shell.main.querySelector(`.${C.layout}`))
+        this.swap(loadingView('Loading diagnosis…'));
+      const results = await api.pool(
+        missing.map((run) => () => api.getHealth(run, dim)),
+        3,
+      );
       if (token !== this.token) return; // the user moved on
-      missing.forEach((run, i) => this.health.set(hkey(run), results[i]));
+      missing.forEach((run, i) => {
+        this.health.set(hkey(run), results[i]);
+      });
     }
     const items = [];
     const errors = [];
     for (const run of selected) {
       const r = this.health.get(hkey(run));
-      if (r && r.data) items.push({run, color: this.runColor(run), health: r.data});
-      else errors.push(errorView(`the health of run “${run}”`, r ? r.error : 'no answer', () => this.refresh({force: true})));
+      if (r?.data) items.push({run, color: this.runColor(run), health: r.data});
+      else
+        errors.push(
+          errorView(`the health of run “${run}”`, r ? r.error : 'no answer', () =>
+            this.refresh({force: true}),
+          ),
+        );
     }
-    const layout = (content) => runLayout({
-      runs: this.runs, selected, color: (run) => this.runColor(run), items, view: spec.id,
-      onToggleRun: (run, on) => {
-        const cur = this.store.get().selected.filter((x) => x !== run && known.has(x));
-        const next = on ? [...cur, run] : cur;
-        if (!next.length) return false;
-        this.store.set({selected: next});
-        return true;
-      },
-      onView: (id) => this.store.set({view: id, lastView: id}),
-    }, content);
+    const layout = (content) =>
+      runLayout(
+        {
+          runs: this.runs,
+          selected,
+          color: (run) => this.runColor(run),
+          items,
+          view: spec.id,
+          onToggleRun: (run, on) => {
+            const cur = this.store.get().selected.filter((x) => x !== run && known.has(x));
+            const next = on ? [...cur, run] : cur;
+            if (!next.length) return false;
+            this.store.set({selected: next});
+            return true;
+          },
+          onView: (id) => this.store.set({view: id, lastView: id}),
+        },
+        content,
+      );
     if (!items.length) {
       this.swap(layout(errors));
       return;
     }
     const pending = [];
     const env = {
-      items, catalog: this.catalog, catalogError: this.catalogError, statusOrder: this.statusOrder(),
-      state, get: () => this.store.get(), set: (patch) => this.store.set(patch),
+      items,
+      catalog: this.catalog,
+      catalogError: this.catalogError,
+      statusOrder: this.statusOrder(),
+      state,
+      get: () => this.store.get(),
+      set: (patch) => this.store.set(patch),
       curve: (run, tag) => this.curves.get(`${run}\u0000${tag}`),
       loadCurves: (pairs) => this.loadCurves(pairs),
       track: (chart) => {
@@ -276,14 +336,20 @@ class App {
     const out = await spec.build(env);
     if (out === null || token !== this.token) return;
     const isNode = out instanceof Node;
-    this.swap(layout([errors, isNode ? out : out.node]), pending,
-      {spec, onState: isNode ? null : out.onState, dispose: isNode ? null : out.dispose});
+    this.swap(layout([errors, isNode ? out : out.node]), pending, {
+      spec,
+      onState: isNode ? null : out.onState,
+      dispose: isNode ? null : out.dispose,
+    });
   }
 
   /** Fetch curves not loaded yet and keep them as columns until the next reload. */
   async loadCurves(pairs) {
     const todo = pairs.filter((p) => !this.curves.has(`${p.run}\u0000${p.tag}`));
-    const results = await api.pool(todo.map((p) => () => api.getScalars(p.run, p.tag)), 4);
+    const results = await api.pool(
+      todo.map((p) => () => api.getScalars(p.run, p.tag)),
+      4,
+    );
     todo.forEach((p, i) => {
       const r = results[i];
       const body = r.data;
@@ -301,11 +367,15 @@ class App {
       this.store.set({selected: runs, view: viewById(last) ? last : DEFAULT_VIEW});
     };
     return overviewView({
-      runs: this.runs, checked: this.checked, statusOrder: this.statusOrder(),
+      runs: this.runs,
+      checked: this.checked,
+      statusOrder: this.statusOrder(),
       onOpen: (run) => open([run]),
       onOpenMany: () => this.checked.length && open(this.checked.slice()),
       onCheck: (run, on) => {
-        this.checked = on ? Array.from(new Set([...this.checked, run])) : this.checked.filter((r) => r !== run);
+        this.checked = on
+          ? Array.from(new Set([...this.checked, run]))
+          : this.checked.filter((r) => r !== run);
       },
     });
   }

@@ -74,7 +74,7 @@ def _tab(logdir, runs):
 
 
 def deep_link(runs, view, category=None):
-    """The tab's own address at a place (see frontend/hash.js)."""
+    """The tab's own address at a place (see frontend/lib/hash.js)."""
     parts = (
         ["run=%s" % r for r in runs]
         + ["view=%s" % view]

@@ -1,4 +1,4 @@
-"""Runs the Node unit tests of the tab's pure helpers (frontend/format.js).
+"""Runs the Node unit tests of the tab's pure helpers (frontend/lib/).
 
 The product needs no Node; these tests use it when it is installed and skip otherwise.
 """

@@ -1,12 +1,29 @@
-// Unit tests of the tab's number and text formatting (frontend/format.js).
+// Unit tests of the tab's number and text formatting (frontend/lib/format.js).
 // Run: node --test tests/browser/js/
-import {test} from 'node:test';
+
 import assert from 'node:assert/strict';
+import {test} from 'node:test';
 import {
-  num, formatValue, formatStep, spansDecades, niceTicks, logTicks, toCsv, csvField,
-  boundText, comparisonText, safeFileName, statusRank, keyLabel, levelText, dimText,
-  sourceLabel, categoryLabel, formatPercent, normaliseText,
-} from '../../../frontend/format.js';
+  boundText,
+  categoryLabel,
+  comparisonText,
+  csvField,
+  dimText,
+  formatPercent,
+  formatStep,
+  formatValue,
+  keyLabel,
+  levelText,
+  logTicks,
+  niceTicks,
+  normaliseText,
+  num,
+  safeFileName,
+  sourceLabel,
+  spansDecades,
+  statusRank,
+  toCsv,
+} from '../../../frontend/lib/format.js';
 
 test('num reads the non-finite strings of TensorBoard JSON', () => {
   assert.ok(Number.isNaN(num('NaN')));
@@ -70,7 +87,10 @@ test('log ticks over less than two decades use 1-2-5 steps', () => {
 
 test('labels of keys, levels, sources and categories', () => {
   assert.equal(keyLabel('collapse.effective_rank'), 'effective rank');
-  assert.equal(keyLabel('derived.contribution_min_share', {withCategory: true}), 'derived contribution min share');
+  assert.equal(
+    keyLabel('derived.contribution_min_share', {withCategory: true}),
+    'derived contribution min share',
+  );
   assert.equal(levelText(2), 'level 2');
   assert.equal(levelText(null), '');
   assert.equal(sourceLabel('plain'), 'plain scalars');
@@ -99,7 +119,14 @@ test('formatValue of large, negative and integer-valued numbers', () => {
 });
 
 test('formatStep groups thousands', () => {
-  for (const [v, s] of [[0, '0'], [999, '999'], [1000, '1,000'], [123456789, '123,456,789'], [-12000, '-12,000'], ['1e6', '1,000,000']]) {
+  for (const [v, s] of [
+    [0, '0'],
+    [999, '999'],
+    [1000, '1,000'],
+    [123456789, '123,456,789'],
+    [-12000, '-12,000'],
+    ['1e6', '1,000,000'],
+  ]) {
     assert.equal(formatStep(v), s);
   }
 });

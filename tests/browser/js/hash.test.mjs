@@ -1,12 +1,18 @@
-// Unit tests of the tab's place in the URL hash (frontend/hash.js): what a copied link
+// Unit tests of the tab's place in the URL hash (frontend/lib/hash.js): what a copied link
 // holds, and that a malformed one is read as far as it can be, never thrown.
 // Run: node --test tests/browser/js/
-import {test} from 'node:test';
+
 import assert from 'node:assert/strict';
-import {MAX_RUNS, formatHash, parseDim, parseHash, samePlace} from '../../../frontend/hash.js';
+import {test} from 'node:test';
+import {formatHash, MAX_RUNS, parseDim, parseHash, samePlace} from '../../../frontend/lib/hash.js';
 
 test('a place round-trips through the hash, hostile run names included', () => {
-  const place = {runs: ['exp/a b', '<img src=x onerror=alert(1)>', 'x&view=y#z'], view: 'charts', category: 'loss', dim: 768};
+  const place = {
+    runs: ['exp/a b', '<img src=x onerror=alert(1)>', 'x&view=y#z'],
+    view: 'charts',
+    category: 'loss',
+    dim: 768,
+  };
   const hash = formatHash(place);
   assert.ok(hash.startsWith('#run='));
   assert.ok(!hash.includes('<') && !hash.includes(' '));
@@ -30,7 +36,7 @@ test('a malformed hash is read as far as it can be', () => {
   assert.equal(problems.length, 4); // bad encoding, unknown part, bad D, empty run
   assert.doesNotThrow(() => parseHash('#%'));
   assert.doesNotThrow(() => parseHash('#run=%ZZ'));
-  assert.ok(parseHash('#' + 'run=a&'.repeat(5000)).problems.some((p) => /longer/.test(p)));
+  assert.ok(parseHash(`#${'run=a&'.repeat(5000)}`).problems.some((p) => /longer/.test(p)));
 });
 
 test('runs are de-duplicated and capped', () => {
@@ -44,7 +50,8 @@ test('runs are de-duplicated and capped', () => {
 test('D is a positive whole number', () => {
   assert.equal(parseDim('768'), 768);
   assert.equal(parseDim(' 64 '), 64);
-  for (const bad of ['0', '-1', '1.5', '1e3', 'abc', '', '99999999', null]) assert.equal(parseDim(bad), null, String(bad));
+  for (const bad of ['0', '-1', '1.5', '1e3', 'abc', '', '99999999', null])
+    assert.equal(parseDim(bad), null, String(bad));
 });
 
 test('samePlace ignores the order of parts other than runs and encoding variants', () => {

@@ -1,14 +1,31 @@
-// Unit tests of the chart arithmetic (frontend/series.js): columns, smoothing, the
+// Unit tests of the chart arithmetic (frontend/lib/series.js): columns, smoothing, the
 // binary search of the hover, the union of steps, and the min/max-per-pixel thinning.
 // Run: node --test tests/browser/js/
-import {test} from 'node:test';
+
 import assert from 'node:assert/strict';
+import {test} from 'node:test';
 import {
-  PEN_UP, columnsFromRows, extent, groupByColumn, nearestIndex, pixelColumns, smooth, spansDecadesAll, thin, unionSorted,
-} from '../../../frontend/series.js';
+  columnsFromRows,
+  extent,
+  groupByColumn,
+  nearestIndex,
+  PEN_UP,
+  pixelColumns,
+  smooth,
+  spansDecadesAll,
+  thin,
+  unionSorted,
+} from '../../../frontend/lib/series.js';
 
 test('columns from the scalars route keep NaN/Inf and drop unreadable rows', () => {
-  const c = columnsFromRows([[0, 10, 1.5], [1, 11, 'NaN'], [2, 12, 'Infinity'], [null, 13, 1], [3, 14, 'oops'], [4, null, 2]]);
+  const c = columnsFromRows([
+    [0, 10, 1.5],
+    [1, 11, 'NaN'],
+    [2, 12, 'Infinity'],
+    [null, 13, 1],
+    [3, 14, 'oops'],
+    [4, null, 2],
+  ]);
   assert.deepEqual(Array.from(c.x), [0, 1, 2, 4]);
   assert.equal(c.y[0], 1.5);
   assert.ok(Number.isNaN(c.y[1]));
@@ -18,12 +35,16 @@ test('columns from the scalars route keep NaN/Inf and drop unreadable rows', () 
 });
 
 test('columns are sorted by step when rows arrive out of order', () => {
-  const c = columnsFromRows([[5, 0, 50], [1, 0, 10], [3, 0, 30]]);
+  const c = columnsFromRows([
+    [5, 0, 50],
+    [1, 0, 10],
+    [3, 0, 30],
+  ]);
   assert.deepEqual(Array.from(c.x), [1, 3, 5]);
   assert.deepEqual(Array.from(c.y), [10, 30, 50]);
 });
 
-test('smooth is TensorBoard\'s debiased EMA and passes non-finite values through', () => {
+test("smooth is TensorBoard's debiased EMA and passes non-finite values through", () => {
   assert.deepEqual(smooth([1, 2, 3], 0), [1, 2, 3]);
   const s = smooth([1, 2, NaN, 4], 0.6);
   assert.equal(s[0], 1); // debiased: the first point is itself
@@ -56,16 +77,24 @@ test('nearestIndex is a binary search over ascending steps', () => {
   assert.equal(nearestIndex(big, 77777.2), 38889);
 });
 
-test('unionSorted merges the runs\' steps once, without duplicates', () => {
+test("unionSorted merges the runs' steps once, without duplicates", () => {
   assert.deepEqual(Array.from(unionSorted([[0, 2, 4], [1, 2, 5], []])), [0, 1, 2, 4, 5]);
   assert.deepEqual(Array.from(unionSorted([[3, 7]])), [3, 7]);
   assert.deepEqual(Array.from(unionSorted([])), []);
 });
 
 test('extent over the values that pass, steps over all', () => {
-  const c = columnsFromRows([[0, 0, -1], [1, 0, 'NaN'], [2, 0, 0.5], [3, 0, 4]]);
+  const c = columnsFromRows([
+    [0, 0, -1],
+    [1, 0, 'NaN'],
+    [2, 0, 0.5],
+    [3, 0, 4],
+  ]);
   assert.deepEqual(extent(c, Number.isFinite), {x0: 0, x1: 3, y0: -1, y1: 4});
-  assert.deepEqual(extent(c, (v) => Number.isFinite(v) && v > 0), {x0: 0, x1: 3, y0: 0.5, y1: 4});
+  assert.deepEqual(
+    extent(c, (v) => Number.isFinite(v) && v > 0),
+    {x0: 0, x1: 3, y0: 0.5, y1: 4},
+  );
 });
 
 test('pixel columns map steps onto the plot once per x scale', () => {
@@ -109,7 +138,10 @@ test('thin breaks the line at values that fail (NaN, ±Inf, non-positive on a lo
 
 test('thin agrees with a plain per-column min/max on random data', () => {
   let seed = 7;
-  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rand = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
   const n = 5000;
   const ys = Float64Array.from({length: n}, () => (rand() < 0.01 ? NaN : rand() * 10 - 5));
   const cols = columnsOf(n, 37);
@@ -133,7 +165,10 @@ test('thin agrees with a plain per-column min/max on random data', () => {
 test('non-finite markers: one per pixel column', () => {
   const cols = Int32Array.from([0, 0, 0, 0, 2, 2]);
   const groups = groupByColumn(Int32Array.from([1, 2, 3, 4, 5]), cols);
-  assert.deepEqual(groups, [{first: 1, last: 3, count: 3}, {first: 4, last: 5, count: 2}]);
+  assert.deepEqual(groups, [
+    {first: 1, last: 3, count: 3},
+    {first: 4, last: 5, count: 2},
+  ]);
 });
 
 test('log axis by default only for positive curves spanning two decades', () => {
@@ -143,9 +178,14 @@ test('log axis by default only for positive curves spanning two decades', () => 
   assert.equal(spansDecadesAll([c([1, 0.001, -1])]), false);
 });
 
-test('a curve\'s memo is computed once and smoothing is redone only when it changes', async () => {
-  const {memoOf, smoothedOf} = await import('../../../frontend/series.js');
-  const c = columnsFromRows([[0, 0, 1], [1, 0, 'NaN'], [2, 0, 4], [3, 0, -2]]);
+test("a curve's memo is computed once and smoothing is redone only when it changes", async () => {
+  const {memoOf, smoothedOf} = await import('../../../frontend/lib/series.js');
+  const c = columnsFromRows([
+    [0, 0, 1],
+    [1, 0, 'NaN'],
+    [2, 0, 4],
+    [3, 0, -2],
+  ]);
   const m = memoOf(c);
   assert.equal(memoOf(c), m);
   assert.deepEqual(m.lin, {x0: 0, x1: 3, y0: -2, y1: 4});

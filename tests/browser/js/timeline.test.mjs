@@ -1,14 +1,19 @@
-// Unit tests of the health timeline's pure helpers (frontend/timeline.js), on answers
+// Unit tests of the health timeline's pure helpers (frontend/lib/timeline.js), on answers
 // shaped like the health route's `timeline`.
 // Run: node --test tests/browser/js/
-import {test} from 'node:test';
+
 import assert from 'node:assert/strict';
-import {leftHealthy, stretches} from '../../../frontend/timeline.js';
+import {test} from 'node:test';
+import {leftHealthy, stretches} from '../../../frontend/lib/timeline.js';
 
 test('points of one status merge into stretches that tile the run', () => {
   const points = [
-    {step: 0, status: 'unknown'}, {step: 100, status: 'healthy'}, {step: 200, status: 'healthy'},
-    {step: 300, status: 'warning'}, {step: 400, status: 'collapse'}, {step: 500, status: 'collapse'},
+    {step: 0, status: 'unknown'},
+    {step: 100, status: 'healthy'},
+    {step: 200, status: 'healthy'},
+    {step: 300, status: 'warning'},
+    {step: 400, status: 'collapse'},
+    {step: 500, status: 'collapse'},
   ];
   assert.deepEqual(stretches(points), [
     {from: 0, start: 0, to: 0, status: 'unknown'},
@@ -18,7 +23,10 @@ test('points of one status merge into stretches that tile the run', () => {
   ]);
   // The drawn widths add up to the run's span.
   const parts = stretches(points);
-  assert.equal(parts.reduce((a, s) => a + (s.to - s.from), 0), 500);
+  assert.equal(
+    parts.reduce((a, s) => a + (s.to - s.from), 0),
+    500,
+  );
 });
 
 test('points without a finite step are skipped, a missing status is unknown', () => {
@@ -29,13 +37,23 @@ test('points without a finite step are skipped, a missing status is unknown', ()
 });
 
 test("a chart's light is found by key and level; a run-wide light has level null", () => {
-  const health = {timeline: {lights: [
-    {key: 'collapse.effective_rank', level: 1, step: 300, status: 'collapse'},
-    {key: 'stability.loss_spike_ratio', level: null, step: 120, status: 'warning'},
-  ]}};
-  assert.deepEqual(leftHealthy(health, 'collapse.effective_rank', 1), {step: 300, status: 'collapse'});
+  const health = {
+    timeline: {
+      lights: [
+        {key: 'collapse.effective_rank', level: 1, step: 300, status: 'collapse'},
+        {key: 'stability.loss_spike_ratio', level: null, step: 120, status: 'warning'},
+      ],
+    },
+  };
+  assert.deepEqual(leftHealthy(health, 'collapse.effective_rank', 1), {
+    step: 300,
+    status: 'collapse',
+  });
   assert.equal(leftHealthy(health, 'collapse.effective_rank', 0), null);
-  assert.deepEqual(leftHealthy(health, 'stability.loss_spike_ratio', undefined), {step: 120, status: 'warning'});
+  assert.deepEqual(leftHealthy(health, 'stability.loss_spike_ratio', undefined), {
+    step: 120,
+    status: 'warning',
+  });
   assert.equal(leftHealthy({timeline: null}, 'x', 0), null);
   assert.equal(leftHealthy({}, 'x', 0), null);
 });
