@@ -13,8 +13,7 @@ import torch
 
 from hjepa_trainer import config as C
 from hjepa_trainer import metrics as M
-from hjepa_trainer.masking import mask_ratio_profile, step_generator
-from hjepa_trainer.train import build_mask_generator
+from hjepa_trainer.masking import build_mask_generator, mask_ratio_profile, step_generator
 from tensorboard_plugin_hjepa.diagnosis import diagnose
 from tensorboard_plugin_hjepa.summary import RunManifest
 from tests import rule_firing

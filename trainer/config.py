@@ -1,14 +1,18 @@
 """Typed trainer configuration: defaults < YAML file < ``--set key=value``.
 
 Every section is a dataclass. Each field carries its default, its allowed values and
-its unit: a choice is a ``Literal`` type (shared with the module that acts on it, e.g.
-``model.LossKind``), a limit sits in the field's declaration (``_field(..., ge=1)``),
-and a constraint between fields of a section is its ``_relations`` method, right below
-the fields. ``validate`` runs them all. Unknown keys, wrong types and out-of-range
-values fail at start-up with an error that names the key. The ``logging`` and
-``wandb`` sections follow section 14 of the metric reference exactly
-(``logging.log_dir``, ``logging.log_frequency``, ``logging.experiment_name``,
-``logging.tensorboard.enabled``, ``wandb.enabled``).
+its unit: a choice is a ``Literal`` type (shared with the module that acts on it:
+``model`` takes ``LossKind`` from here, ``StopOn`` is ``health.STOP_ON``), a limit sits
+in the field's declaration (``_field(..., ge=1)``), and a constraint between fields of
+a section is its ``_relations`` method, right below the fields. ``validate`` runs them
+all. Unknown keys, wrong types and out-of-range values fail at start-up with an error
+that names the key. The ``logging`` and ``wandb`` sections follow section 14 of the
+metric reference exactly (``logging.log_dir``, ``logging.log_frequency``,
+``logging.experiment_name``, ``logging.tensorboard.enabled``, ``wandb.enabled``).
+
+This module imports no other trainer module but ``health`` (no torch): the modules a
+config builds for (``data``, ``masking``, ``model``, ``metrics``, ``events``) import it,
+each with the builder of its own part (``build_model(cfg)``, ...).
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Opt
 from tensorboard_plugin_hjepa import catalog
 
 from .health import STOP_ON
-from .model import MAX_LEVELS, LossKind
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 DEFAULT_CONFIG = os.path.join(CONFIG_DIR, "tiny_cpu.yaml")
@@ -36,6 +39,10 @@ Device = Literal["auto", "cpu", "cuda"]
 Amp = Literal["auto", "bf16", "none"]
 DataSource = Literal["procedural", "folder"]
 StopOn = Literal[STOP_ON]  # "warning", "collapse" or "critical": health.STOP_ON
+# The per-level prediction losses ``model.level_loss`` computes (``model.loss``).
+LossKind = Literal["smooth_l1", "mse"]
+LOSS_KINDS = typing.get_args(LossKind)
+MAX_LEVELS = 4  # hierarchy levels: the patch grid and 3 pooled grids (2x2, 4x4, 8x8 windows)
 # Seeds are mixed into torch generator seeds (e.g. seed * 100_003 + epoch), which must
 # fit in 64 bits.
 SEED_LIMIT = 2**32

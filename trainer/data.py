@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
+
+from .config import Config
 
 CLASS_NAMES = ("grating_h", "grating_v", "checkerboard", "rings", "blobs", "pinwheel")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -303,3 +306,38 @@ def normalize(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     """uint8 (B, 3, S, S) -> float32 on ``device``, normalised with MEAN/STD."""
     x = images.to(device, non_blocking=True).float().div_(255.0)
     return (x - MEAN) / STD
+
+
+@dataclass
+class Datasets:
+    """The datasets of a run: train, held-out (validation loss, probe queries), the
+    probe's labelled bank, and the number of classes."""
+
+    train: object
+    val: object
+    probe_bank: object
+    num_classes: int
+
+
+def build_datasets(cfg: Config) -> Datasets:
+    """Train / held-out / probe-bank datasets of ``cfg.data``."""
+    d, size = cfg.data, cfg.model.img_size
+    if d.source == "procedural":
+
+        def make(split, n):
+            return ProceduralShapes(split=split, num=n, size=size, seed=d.seed)
+
+        train = make("train", d.train_size)
+        return Datasets(
+            train,
+            make("val", d.val_size),
+            make("probe", d.probe_size),
+            ProceduralShapes.num_classes,
+        )
+    folder = ImageFolder(d.path, size=size)
+    if d.val_path:
+        train, val = folder, ImageFolder(d.val_path, size=size)
+    else:
+        train, val = split_folder(folder, val_fraction=d.val_fraction, seed=d.seed)
+    bank = train.subset(range(min(len(train), d.probe_size)))
+    return Datasets(train, val, bank, folder.num_classes)

@@ -19,12 +19,17 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import sys
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from tensorboard.backend.event_processing import event_file_loader
 
 from tensorboard_plugin_hjepa import catalog
+from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG
+from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+
+from . import config as config_lib
 
 
 def max_event_steps(run_dir: str) -> Dict[str, int]:
@@ -228,3 +233,55 @@ class NullSink:
 
     def close(self) -> None:
         pass
+
+
+def wandb_mirror(cfg: config_lib.Config, run_dir: str):
+    """A scalar mirror to Weights & Biases when ``wandb.enabled`` and wandb is installed."""
+    if not cfg.wandb.enabled:
+        return None
+    try:
+        import wandb
+    except ImportError:
+        print(
+            "wandb.enabled is true but the 'wandb' package is not installed "
+            "(pip install wandb); continuing with TensorBoard logging only.",
+            file=sys.stderr,
+        )
+        return None
+    run = wandb.init(
+        project="hjepa",
+        name=cfg.logging.experiment_name,
+        dir=run_dir,
+        config=config_lib.to_dict(cfg),
+        resume="allow",
+    )
+
+    def mirror(key, value, step, level, group):
+        run.log({catalog.tag(key, level=level, group=group): value}, step=step)
+
+    return mirror
+
+
+def open_sink(
+    cfg: config_lib.Config,
+    run_dir: str,
+    *,
+    skip_through: Dict[str, int],
+    manifest: Optional[Callable[[], RunManifest]] = None,
+) -> EventSink:
+    """The event sink of a run (rank 0): a ``SummaryWriter`` on ``run_dir`` unless
+    ``logging.tensorboard.enabled`` is false, and the wandb mirror of ``wandb.enabled``.
+
+    Args:
+        cfg: the run's config.
+        run_dir: the run's directory (it exists).
+        skip_through: tag -> step already on disk (``max_event_steps``; empty when fresh).
+        manifest: returns the run's manifest, written first when the event files hold
+            none yet; None on a resume from a checkpoint (the manifest is on disk).
+    """
+    writer = None
+    if cfg.logging.tensorboard.enabled:
+        writer = SummaryWriter(run_dir, plain_scalars=cfg.metrics.plain_scalars)
+        if manifest is not None and MANIFEST_TAG not in skip_through:
+            writer.write_manifest(manifest())
+    return EventSink(writer, skip_through=skip_through, mirror=wandb_mirror(cfg, run_dir))

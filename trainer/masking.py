@@ -18,6 +18,8 @@ from typing import Callable, Tuple
 
 import torch
 
+from .config import Config
+
 
 @dataclass
 class Masks:
@@ -236,3 +238,16 @@ def mask_ratio_profile_of(draw: Callable[[int], float], *, batches: int = 200) -
         ratios, torch.tensor([0.01, 0.5, 0.99], dtype=torch.float64)
     ).tolist()
     return MaskRatioProfile(median=median, low=low, high=high, batches=batches)
+
+
+def build_mask_generator(cfg: Config, grid: int) -> MultiBlockMaskGenerator:
+    """The mask generator of ``cfg.masking`` on a ``grid`` x ``grid`` patch grid."""
+    mk = cfg.masking
+    return MultiBlockMaskGenerator(
+        grid=grid,
+        num_targets=mk.num_masks,
+        target_scale=tuple(mk.mask_scale),
+        target_aspect=tuple(mk.aspect_ratio),
+        context_scale=tuple(mk.context_scale),
+        min_context=mk.min_context,
+    )

@@ -16,21 +16,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Literal, Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-if TYPE_CHECKING:  # config imports this module (LOSS_KINDS); no import cycle at run time
-    from .config import ModelConfig
-
-# The per-level prediction losses ``level_loss`` computes (config key ``model.loss``).
-LossKind = Literal["smooth_l1", "mse"]
-LOSS_KINDS = typing.get_args(LossKind)
-MAX_LEVELS = 4  # hierarchy levels: the patch grid and 3 pooled grids (2x2, 4x4, 8x8 windows)
+# The loss choices and the level limit are declared with the config fields that take them.
+from .config import LOSS_KINDS, MAX_LEVELS, Config, LossKind, ModelConfig
 
 
 def sincos_pos_embed(dim: int, grid_h: int, grid_w: int) -> torch.Tensor:
@@ -492,7 +486,7 @@ class HJEPA(nn.Module):
         )
 
     @classmethod
-    def from_config(cls, cfg: "ModelConfig", *, stop_gradient: bool = True) -> "HJEPA":
+    def from_config(cls, cfg: ModelConfig, *, stop_gradient: bool = True) -> HJEPA:
         """The model of a ``model`` config section: each of its fields is the keyword
         argument of the same name (random init from the current torch seed).
 
@@ -568,3 +562,8 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     t_params = list(target.parameters())
     o_params = [p.detach() for p in online.parameters()]
     torch._foreach_lerp_(t_params, o_params, 1.0 - momentum)
+
+
+def build_model(cfg: Config) -> HJEPA:
+    """The H-JEPA model of ``cfg.model`` (random init from the current torch seed)."""
+    return HJEPA.from_config(cfg.model, stop_gradient=cfg.training.stop_gradient)

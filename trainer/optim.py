@@ -8,7 +8,7 @@ from typing import Iterable, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .metrics import global_grad_norm_tensor
+from .measures import global_grad_norm_tensor
 
 
 def param_groups(modules: Iterable[Tuple[str, nn.Module]]) -> List[dict]:

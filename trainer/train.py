@@ -27,23 +27,18 @@ import torch
 import torch.distributed as dist
 
 from tensorboard_plugin_hjepa import catalog
-from tensorboard_plugin_hjepa.metadata import MANIFEST_TAG, TEACHER_EMA
-from tensorboard_plugin_hjepa.summary import RunManifest, SummaryWriter
+from tensorboard_plugin_hjepa.metadata import TEACHER_EMA
+from tensorboard_plugin_hjepa.summary import RunManifest
 
 from . import checkpoint as ckpt
 from . import config as config_lib
-from .data import ImageFolder, ProceduralShapes, iterate_batches, normalize, split_folder
-from .events import EventSink, NullSink, max_event_steps, set_aside_after
+from .data import build_datasets, iterate_batches, normalize
+from .events import NullSink, max_event_steps, open_sink, set_aside_after
 from .health import HealthMonitor
-from .masking import MultiBlockMaskGenerator, mask_ratio_profile, step_generator
-from .metrics import (
-    AFTER_STEPS_KEYS,
-    FrequencyPolicy,
-    HJepaMetrics,
-    StepTimer,
-    global_grad_norm_tensor,
-)
-from .model import HJEPA, ema_update, pooled_grid_features
+from .masking import build_mask_generator, mask_ratio_profile, step_generator
+from .measures import global_grad_norm_tensor
+from .metrics import AFTER_STEPS_KEYS, FrequencyPolicy, StepTimer, build_metrics
+from .model import build_model, ema_update, pooled_grid_features
 from .optim import apply_schedules, build_optimizer, clip_gradients, param_groups
 from .probe import encode, knn_top1
 from .schedules import ema_momentum, learning_rate, weight_decay
@@ -130,103 +125,9 @@ def _dist_info():
     return world, rank, local_rank
 
 
-def build_model(cfg: config_lib.Config) -> HJEPA:
-    """The H-JEPA model of ``cfg.model`` (random init from the current torch seed)."""
-    return HJEPA.from_config(cfg.model, stop_gradient=cfg.training.stop_gradient)
-
-
-def build_metrics(
-    cfg: config_lib.Config, sink, policy: FrequencyPolicy, *, enabled: bool = True
-) -> HJepaMetrics:
-    """The metric logger of ``cfg.metrics`` writing to ``sink`` at ``policy``'s steps."""
-    return HJepaMetrics(
-        sink,
-        hierarchy_weights=cfg.model.hierarchy_weights,
-        embed_dim=cfg.model.embed_dim,
-        policy=policy,
-        collapse_max_rows=cfg.metrics.collapse_max_rows,
-        window=cfg.metrics.window,
-        histogram_max_values=cfg.metrics.histogram_max_values,
-        loss_only=cfg.metrics.loss_only,
-        seed=cfg.training.seed,
-        enabled=enabled,
-    )
-
-
-def build_mask_generator(cfg: config_lib.Config, grid: int) -> MultiBlockMaskGenerator:
-    mk = cfg.masking
-    return MultiBlockMaskGenerator(
-        grid=grid,
-        num_targets=mk.num_masks,
-        target_scale=tuple(mk.mask_scale),
-        target_aspect=tuple(mk.aspect_ratio),
-        context_scale=tuple(mk.context_scale),
-        min_context=mk.min_context,
-    )
-
-
-@dataclass
-class Datasets:
-    train: object
-    val: object
-    probe_bank: object
-    num_classes: int
-
-
-def build_datasets(cfg: config_lib.Config) -> Datasets:
-    """Train / held-out / probe-bank datasets of ``cfg.data``."""
-    d, size = cfg.data, cfg.model.img_size
-    if d.source == "procedural":
-
-        def make(split, n):
-            return ProceduralShapes(split=split, num=n, size=size, seed=d.seed)
-
-        train = make("train", d.train_size)
-        return Datasets(
-            train,
-            make("val", d.val_size),
-            make("probe", d.probe_size),
-            ProceduralShapes.num_classes,
-        )
-    folder = ImageFolder(d.path, size=size)
-    if d.val_path:
-        train, val = folder, ImageFolder(d.val_path, size=size)
-    else:
-        train, val = split_folder(folder, val_fraction=d.val_fraction, seed=d.seed)
-    bank = train.subset(range(min(len(train), d.probe_size)))
-    return Datasets(train, val, bank, folder.num_classes)
-
-
 def _all_images(dataset, limit: int):
     """(images uint8, labels) of the first ``limit`` items."""
     return dataset.get_batch(torch.arange(min(len(dataset), limit)))
-
-
-def _wandb_mirror(cfg: config_lib.Config, run_dir: str):
-    """A scalar mirror to Weights & Biases when ``wandb.enabled`` and wandb is installed."""
-    if not cfg.wandb.enabled:
-        return None
-    try:
-        import wandb
-    except ImportError:
-        print(
-            "wandb.enabled is true but the 'wandb' package is not installed "
-            "(pip install wandb); continuing with TensorBoard logging only.",
-            file=sys.stderr,
-        )
-        return None
-    run = wandb.init(
-        project="hjepa",
-        name=cfg.logging.experiment_name,
-        dir=run_dir,
-        config=config_lib.to_dict(cfg),
-        resume="allow",
-    )
-
-    def mirror(key, value, step, level, group):
-        run.log({catalog.tag(key, level=level, group=group): value}, step=step)
-
-    return mirror
 
 
 class _StopFlag:
@@ -406,13 +307,11 @@ class Trainer:
             return NullSink()
         os.makedirs(self.run_dir, exist_ok=True)
         config_lib.dump(self.cfg, os.path.join(self.run_dir, "config.yaml"))
-        writer = None
-        if self.cfg.logging.tensorboard.enabled:
-            writer = SummaryWriter(self.run_dir, plain_scalars=self.cfg.metrics.plain_scalars)
-            if fresh and MANIFEST_TAG not in skip_through:
-                writer.write_manifest(self.manifest())
-        return EventSink(
-            writer, skip_through=skip_through, mirror=_wandb_mirror(self.cfg, self.run_dir)
+        return open_sink(
+            self.cfg,
+            self.run_dir,
+            skip_through=skip_through,
+            manifest=self.manifest if fresh else None,
         )
 
     def _health_monitor(self, policy: FrequencyPolicy) -> Optional[HealthMonitor]:

@@ -26,8 +26,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from hjepa_trainer import config as C
-from hjepa_trainer.masking import step_generator
-from hjepa_trainer.train import build_mask_generator
+from hjepa_trainer.masking import build_mask_generator, step_generator
 from tensorboard_plugin_hjepa import catalog
 
 from .tracing import PARTS, FakeStep, StepTrace

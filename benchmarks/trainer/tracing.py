@@ -45,10 +45,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from hjepa_trainer import config as config_lib
 from hjepa_trainer.events import NullSink
 from hjepa_trainer.masking import Masks
-from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, StepTimer
-from hjepa_trainer.model import hierarchy_levels
+from hjepa_trainer.metrics import FrequencyPolicy, HJepaMetrics, StepTimer, build_metrics
+from hjepa_trainer.model import build_model, hierarchy_levels
 from hjepa_trainer.optim import build_optimizer, param_groups
-from hjepa_trainer.train import Trainer, build_metrics, build_model
+from hjepa_trainer.train import Trainer
 
 aten = torch.ops.aten
 _CPU = torch.device("cpu")

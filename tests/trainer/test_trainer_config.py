@@ -133,10 +133,10 @@ def test_each_limit_names_its_own_key_and_the_value(override, match):
 
 
 def _choice_keys():
+    from hjepa_trainer.config import LOSS_KINDS
     from hjepa_trainer.health import STOP_ON
-    from hjepa_trainer.model import LOSS_KINDS
 
-    # The modules that act on a choice own its values; the config lists them from there.
+    # The config shares each choice's values with the module that acts on it.
     return [
         ("model.loss", LOSS_KINDS),
         ("training.device", ("auto", "cpu", "cuda")),
