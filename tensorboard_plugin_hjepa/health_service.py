@@ -13,6 +13,11 @@ unchanged runs cost one metadata listing. The listing itself is memoised for
 ``listing_ttl_s`` seconds (TensorBoard reloads data every few seconds at most; on the
 Python loading path a listing scans every event of every tag).
 
+The service takes the engine's answer as it is and adds to it in one place,
+``_complete``: what only the data provider knows (the run's name as TensorBoard lists it,
+whether each curve is a sample) and the timeline. A run's entry of the ``runs`` answer is
+built once, from its answer, by the engine's ``summarize``.
+
 Failures never escape as a 500: an exception while reading or diagnosing one run
 makes that run's verdict ``unknown`` with the reason (and is logged).
 """
@@ -29,8 +34,7 @@ from tensorboard import errors
 from tensorboard.backend import json_util
 
 from . import catalog, data
-from .catalog import UNKNOWN
-from .run_data import RunData
+from .diagnosis import engine, timeline
 from .unknown import unknown_health
 
 logger = logging.getLogger(__name__)
@@ -40,28 +44,6 @@ WORST_SHOWN = 3  # lights in a `runs` entry's "worst"
 # Verdicts kept per run: one per embedding dimension asked for, the least recently
 # used forgotten first (a client stepping through D values cannot grow the cache).
 DIMS_PER_RUN = 4
-
-
-def _engine():
-    """The diagnosis engine module, imported on first use (it may be absent in a
-    partial checkout; then every verdict is ``unknown`` with that reason)."""
-    from .diagnosis import engine  # pylint: disable=import-outside-toplevel
-
-    return engine
-
-
-def _default_diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
-    return _engine().diagnose(run_data, embed_dim=embed_dim)
-
-
-def _default_summarize(health: dict) -> dict:
-    return _engine().summarize(health)
-
-
-def _default_timeline(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
-    from .diagnosis import timeline  # pylint: disable=import-outside-toplevel
-
-    return timeline.build(run_data, embed_dim=embed_dim)
 
 
 class ListingError(Exception):
@@ -81,12 +63,16 @@ class Gzipped(bytes):
 
 
 class _Entry:
-    __slots__ = ("fingerprint", "health", "summary", "_health_gzip")
+    """One cached verdict: the health answer, the run's entry of ``runs``, and whether
+    the service has added its part to the answer yet (``HealthService._complete``)."""
+
+    __slots__ = ("fingerprint", "health", "summary", "complete", "_health_gzip")
 
     def __init__(self, fingerprint, health, summary):
         self.fingerprint = fingerprint
         self.health = health
         self.summary = summary
+        self.complete = False
         self._health_gzip = None
 
     def reset_gzip(self) -> None:
@@ -106,7 +92,9 @@ class HealthService:
       provider: a TensorBoard ``DataProvider``.
       diagnose: ``RunData -> health dict`` (default: ``diagnosis.engine.diagnose``);
         called as ``diagnose(run_data, embed_dim=D)`` when a request assumes a D.
-      summarize: ``health dict -> runs entry fields`` (default: ``engine.summarize``).
+      summarize: ``health dict of a verdict -> runs entry`` (default:
+        ``engine.summarize``); an answer without a verdict is always summarised by
+        ``engine.summarize``, so a replacement need only know verdicts.
       listing_ttl_s: how long a metadata listing is reused (0: never).
       clock: a monotonic clock (tests replace it).
       sample_limits: ``{plugin name: samples TensorBoard keeps per tag, None for all}``
@@ -126,9 +114,9 @@ class HealthService:
     ):
         self._provider = data.ReloadTolerantProvider(provider)
         self._limits = dict(sample_limits or {})
-        self._diagnose = diagnose or _default_diagnose
-        self._summarize = summarize or _default_summarize
-        self._timeline = _default_timeline
+        self._diagnose = diagnose or engine.diagnose
+        self._summarize = summarize or engine.summarize
+        self._timeline = timeline.build
         self._ttl = listing_ttl_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -241,10 +229,24 @@ class HealthService:
                     index=index,
                     run_data=run_data,
                 )
-        health["run"] = index.run
-        self._mark_sampled(index, health)
-        summary = self._summary(index, run_data, health)
-        return _Entry(index.fingerprint, health, summary)
+        return _Entry(index.fingerprint, health, self._runs_entry(index, health))
+
+    def _runs_entry(self, index: data.RunIndex, health: dict) -> dict:
+        """The run's entry of the ``runs`` answer, built once, from its health answer
+        (judged or not) by ``summarize``; the run keeps the name TensorBoard lists."""
+        summarize = engine.summarize if health.get("reason") else self._summarize
+        try:
+            fields = summarize(health)
+            if not isinstance(fields, dict):
+                raise TypeError("summarize returned %s, not a dict" % type(fields).__name__)
+            entry = dict(fields)
+        except Exception as e:  # pylint: disable=broad-except
+            logger.exception("hjepa: summarising run %r failed", index.run)
+            reason = "summary failed: %s: %s" % (type(e).__name__, e)
+            entry = engine.summarize(dict(health, reason=reason))
+        entry["run"] = index.run
+        entry["worst"] = list(entry.get("worst") or [])[:WORST_SHOWN]
+        return entry
 
     def sampling(self, plugin_name: str, points: int) -> Optional[str]:
         """A note when a curve of ``points`` points is a sample of a longer one."""
@@ -256,53 +258,49 @@ class HealthService:
             "--samples_per_plugin=%s=0 to keep every point" % (limit, plugin_name, plugin_name)
         )
 
-    def _mark_sampled(self, index: data.RunIndex, health: dict) -> None:
-        """Add ``sampled`` (and ``sampling_note``) to each entry of ``health["tags"]``."""
-        for entry in health.get("tags") or []:
-            if not isinstance(entry, dict):
-                continue
-            info = index.tags.get(entry.get("tag"))
-            note = self.sampling(info.plugin_name, int(entry.get("points") or 0)) if info else None
-            entry["sampled"] = note is not None
-            if note:
-                entry["sampling_note"] = note
-
-    def _summary(self, index: data.RunIndex, run_data: Optional[RunData], health: dict) -> dict:
-        """One ``runs`` entry from a health answer."""
-        entry = {
-            "run": index.run,
-            "source": index.source.value,
-            "levels": (len(run_data.levels()) or None)
-            if run_data is not None
-            else (index.manifest.num_levels if index.manifest else None),
-            "embed_dim": run_data.embed_dim
-            if run_data is not None
-            else (index.manifest.embed_dim if index.manifest else None),
-            "last_step": run_data.last_step if run_data is not None else index.max_step,
-            "status": health.get("status", UNKNOWN),
-            "worst": [],
-        }
-        if health.get("reason"):
-            entry["reason"] = entry["status_reason"] = health["reason"]
-            entry["embed_dim_source"] = "manifest" if entry["embed_dim"] else None
-            return entry
-        try:
-            fields = self._summarize(health)
-            if not isinstance(fields, dict):
-                raise TypeError("summarize returned %s, not a dict" % type(fields).__name__)
-            # The engine's fields (status, status_reason, worst, unknown_lights, ...);
-            # the run name stays the one TensorBoard lists.
-            entry.update((name, value) for name, value in fields.items() if name != "run")
-            entry["worst"] = list(entry.get("worst") or [])[:WORST_SHOWN]
-        except Exception as e:  # pylint: disable=broad-except
-            logger.exception("hjepa: summarising run %r failed", index.run)
-            entry["worst"] = []
-            entry["reason"] = "summary failed: %s: %s" % (type(e).__name__, e)
-        # Where the D of the verdict came from ("user": the request's embed_dim).
-        entry["embed_dim_source"] = health.get(
-            "embed_dim_source", ("manifest" if entry.get("embed_dim") else None)
-        )
-        return entry
+    def _complete(
+        self,
+        ctx,
+        experiment_id: str,
+        index: data.RunIndex,
+        entry: _Entry,
+        embed_dim: Optional[int] = None,
+    ) -> None:
+        """Add to a cached answer, once, all that the service adds to the engine's answer:
+        the run's name as TensorBoard lists it; ``sampled`` (and ``sampling_note``) on each
+        entry of ``tags``, which only the data provider knows; and the ``timeline`` (an
+        answer without a verdict has ``timeline: None`` already). Only the ``health``
+        answer of one run pays for it (the timeline judges up to 50 prefixes of the
+        curves), not the runs list; a failing timeline is said in the answer, the
+        verdict stands."""
+        if entry.complete:
+            return
+        with self._lock:
+            run_lock = self._run_locks.setdefault((experiment_id, index.run), threading.Lock())
+        with run_lock:
+            if entry.complete:
+                return
+            health = entry.health
+            health["run"] = index.run
+            for tag in health.get("tags") or []:
+                if not isinstance(tag, dict):
+                    continue
+                info = index.tags.get(tag.get("tag"))
+                note = (
+                    self.sampling(info.plugin_name, int(tag.get("points") or 0)) if info else None
+                )
+                tag["sampled"] = note is not None
+                if note:
+                    tag["sampling_note"] = note
+            if "timeline" not in health:
+                try:
+                    run_data = data.read_run(self._provider, ctx, experiment_id, index)
+                    health["timeline"] = self._timeline(run_data, embed_dim=embed_dim)
+                except Exception as e:  # pylint: disable=broad-except
+                    logger.exception("hjepa: the timeline of run %r failed", index.run)
+                    health["timeline"] = {"error": "%s: %s" % (type(e).__name__, e)}
+            entry.complete = True
+            entry.reset_gzip()
 
     # -- the routes' work -------------------------------------------------------------
     def runs_impl(self, ctx, experiment_id: str, embed_dim: Optional[int] = None) -> dict:
@@ -327,12 +325,9 @@ class HealthService:
                 out.append(self._entry(ctx, experiment_id, indexes[run], embed_dim).summary)
             except Exception as e:  # pylint: disable=broad-except
                 logger.exception("hjepa: run %r failed", run)
+                why = "%s: %s" % (type(e).__name__, e)
                 out.append(
-                    self._summary(
-                        indexes[run],
-                        None,
-                        unknown_health(run, "%s: %s" % (type(e).__name__, e), index=indexes[run]),
-                    )
+                    self._runs_entry(indexes[run], unknown_health(run, why, index=indexes[run]))
                 )
         with self._lock:  # forget runs that are gone
             for key in [k for k in self._cache if k[0] == experiment_id and k[1] not in indexes]:
@@ -372,31 +367,11 @@ class HealthService:
             return unknown_health(run, str(e))
         try:
             entry = self._entry(ctx, experiment_id, index, embed_dim)
-            self._add_timeline(ctx, experiment_id, index, entry, embed_dim)
+            self._complete(ctx, experiment_id, index, entry, embed_dim)
             return getattr(entry, form)
         except Exception as e:  # pylint: disable=broad-except
             logger.exception("hjepa: health of run %r failed", run)
             return unknown_health(run, "%s: %s" % (type(e).__name__, e), index=index)
-
-    def _add_timeline(self, ctx, experiment_id: str, index, entry: _Entry, embed_dim) -> None:
-        """Add the run's timeline to a cached verdict, once: it judges up to 50 prefixes
-        of the curves, so only the ``health`` answer of one run pays for it (not the runs
-        list); a failure is said in the answer, the verdict stands."""
-        if "timeline" in entry.health:
-            return
-        with self._lock:
-            run_lock = self._run_locks.setdefault((experiment_id, index.run), threading.Lock())
-        with run_lock:
-            if "timeline" in entry.health:
-                return
-            try:
-                run_data = data.read_run(self._provider, ctx, experiment_id, index)
-                timeline = self._timeline(run_data, embed_dim=embed_dim)
-            except Exception as e:  # pylint: disable=broad-except
-                logger.exception("hjepa: the timeline of run %r failed", index.run)
-                timeline = {"error": "%s: %s" % (type(e).__name__, e)}
-            entry.health["timeline"] = timeline
-            entry.reset_gzip()
 
     def scalars_impl(self, ctx, experiment_id: str, run: str, tag: str) -> dict:
         """The ``scalars`` answer: every sample of one catalogue tag of one run.

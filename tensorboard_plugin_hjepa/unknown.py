@@ -2,10 +2,11 @@
 
 The engine (``diagnosis.diagnose``) answers for every run it judges; when reading the
 run or the engine itself fails, the plugin's routes and ``hjepa-doctor`` answer this
-instead. It has every field of the engine's answer (http_api.md ``GET health``), with
-``status: "unknown"`` and a ``reason``, and keeps what is known without a verdict (the
-manifest, the levels, D, the last step, the curves for the charts), so a client reads
-both kinds of answer the same way.
+instead. It is built by the engine's own builder (``diagnosis.answer.Answer``), so it
+has every field of the engine's answer (http_api.md ``GET health``), with ``status:
+"unknown"``, a ``reason`` and no sections, and keeps what is known without a verdict (the
+manifest, the levels, D, the last step, the curves for the charts): a client reads both
+kinds of answer the same way.
 """
 
 from typing import List, Optional
@@ -51,31 +52,25 @@ def unknown_health(run: str, reason: str, *, index=None, run_data=None) -> dict:
     source_of_manifest = run_data if run_data is not None else index
     error = getattr(source_of_manifest, "manifest_error", None)
     future = bool(getattr(source_of_manifest, "manifest_future", False))
-    return {
-        "run": run,
-        "source": source,
-        "convention": convention,
-        "status": UNKNOWN,
-        "status_reason": reason,
-        "reason": reason,
-        "last_step": last_step,
-        "total_steps": total,
-        "progress": (min(1.0, last_step / total) if total and last_step is not None else None),
-        "levels": levels,
-        "embed_dim": embed_dim,
-        "embed_dim_source": "manifest" if embed_dim else None,
-        "dim_note": None,
-        "manifest": manifest.to_dict() if manifest is not None else None,
-        "manifest_future": future,
-        "lights": [],
-        "contributions": None,
-        "flowchart": [],
-        "patterns": [],
-        "ranges": None,
-        "healthy_checkpoint_step": None,
-        "first_action": None,
-        "timeline": None,
-        "notes": metadata.manifest_notes(future, error),
-        "tags": run_data.tag_entries() if run_data is not None else [],
-        "coverage": None,  # nothing was judged
-    }
+    # Imported here: the diagnosis package brings numpy, which hjepa-doctor does not load
+    # before it judges a run.
+    from .diagnosis.answer import Answer  # pylint: disable=import-outside-toplevel
+
+    return Answer(
+        run=run,
+        source=source,
+        convention=convention,
+        status=UNKNOWN,
+        status_reason=reason,
+        reason=reason,
+        last_step=last_step,
+        total_steps=total,
+        progress=(min(1.0, last_step / total) if total and last_step is not None else None),
+        levels=levels,
+        embed_dim=embed_dim,
+        embed_dim_source="manifest" if embed_dim else None,
+        manifest=manifest.to_dict() if manifest is not None else None,
+        manifest_future=future,
+        notes=metadata.manifest_notes(future, error),
+        tags=run_data.tag_entries() if run_data is not None else [],
+    ).to_json()  # the sections, first_action, timeline and coverage stay empty: nothing judged

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import Source, schema
-from tensorboard_plugin_hjepa.diagnosis import diagnose, overall_status, summarize
+from tensorboard_plugin_hjepa.diagnosis import answer, diagnose, engine, overall_status, summarize
 from tensorboard_plugin_hjepa.run_data import RunData, Series
 from tests import logs
-from tests.diagnosis_util import assert_json_types, const, make_run
+from tests.diagnosis_util import assert_json_types, branch, check, const, make_run
 
 
 def _generated(kind, source="hjepa", steps=600):
@@ -70,6 +70,46 @@ def test_health_has_the_documented_shape_and_only_json_types():
     assert health["manifest"]["hierarchy_weights"] == [1.0, 0.5, 0.25]
     assert_json_types(health)
     json.dumps(health, allow_nan=False)
+    assert tuple(health) == answer.keys(judged=True)  # every field of the one builder, in order
+
+
+def test_an_answer_without_a_verdict_has_the_fields_of_a_judged_one_and_its_reason():
+    from tensorboard_plugin_hjepa.unknown import unknown_health
+
+    unknown = unknown_health("run", "the diagnosis failed", run_data=_generated("healthy"))
+    assert tuple(unknown) == answer.keys(judged=False)
+    assert set(answer.keys(judged=False)) - set(answer.keys(judged=True)) == {"reason", "timeline"}
+    assert unknown["timeline"] is None and unknown["reason"] == unknown["status_reason"]
+    entry = summarize(unknown)
+    assert entry["status"] == "unknown" and entry["reason"] == "the diagnosis failed"
+    assert entry["levels"] == 3 and entry["embed_dim"] == logs.DEFAULT_EMBED_DIM
+
+
+_GPU_RUN = make_run(
+    {
+        ("loss.level", 0): np.linspace(1.0, 0.5, 300),
+        ("loss.level", 1): np.linspace(0.5, 0.001, 300),
+        "performance.gpu_memory_reserved_gb": const(75.0, 30, every=10),
+    },
+    levels=2,
+    gpu_total=80.0,
+    total_steps=300,
+)
+
+
+@pytest.mark.parametrize("run", ["healthy", "collapsing", "stuck", "gpu"])
+def test_the_sections_give_the_same_answer_in_any_order(run, monkeypatch):
+    """No section leaves behind what another reads (the flowchart's GPU memory check and
+    its contribution check read derived values computed from the context alone)."""
+    run_data = _GPU_RUN if run == "gpu" else _generated(run)
+    expected = diagnose(run_data)
+    monkeypatch.setattr(engine, "SECTIONS", tuple(reversed(engine.SECTIONS)))
+    assert diagnose(run_data) == expected
+    if run == "gpu":
+        memory = check(branch(expected, "slow_training"), "memory_near_capacity")
+        assert memory["value"] == pytest.approx(75.0 / 80.0) and memory["fired"] is True
+        fell = check(branch(expected, "poor_prediction"), "contribution_fell")
+        assert fell["fired"] is True  # level 1's share fell to almost nothing
 
 
 def test_tags_list_every_curve_of_the_run():

@@ -5,7 +5,7 @@ import pytest
 
 from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
-from tensorboard_plugin_hjepa.diagnosis import checks, diagnose
+from tensorboard_plugin_hjepa.diagnosis import diagnose, findings
 from tensorboard_plugin_hjepa.diagnosis.context import Context
 from tests.diagnosis_util import branch, check, const, jepa_loss, make_run
 
@@ -200,11 +200,11 @@ def test_level_all_fires_only_when_every_level_with_data_fires():
     spec = schema.Check(
         "all_similar", "collapse.mean_similarity", ">", 0.7, "all levels", level="all"
     )
-    assert checks.evaluate(ctx, spec)["fired"] is False
+    assert findings.evaluate_check(ctx, spec)["fired"] is False
     ctx = Context(make_run({("collapse.mean_similarity", 0): const(0.9)}, levels=3))
-    assert checks.evaluate(ctx, spec)["fired"] is True  # levels 1 and 2 have no data
+    assert findings.evaluate_check(ctx, spec)["fired"] is True  # levels 1 and 2 have no data
     spec_one = schema.Check("level2", "collapse.mean_similarity", ">", 0.7, "level 2", level=2)
-    result = checks.evaluate(ctx, spec_one)
+    result = findings.evaluate_check(ctx, spec_one)
     assert result["fired"] is None and result["level"] == 2
 
 

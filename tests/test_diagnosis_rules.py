@@ -15,7 +15,7 @@ import pytest
 
 from tensorboard_plugin_hjepa import catalog
 from tensorboard_plugin_hjepa.catalog import schema
-from tensorboard_plugin_hjepa.diagnosis import diagnose, rules
+from tensorboard_plugin_hjepa.diagnosis import diagnose, verdict
 from tests.diagnosis_util import light, make_run
 
 # D = 256: sqrt(D) = 16 and min(N, D) = 256 are powers of two, so raw = judged / 16
@@ -307,7 +307,7 @@ def test_a_given_d_judges_a_run_without_one_and_says_so():
     assert "ignored" in with_manifest["dim_note"]
 
 
-# ----------------------------------------------------------------- rules.py itself
+# ---------------------------------------- verdict.py: bounds, comparison, normalisation
 @pytest.mark.parametrize(
     "value, op, bound, expected",
     [
@@ -328,26 +328,26 @@ def test_a_given_d_judges_a_run_without_one_and_says_so():
     ],
 )
 def test_compare(value, op, bound, expected):
-    assert rules.compare(value, op, bound) is expected
+    assert verdict.compare(value, op, bound) is expected
 
 
 def test_compare_rejects_a_wrong_bound_shape_and_an_unknown_operator():
     with pytest.raises(ValueError, match="outside"):
-        rules.compare(1.0, "outside", 2.0)
+        verdict.compare(1.0, "outside", 2.0)
     with pytest.raises(ValueError, match="single bound"):
-        rules.compare(1.0, "<", (0.0, 1.0))
+        verdict.compare(1.0, "<", (0.0, 1.0))
     with pytest.raises(ValueError, match="unknown operator"):
-        rules.compare(1.0, "~", 1.0)
+        verdict.compare(1.0, "~", 1.0)
 
 
 def test_normalise_rejects_an_unknown_normalisation():
     with pytest.raises(ValueError, match="sqrt_dim"):
-        rules.normalise(1.0, "log", dim=768)
+        verdict.normalise(1.0, "log", dim=768)
 
 
 def test_dim_bound_resolution():
     bound = schema.DimBound(0.3, 4.0)
-    assert rules.resolve_bound(bound, 64) == pytest.approx(0.5)
-    assert rules.resolve_bound(bound, 768) == pytest.approx(0.3)
-    assert rules.resolve_bound(bound, None) == pytest.approx(0.3)
-    assert rules.bound_json((0.9, 1.0), None) == [0.9, 1.0]
+    assert verdict.resolve_bound(bound, 64) == pytest.approx(0.5)
+    assert verdict.resolve_bound(bound, 768) == pytest.approx(0.3)
+    assert verdict.resolve_bound(bound, None) == pytest.approx(0.3)
+    assert verdict.bound_json((0.9, 1.0), None) == [0.9, 1.0]

@@ -1,7 +1,7 @@
 """Quantities the diagnosis computes from several curves or from a run's own history.
 
 Each is judged like a metric, with its rule and, where it departs from the reference,
-its Correction. The diagnosis engine (``diagnosis.derived``, ``diagnosis.contributions``)
+its Correction. The diagnosis engine (``diagnosis.derived``, ``diagnosis.shares``)
 computes the values; every number that judges them is here.
 """
 

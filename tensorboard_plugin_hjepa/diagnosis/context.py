@@ -1,8 +1,10 @@
 """What one diagnosis knows about a run: its curves, D, N per level, and derived values.
 
-A ``Context`` wraps a ``RunData`` for the duration of one ``diagnose`` call and caches
-every statistic it computes, so the lights, the flowchart and the patterns that ask
-for the same statistic of the same curve pay for it once.
+A ``Context`` wraps a ``RunData`` for the duration of one ``diagnose`` call. What needs
+several curves at once (each level's share of the loss: ``shares``) it computes up front;
+statistics, lights and derived values it computes when first asked and caches, so the
+sections that ask for the same thing pay for it once, in whatever order they run.
+``BoundEnv`` is what a catalogue bound may depend on (D, min(N, D), progress).
 """
 
 import dataclasses
@@ -12,8 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from .. import catalog
 from ..catalog import schema
 from ..run_data import RunData, Series
-from . import statistics
-from .rules import BoundEnv
+from . import shares, statistics
 from .statistics import Curve, Stat
 
 # Early training, which the peak and slow-fall statistics leave out: the LR warmup or
@@ -24,6 +25,20 @@ from .statistics import Curve, Stat
 # a run that states no warmup gets the first 10% of its steps as one.
 EARLY_FRACTION = 0.25
 WARMUP_FRACTION = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundEnv:
+    """What a catalogue bound may depend on: D, min(N, D) and training progress."""
+
+    dim: Optional[int] = None
+    span: Optional[float] = None  # min(N, D): what a rank can reach
+    progress: Optional[float] = None
+
+    @classmethod
+    def of(cls, env) -> "BoundEnv":
+        """A BoundEnv from a BoundEnv, or from a bare D (int or None)."""
+        return env if isinstance(env, BoundEnv) else cls(dim=env)
 
 
 @dataclasses.dataclass
@@ -47,8 +62,9 @@ class Context:
       levels: hierarchy levels to judge per-level metrics at (manifest, else data,
         else [0] so that missing per-level metrics still show as unknown).
       levels_known: False when ``levels`` is the [0] fallback.
-      derived: derived quantities by (key, level) (the contributions step fills its own;
-        ``derived.value`` computes and caches the others).
+      shares: each level's share of the weighted loss (``shares.Shares``), computed here.
+      derived: derived quantities by (key, level), as ``derived.value`` computes them.
+      lights: (light dict, Verdict) by (key, level), as ``lights.light_of`` judges them.
     """
 
     def __init__(self, data: RunData, *, embed_dim: Optional[int] = None):
@@ -62,10 +78,9 @@ class Context:
         self.levels: List[int] = known or [0]
         # No teacher by design (the manifest says so): gradients reach the targets.
         self.without_teacher = self.manifest is not None and self.manifest.without_teacher
+        self.shares = shares.compute(data, self.levels)
         self.derived: Dict[Tuple[str, Optional[int]], DerivedValue] = {}
-        self.lights: Dict[
-            Tuple[str, Optional[int]], tuple
-        ] = {}  # (light, Verdict), lights.light_of
+        self.lights: Dict[Tuple[str, Optional[int]], tuple] = {}
         self._curves: Dict[Tuple[str, Optional[int]], Optional[Curve]] = {}
         self._stats: Dict[Tuple[str, Optional[int], str], Stat] = {}
 

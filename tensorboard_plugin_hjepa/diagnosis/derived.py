@@ -3,8 +3,9 @@
 A catalogue ``Derived`` with ``of_metric`` is computed here from that metric's curve
 with its rule's statistic, unless it has a function of its own in ``_SPECIAL`` (the
 mask ratio against the run's own masking; the probe lights, in the probe's standard
-errors); the contribution shares are filled in by ``contributions``. Values are cached
-on the Context, keyed by (key, level).
+errors; the fall of a level's share of the loss, from the context's ``shares``; the GPU
+memory fraction). Every value is computed from the context alone, when first asked, and
+cached on it, keyed by (key, level): no section has to run before another.
 """
 
 import math
@@ -13,11 +14,15 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .. import catalog
+from ..catalog import derived_metrics as derived_records
 from ..catalog import schema
+from . import shares, statistics
 from .context import Context, DerivedValue
 from .statistics import Stat
 
 MASK_RATIO_CHANGE = "derived.mask_ratio_change"
+CONTRIBUTION_FALL = derived_records.CONTRIBUTION_FALL.key
+GPU_MEMORY_FRACTION = derived_records.GPU_MEMORY_FRACTION.key
 
 
 def by_key(key: str) -> schema.Derived:
@@ -192,7 +197,70 @@ def _mask_ratio_change(ctx: Context, record: schema.Derived, level: Optional[int
     return DerivedValue(outside / expected, stat, "", source)
 
 
+# --------------------------------------------------------------- the hierarchy shares
+def _after_early(ctx: Context, steps: np.ndarray, parts):
+    """Per-level median share over the first window after early training, or (None, why)."""
+    end = ctx.early_end(statistics.Curve(steps, np.zeros(steps.size)))
+    start = int(np.searchsorted(steps, end, side="left")) if end is not None else 0
+    n = steps.size - start
+    k = min(statistics.window_size(n), n // 2)
+    if k < statistics.MIN_WINDOW_POINTS:
+        return None, "too few steps after early training (until step %s) to compare" % end
+    return shares.window_shares(steps, parts, start, start + k)[0], ""
+
+
+def _contribution_fall(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """The smallest recent / post-early-training share over the levels with a weight."""
+    found = ctx.shares
+    if len(ctx.levels) < 2:  # no hierarchy to balance
+        return _not_computed(record.key)
+    if found.steps is None:
+        return DerivedValue(None, Stat(None, "recent"), found.text)
+    if not found.steps.size:
+        return DerivedValue(None, Stat(None, "recent"), "the level curves share no step")
+    recent, stat, weights = found.recent, found.stat, found.weights
+    if not np.all(np.isfinite(recent)):
+        return DerivedValue(None, stat, "too few finite shares in the recent window")
+    before, why = _after_early(ctx, found.steps, found.parts)
+    if before is None:
+        return DerivedValue(None, stat, why)
+    weighted = [
+        i for i in range(len(found.parts)) if (weights is None or weights[i] > 0) and before[i] > 0
+    ]
+    if not weighted:
+        return DerivedValue(None, stat, "no level with a weight has a share to compare")
+    falls = [float(recent[i]) / float(before[i]) for i in weighted]
+    worst = int(np.argmin(falls))
+    source = "level %d's share after early training, %.3g (now %.3g)" % (
+        ctx.levels[weighted[worst]],
+        before[weighted[worst]],
+        recent[weighted[worst]],
+    )
+    return DerivedValue(falls[worst], stat, "", source)
+
+
+def _gpu_memory_fraction(ctx: Context, record: schema.Derived, level) -> DerivedValue:
+    """Reserved GPU memory / the device's total memory (the manifest's)."""
+    stat = ctx.stat("performance.gpu_memory_reserved_gb", None, "recent")
+    total = ctx.manifest.gpu_memory_total_gb if ctx.manifest is not None else None
+    if stat.value is None:
+        return DerivedValue(None, stat, stat.reason)
+    if not total or not math.isfinite(total) or total <= 0:
+        return DerivedValue(
+            None,
+            stat,
+            "the device's total memory is unknown (the run manifest has no gpu_memory_total_gb)",
+        )
+    return DerivedValue(stat.value / total, stat)
+
+
+def _not_computed(key: str) -> DerivedValue:
+    return DerivedValue(None, Stat(None, "recent"), "derived quantity %s was not computed" % key)
+
+
 _SPECIAL = {
+    CONTRIBUTION_FALL: _contribution_fall,
+    GPU_MEMORY_FRACTION: _gpu_memory_fraction,
     MASK_RATIO_CHANGE: _mask_ratio_change,
     "derived.ema_frozen_at": _ema_frozen_at,
     "derived.knn_vs_random_init": _knn_vs_random_init,
@@ -212,7 +280,5 @@ def value(ctx: Context, key: str, level: Optional[int] = None) -> DerivedValue:
         elif record.of_metric is not None:
             ctx.derived[slot] = _from_metric(ctx, record, level)
         else:
-            ctx.derived[slot] = DerivedValue(
-                None, Stat(None, "recent"), "derived quantity %s was not computed" % key
-            )
+            ctx.derived[slot] = _not_computed(key)
     return ctx.derived[slot]

@@ -1,10 +1,15 @@
-"""The diagnosis of one run: ``diagnose(RunData) -> health dict`` and its summary.
+"""The diagnosis of one run: ``diagnose(RunData) -> health dict``, and ``summarize``.
 
 Pure (numpy only, no I/O): the plugin's ``health`` and ``runs`` routes and the
-terminal doctor call these two functions and show what they return. The output
-follows ``http_api.md`` (``GET health``) and holds only JSON types (str, int, float,
-bool, None, list, dict); non-finite floats appear only where a value is genuinely
+terminal doctor call ``diagnose`` and ``summarize`` and show what they return. The
+output follows ``http_api.md`` (``GET health``) and holds only JSON types (str, int,
+float, bool, None, list, dict); non-finite floats appear only where a value is genuinely
 infinite (a ratio to zero), never for "unknown", which is None.
+
+``diagnose`` reads as its answer is made: the context (the run's curves, D, levels,
+shares), the ``SECTIONS`` (each reads only the context, so they may run in any order),
+then what is concluded from them (the overall status, the first action, the coverage),
+all put together by the one builder of the answer, ``answer.Answer``.
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -14,10 +19,18 @@ import numpy as np
 from .. import catalog, metadata
 from ..catalog import schema
 from ..run_data import RunData
-from . import actions, contributions, flowchart, lights, patterns, ranges
+from . import actions, contributions, findings, lights, ranges
+from .answer import Answer, summarize  # noqa: F401  (summarize: the runs entry, re-exported)
 from .context import Context
 
-WORST_LIGHTS = 3  # lights listed in a run's summary
+# The sections of the answer, by field: each is a function of the context alone.
+SECTIONS = (
+    ("lights", lights.evaluate),
+    ("contributions", contributions.evaluate),
+    ("flowchart", findings.flowchart),
+    ("patterns", findings.patterns),
+    ("ranges", ranges.evaluate),
+)
 # Categories whose lights read nothing but the loss: JEPA losses are a proxy, and a loss
 # alone cannot tell a healthy run from a collapsing one.
 LOSS_CATEGORIES = ("loss", "contribution", "stability")
@@ -216,24 +229,22 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
         --embed-dim``, the tab's D control); the manifest's D always wins.
 
     Returns:
-      A JSON-ready dict: run, source, status, status_reason, last_step, total_steps,
-      progress, levels, embed_dim, dim_note, manifest, manifest_future, lights,
-      contributions, flowchart, patterns, ranges, healthy_checkpoint_step (the step of the
-      last checkpoint the trainer kept while the online verdict was healthy, or None),
-      first_action (``actions.first_action``), notes (what the reader could not use:
-      an unreadable manifest; and, for a run that judges fewer than half of its lights,
-      the coverage note), tags, convention (``convention_of``), coverage (``coverage``).
+      A JSON-ready dict, the fields of ``answer.Answer`` without ``reason`` and
+      ``timeline``: run, source, convention (``convention_of``), status, status_reason,
+      last_step, total_steps, progress, levels, embed_dim, embed_dim_source, dim_note,
+      manifest, manifest_future, the sections (lights, contributions, flowchart,
+      patterns, ranges), healthy_checkpoint_step (the step of the last checkpoint the
+      trainer kept while the online verdict was healthy, or None), first_action
+      (``actions.first_action``), notes (what the reader could not use: an unreadable
+      manifest; and, for a run that judges fewer than half of its lights, the coverage
+      note), tags, coverage (``coverage``).
     """
     ctx = Context(run_data, embed_dim=embed_dim)
-    contribution = contributions.evaluate(ctx)
-    light_list = lights.evaluate(ctx)
-    range_result = ranges.evaluate(ctx)
-    branch_list = flowchart.evaluate(ctx)
-    pattern_list = patterns.evaluate(ctx)
-    status, reason = overall_status(light_list + contribution["checks"], branch_list, pattern_list)
-    manifest = run_data.manifest
+    sections = {name: evaluate(ctx) for name, evaluate in SECTIONS}
+    all_lights = sections["lights"] + sections["contributions"]["checks"]
+    status, reason = overall_status(all_lights, sections["flowchart"], sections["patterns"])
     convention = convention_of(run_data)
-    covered = coverage(ctx, light_list, convention)
+    covered = coverage(ctx, sections["lights"], convention)
     notes = metadata.manifest_notes(run_data.manifest_future, run_data.manifest_error)
     if covered["note"]:
         notes = list(notes) + [covered["note"]]
@@ -242,73 +253,26 @@ def diagnose(run_data: RunData, *, embed_dim: Optional[int] = None) -> dict:
                 len(covered["missing"]),
                 "" if len(covered["missing"]) == 1 else "s",
             )
-    return {
-        "run": run_data.run,
-        "source": run_data.source.value
-        if hasattr(run_data.source, "value")
-        else str(run_data.source),
-        "convention": convention,
-        "status": status,
-        "status_reason": reason,
-        "last_step": run_data.last_step,
-        "total_steps": ctx.total_steps,
-        "progress": range_result["progress"],
-        "levels": list(ctx.levels) if ctx.levels_known else [],
-        "embed_dim": ctx.dim,
-        "embed_dim_source": ctx.dim_source,
-        "dim_note": _dim_note(ctx),
-        "manifest": manifest.to_dict() if manifest is not None else None,
-        "manifest_future": bool(run_data.manifest_future),
-        "lights": light_list,
-        "contributions": contribution,
-        "flowchart": branch_list,
-        "patterns": pattern_list,
-        "ranges": range_result,
-        "healthy_checkpoint_step": _last_value(run_data, "health.healthy_checkpoint_step"),
-        "first_action": actions.first_action(
-            light_list + contribution["checks"], branch_list, pattern_list
-        ),
-        "notes": notes,
-        "tags": run_data.tag_entries(),
-        "coverage": covered,
-    }
-
-
-def summarize(health: dict) -> dict:
-    """A run's entry of the ``runs`` route from its ``health`` dict.
-
-    Returns:
-      ``{"run", "source", "convention", "levels" (count or None), "embed_dim",
-      "last_step", "status", "status_reason", "worst", "unknown_lights", "judged_lights",
-      "missing_tags", "branches", "patterns"}``; ``worst`` holds up to 3 lights of
-      status warning or worse, worst first (``{"key", "level", "status"}``);
-      ``unknown_lights`` and ``judged_lights`` count the lights that could not and could
-      be judged, ``missing_tags`` the tags that would judge the rest (``coverage``);
-      ``branches`` and ``patterns`` are the ids of the firing flowchart branches and
-      detected patterns.
-    """
-    alerts = [
-        light
-        for light in health["lights"] + health["contributions"]["checks"]
-        if schema.severity(light["status"]) >= schema.severity(schema.WARNING)
-    ]
-    alerts.sort(key=lambda light: -schema.severity(light["status"]))  # stable: catalogue order kept
-    return {
-        "run": health["run"],
-        "source": health["source"],
-        "convention": health.get("convention"),
-        "levels": len(health["levels"]) if health["levels"] else None,
-        "embed_dim": health["embed_dim"],
-        "last_step": health["last_step"],
-        "status": health["status"],
-        "status_reason": health.get("status_reason"),
-        "unknown_lights": sum(1 for light in health["lights"] if light["status"] == schema.UNKNOWN),
-        "judged_lights": sum(1 for light in health["lights"] if light["status"] != schema.UNKNOWN),
-        "missing_tags": len((health.get("coverage") or {}).get("missing") or []),
-        "worst": [
-            {"key": light["key"], "level": light["level"], "status": light["status"]}
-            for light in alerts[:WORST_LIGHTS]
-        ],
-        "branches": [b["id"] for b in health.get("flowchart") or [] if b["fired"]],
-        "patterns": [p["id"] for p in health.get("patterns") or [] if p["detected"]],
-    }
+    manifest = run_data.manifest
+    return Answer(
+        run=run_data.run,
+        source=getattr(run_data.source, "value", str(run_data.source)),
+        convention=convention,
+        status=status,
+        status_reason=reason,
+        last_step=run_data.last_step,
+        total_steps=ctx.total_steps,
+        progress=sections["ranges"]["progress"],
+        levels=list(ctx.levels) if ctx.levels_known else [],
+        embed_dim=ctx.dim,
+        embed_dim_source=ctx.dim_source,
+        dim_note=_dim_note(ctx),
+        manifest=manifest.to_dict() if manifest is not None else None,
+        manifest_future=bool(run_data.manifest_future),
+        healthy_checkpoint_step=_last_value(run_data, "health.healthy_checkpoint_step"),
+        first_action=actions.first_action(all_lights, sections["flowchart"], sections["patterns"]),
+        notes=notes,
+        tags=run_data.tag_entries(),
+        coverage=covered,
+        **sections,
+    ).to_json()

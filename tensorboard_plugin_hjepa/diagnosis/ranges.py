@@ -1,4 +1,4 @@
-"""Reference §15 expected ranges, checked against the run's training progress.
+"""The ranges section: reference §15 expected ranges, checked against training progress.
 
 Progress = last step / the manifest's ``total_steps``. The reference gives ranges at
 10%, 50% and 100% of training; the checkpoint nearest to the progress within

@@ -1,10 +1,19 @@
-"""Evaluate one catalogue ``Check`` (flowchart branches and patterns share this).
+"""The findings sections: the reference's §11 flowchart and §16 patterns, from checks.
 
-A check takes a statistic of a metric (or a derived quantity), optionally divides it
-by the same statistic of another metric, normalises it, and compares it with its bound.
-For per-level metrics the check runs at every level (``level="any"``: fires when
-one level fires; ``"all"``: when every level with data fires) or at one level.
+A *check* takes a statistic of a metric (or a derived quantity), optionally divides it
+by the same statistic of another metric, normalises it, and compares it with its bound;
+a check that names a band instead fires when the light's verdict is in that band or a
+more severe one. For per-level metrics the check runs at every level (``level="any"``:
+fires when one level fires; ``"all"``: when every level with data fires) or at one level.
 ``fired`` is True, False, or None when no value could be computed.
+
+A flowchart *branch* fires when it is applicable (all ``applies_when`` checks fire) and
+any trigger fires. A *pattern* is detected when every ``symptoms`` check fires, at least
+one ``any_symptoms`` check fires (when the pattern has them) and at least
+``min_evidence`` ``evidence`` checks fire. Every branch and pattern is reported with
+every check evaluated (value and result), so the user sees why it fired or not; a firing
+branch or a detected pattern is reported, never turned into a status by itself: the
+lights carry the verdict.
 """
 
 import dataclasses
@@ -12,11 +21,21 @@ from typing import List, Optional
 
 from .. import catalog
 from ..catalog import schema
-from . import derived, lights, rules
+from ..formatting import fmt
+from . import derived, lights
 from .context import Context
-from .rules import fmt
+from .verdict import (
+    bound_json,
+    bound_note,
+    bound_text,
+    compare,
+    correction_json,
+    normalise,
+    resolve_bound,
+)
 
 
+# ------------------------------------------------------------------------ checks
 def _is_per_level(key: str) -> bool:
     if key.startswith("derived."):
         return derived.by_key(key).per_level
@@ -54,7 +73,7 @@ def _value_at(ctx: Context, check: schema.Check, level: Optional[int]):
                 None,
             )
         rows, rows_source = ctx.rows(level)
-        normalised = rules.normalise(
+        normalised = normalise(
             value, check.normalise, dim=ctx.dim, rows=rows, rows_source=rows_source
         )
         value, reason, notes = normalised.value, normalised.reason, normalised.notes
@@ -90,15 +109,15 @@ def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
         return _band_one(ctx, check, level)
     value, window, reason, notes, span = _value_at(ctx, check, level)
     env = dataclasses.replace(ctx.env(), span=span)
-    bound = rules.resolve_bound(check.bound, env)
-    fired = None if value is None else rules.compare(value, check.op, bound)
+    bound = resolve_bound(check.bound, env)
+    fired = None if value is None else compare(value, check.op, bound)
     if value is None:
         detail = "unknown: %s" % (reason or "no data")
     elif fired:
-        detail = "%s %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, env))
+        detail = "%s %s %s" % (fmt(value), check.op, bound_text(check.bound, env))
     else:
-        detail = "%s, not %s %s" % (fmt(value), check.op, rules.bound_text(check.bound, env))
-    note = rules.bound_note(check.bound, env)
+        detail = "%s, not %s %s" % (fmt(value), check.op, bound_text(check.bound, env))
+    note = bound_note(check.bound, env)
     return {
         "level": level,
         "value": value,
@@ -110,7 +129,7 @@ def _one(ctx: Context, check: schema.Check, level: Optional[int]) -> dict:
     }
 
 
-def evaluate(ctx: Context, check: schema.Check) -> dict:
+def evaluate_check(ctx: Context, check: schema.Check) -> dict:
     """A check result as http_api.md documents it (plus ``levels`` for per-level checks)."""
     per_level = _is_per_level(check.metric)
     if per_level:
@@ -144,7 +163,7 @@ def evaluate(ctx: Context, check: schema.Check) -> dict:
         "text": check.text,
         "statistic": check.statistic,
         "op": check.op,
-        "bound": rules.bound_json(check.bound, decisive["env"]),
+        "bound": bound_json(check.bound, decisive["env"]),
         "normalise": check.normalise,
         "divide_by": check.divide_by,
         "band": check.band,
@@ -162,3 +181,62 @@ def evaluate(ctx: Context, check: schema.Check) -> dict:
             else None
         ),
     }
+
+
+# --------------------------------------------------------------- §11 flowchart
+def evaluate_branch(ctx: Context, branch) -> dict:
+    """One branch's result object (http_api.md ``health.flowchart[]``)."""
+    preconditions = [evaluate_check(ctx, c) for c in branch.applies_when]
+    applicable = all(p["fired"] is True for p in preconditions)
+    triggers = [evaluate_check(ctx, c) for c in branch.triggers]
+    results = [evaluate_check(ctx, c) for c in branch.checks]
+    fired = applicable and any(t["fired"] is True for t in triggers)
+    return {
+        "id": branch.id,
+        "question": branch.question,
+        "applicable": applicable,
+        "fired": fired,
+        "applies_when": preconditions,
+        "triggers": triggers,
+        "checks": results,
+        "actions": list(branch.actions),
+        "correction": correction_json(branch.correction),
+    }
+
+
+def flowchart(ctx: Context) -> List[dict]:
+    """Every branch of the flowchart, in the reference's order."""
+    return [evaluate_branch(ctx, b) for b in catalog.branches()]
+
+
+# ---------------------------------------------------------------- §16 patterns
+def evaluate_pattern(ctx: Context, pattern) -> dict:
+    """One pattern's result object (http_api.md ``health.patterns[]``)."""
+    symptoms = [evaluate_check(ctx, c) for c in pattern.symptoms]
+    any_symptoms = [evaluate_check(ctx, c) for c in pattern.any_symptoms]
+    evidence = [evaluate_check(ctx, c) for c in pattern.evidence]
+    evidence_count = sum(1 for e in evidence if e["fired"] is True)
+    detected = (
+        all(s["fired"] is True for s in symptoms)
+        and (not any_symptoms or any(s["fired"] is True for s in any_symptoms))
+        and evidence_count >= pattern.min_evidence
+        and bool(symptoms or any_symptoms)
+    )
+    return {
+        "id": pattern.id,
+        "name": pattern.name,
+        "detected": detected,
+        "likely_cause": pattern.likely_cause,
+        "fix": pattern.fix,
+        "symptoms": symptoms,
+        "any_symptoms": any_symptoms,
+        "evidence": evidence,
+        "evidence_count": evidence_count,
+        "min_evidence": pattern.min_evidence,
+        "correction": correction_json(pattern.correction),
+    }
+
+
+def patterns(ctx: Context) -> List[dict]:
+    """Every pattern of the catalogue, in the reference's order."""
+    return [evaluate_pattern(ctx, p) for p in catalog.patterns()]
