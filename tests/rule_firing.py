@@ -290,6 +290,16 @@ def _mask_run(expected_generator, logged_generator, batch) -> RunData:
     return rec.run(mask_ratio_expected=profile.median, mask_ratio_range=[profile.low, profile.high])
 
 
+def _near_point(spread):
+    """Rows ``spread`` (in units of a row's own scale) around one fixed point."""
+    centre = torch.randn(D, generator=_gen(99))
+
+    def make(g):
+        return centre + spread * torch.randn(N, D, generator=g)
+
+    return make
+
+
 def _history_run(healthy, pathology, *, switch=500) -> RunData:
     """Collapse statistics of healthy features, then from ``switch`` on of the pathology."""
     rec = Recorder()
@@ -568,6 +578,22 @@ CASES = (
         level=0,
     ),
     Case(
+        "derived.std_fall_from_peak",
+        schema.COLLAPSE,
+        "collapse_records of isotropic features, then from mid-run of features 0.05 around "
+        "one point (std a twentieth of its peak)",
+        lambda: _history_run(lambda g: torch.randn(N, D, generator=g), _near_point(0.05)),
+        level=0,
+    ),
+    Case(
+        "derived.std_fall_from_peak",
+        schema.WARNING,
+        "collapse_records of isotropic features, then from mid-run of features 0.25 around "
+        "one point (std a quarter of its peak)",
+        lambda: _history_run(lambda g: torch.randn(N, D, generator=g), _near_point(0.25)),
+        level=0,
+    ),
+    Case(
         "derived.rank_fast_fall",
         schema.COLLAPSE,
         "collapse_records of isotropic features, then, just after the warmup (10% of the run), "
@@ -612,6 +638,13 @@ CASES = (
         schema.WARNING,
         "the trainer's kNN probe on features that get noisier at each of the last 3 evaluations",
         lambda: _probe_run(1.5, [0.3, 0.6, 0.9, 1.2]),
+    ),
+    Case(
+        "derived.knn_fall_from_peak",
+        schema.WARNING,
+        "the trainer's kNN probe on clean class clusters at two evaluations, then on features "
+        "that are all the same vector (a probe at chance) at the next two",
+        lambda: _probe_run(1.5, [0.1, 0.1, None, None]),
     ),
     Case(
         "derived.mask_ratio_change",

@@ -161,6 +161,10 @@ def test_peak_and_steady_fall():
     assert S.steady_fall(curve([0.3, 0.9, 0.5, 0.5, 0.45, 0.4, 0.35])).value == pytest.approx(0.15)
     assert S.steady_fall(curve([0.5, 0.5, 0.45, 0.4, 0.41])).value == 0.0  # not falling now
     assert S.steady_fall(curve([0.5, 0.5, 0.5, 0.45, 0.4])).value == 0.0  # two falls only
+    # A probe: peak of its 3-point running median over its last value.
+    assert S.probe_fall(curve([0.6, 0.6, 0.6, 0.3])).value == pytest.approx(2.0)
+    assert S.probe_fall(curve([0.2, 0.9, 0.4, 0.4])).value == pytest.approx(1.0)  # one outlier
+    assert S.probe_fall(curve([0.5, 0.0])).value == math.inf
 
 
 def test_late_change():
@@ -196,6 +200,8 @@ def test_degenerate_curves_never_crash_and_never_invent_a_value(name, values):
         assert stat.value == finite[0]  # one point is a first value, a maximum and a last
     elif name == "steady_fall" and finite:
         assert stat.value == 0.0  # one value has not fallen three times
+    elif name == "probe_fall" and finite:
+        assert stat.value == 1.0  # one evaluation is at its peak
     else:
         assert stat.value is None, (name, values, stat.value)
         assert stat.reason

@@ -116,6 +116,49 @@ RANK_FALL_FROM_PEAK = Derived(
     of_metric="collapse.effective_rank",
 )
 
+STD_FALL_FROM_PEAK = Derived(
+    "derived.std_fall_from_peak",
+    "Mean per-dimension std at its peak after early training / its recent value (1 = at its "
+    "peak): the features' spread judged against the run's own history, whatever the std's "
+    "convention (L2-normalised or not, another codebase's target_var).",
+    "factor",
+    VerdictRule(
+        statistic="fall_from_peak",
+        bands=(
+            Band(
+                COLLAPSE,
+                ">=",
+                10.0,
+                "the features' std fell to a tenth of its peak after early training or less: "
+                "they are collapsing to a point",
+                "project, measured",
+            ),
+            Band(
+                WARNING,
+                ">=",
+                2.5,
+                "the features' std fell to 40% of its peak after early training or less",
+                "project, measured",
+            ),
+        ),
+        healthy_text="std within 2.5x of its peak after early training",
+        correction=Correction(
+            reference_says="mean_std_per_dim healthy 0.1-0.25, collapse < 0.01",
+            rule="besides the bound relative to D, the std is judged against its own peak "
+            "after early training: warning when it fell 2.5x, collapse 10x; the only rule "
+            "for a std of another convention (data2vec's target_var, an un-normalised std)",
+            why="a std of another convention has no bound relative to D, and data2vec stops "
+            "its own training when target_var falls under a floor. On 36 real runs of the "
+            "trainer (scenarios, lead-time controls) the healthy ones ended 1.0-1.7x below "
+            "their peak; runs without stop-gradient fell 46-70x, an LR 20x too high or an "
+            "EMA momentum of 0.5 from the start 2.3-3.0x",
+        ),
+    ),
+    category="collapse",
+    per_level=True,
+    of_metric="collapse.mean_std_per_dim",
+)
+
 RANK_FAST_FALL = Derived(
     "derived.rank_fast_fall",
     "Largest fall of the effective rank after the LR warmup from one window's median to the "
@@ -308,6 +351,39 @@ KNN_FALL = Derived(
     of_metric="eval.knn_top1",
 )
 
+KNN_FALL_FROM_PEAK = Derived(
+    "derived.knn_fall_from_peak",
+    "Peak of the probe's 3-point running median after early training / its last value "
+    "(1 = at its peak): a probe's fall that needs neither its size nor its classes (other "
+    "codebases' probes log neither).",
+    "factor",
+    VerdictRule(
+        statistic="probe_fall",
+        bands=(
+            Band(
+                WARNING,
+                ">=",
+                2.0,
+                "the probe fell to half its peak after early training or less: the "
+                "representation lost what it had learnt",
+                "project, measured",
+            ),
+        ),
+        healthy_text="the probe is within 2x of its peak after early training",
+        correction=Correction(
+            reference_says="(the reference has no probe)",
+            rule="a probe that fell to half of its peak after early training warns, "
+            "whatever its size and classes",
+            why="the standard-error lights need the probe's queries and classes, which "
+            "lightly's, solo-learn's and MAE-style loops do not log; a halving is far "
+            "beyond a probe's noise: on 36 real runs of the trainer the probes ended "
+            "1.0-1.4x below their peak, faults included",
+        ),
+    ),
+    category="eval",
+    of_metric="eval.knn_top1",
+)
+
 # --------------------------------------------------------------------------- masking
 MASK_RATIO_CHANGE = Derived(
     "derived.mask_ratio_change",
@@ -347,11 +423,13 @@ DERIVED = (
     CONTRIBUTION_FALL,
     GPU_MEMORY_FRACTION,
     RANK_FALL_FROM_PEAK,
+    STD_FALL_FROM_PEAK,
     RANK_FAST_FALL,
     EMA_FROZEN_AT,
     KNN_VS_RANDOM_INIT,
     KNN_GAIN,
     KNN_VS_CHANCE,
     KNN_FALL,
+    KNN_FALL_FROM_PEAK,
     MASK_RATIO_CHANGE,
 )

@@ -60,6 +60,8 @@ STATISTICS = {
     "after early training (windows of 5% of the points, at least 3)",
     "steady_fall": "peak of the 3-point running median after early training - last, when the "
     "last 3 values each fell, else 0",
+    "probe_fall": "peak of the 3-point running median after early training / last (1 = at its "
+    "peak; a single evaluation is at its peak)",
     "noise_growth": "noise (std around a fitted line) of the recent window / that of the first "
     "window after the LR warmup",
     "recent_after_warmup": "median of the recent window of the points after the LR warmup",
@@ -86,6 +88,7 @@ AFTER_EARLY = (
     "fall_from_peak",
     "sudden_drop",
     "steady_fall",
+    "probe_fall",
     "growth_over_early",
 )
 

@@ -606,6 +606,22 @@ def steady_fall(curve: Curve) -> Stat:
     return stat
 
 
+def probe_fall(curve: Curve) -> Stat:
+    """Peak of the 3-point running median after early training / the last value.
+
+    For a probe, evaluated a few times a run: one evaluation is at its peak (1), and the
+    last value, not a window's median, is what the run ends with.
+    """
+    stat = _stat_of(curve, "probe_fall")
+    values = curve.finite_values
+    if values.size == 0:
+        return _too_few(stat, curve, 1)
+    peak = float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
+    last_value = float(values[-1])
+    stat.value = peak / last_value if last_value > 0 else (1.0 if peak <= 0 else math.inf)
+    return stat
+
+
 STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "recent": recent,
     "first": first,
@@ -625,6 +641,7 @@ STATISTIC_FUNCTIONS: Dict[str, Callable[[Curve], Stat]] = {
     "fall_from_peak": fall_from_peak,
     "sudden_drop": sudden_drop,
     "steady_fall": steady_fall,
+    "probe_fall": probe_fall,
     "noise_growth": noise_growth,
     "recent_after_warmup": recent_after_warmup,
     "recent_over_post_warmup": recent_over_post_warmup,
