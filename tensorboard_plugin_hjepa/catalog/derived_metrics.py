@@ -148,10 +148,11 @@ STD_FALL_FROM_PEAK = Derived(
             "after early training: warning when it fell 2.5x, collapse 10x; the only rule "
             "for a std of another convention (data2vec's target_var, an un-normalised std)",
             why="a std of another convention has no bound relative to D, and data2vec stops "
-            "its own training when target_var falls under a floor. On 36 real runs of the "
-            "trainer (scenarios, lead-time controls) the healthy ones ended 1.0-1.7x below "
-            "their peak; runs without stop-gradient fell 46-70x, an LR 20x too high or an "
-            "EMA momentum of 0.5 from the start 2.3-3.0x",
+            "its own training when target_var falls under a floor. On 42 real runs of the "
+            "trainer (the scenarios and the lead-time runs) the healthy ones ended 1.0-1.7x "
+            "below their peak; runs without stop-gradient fell 46-70x, and runs with an LR far "
+            "too high, an EMA momentum of 0.5, or no stop-gradient or an LR 20x too high from "
+            "the start 2.2-3.0x at their most affected level",
         ),
     ),
     category="collapse",
@@ -376,8 +377,8 @@ KNN_FALL_FROM_PEAK = Derived(
             "whatever its size and classes",
             why="the standard-error lights need the probe's queries and classes, which "
             "lightly's, solo-learn's and MAE-style loops do not log; a halving is far "
-            "beyond a probe's noise: on 36 real runs of the trainer the probes ended "
-            "1.0-1.4x below their peak, faults included",
+            "beyond a probe's noise: on 42 real runs of the trainer (the scenarios and the "
+            "lead-time runs) the probes ended 1.0-1.4x below their peak, faults included",
         ),
     ),
     category="eval",
