@@ -130,6 +130,7 @@ def main(argv=None):
     parser.add_argument("--stop-on", default="collapse", help="warning, collapse, critical or none")
     parser.add_argument("--no-stop-gradient", action="store_true", help="targets with gradients")
     parser.add_argument("--clip", type=float, default=5.0, help="Lightning's gradient_clip_val")
+    parser.add_argument("--accumulate", type=int, default=1, help="accumulate_grad_batches")
     parser.add_argument("--resume", default=None, help="a Lightning checkpoint to go on from")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (of --steps)")
     parser.add_argument("--threads", type=int, default=0)
@@ -159,6 +160,7 @@ def main(argv=None):
         accelerator="cpu",
         devices=1,
         gradient_clip_val=args.clip,
+        accumulate_grad_batches=args.accumulate,
         val_check_interval=args.check_every,
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,

@@ -14,6 +14,7 @@ import sys
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from hjepa_trainer.health import ALERT_KEY
 from tensorboard_plugin_hjepa import catalog
@@ -50,6 +51,16 @@ def _values(logdir, run, tag):
     response = client.get(f"/data/plugin/hjepa/scalars?run={run}&tag={tag}")
     assert response.status_code == 200
     return {step: value for step, _, value in json.loads(response.get_data())["data"]}
+
+
+def _written_steps(run_dir, tag):
+    """Every step at which the run's event files hold the tag, repeats included (a
+    reader keeps one value per step and would hide a step written twice)."""
+    steps = []
+    for path in sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))):
+        for event in EventFileLoader(path).Load():
+            steps += [event.step for value in event.summary.value if value.tag == tag]
+    return sorted(steps)
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +123,16 @@ def test_a_resumed_run_writes_every_step_once_and_keeps_its_windows(tmp_path):
     (windows,) = [v for k, v in callbacks.items() if k.startswith("HJepaHealth")]
     assert len(windows["loss_window"]) == len(windows["clip_window"]) == 50
     _run(tmp_path, "resumed", "--resume", ckpt)
-    losses = _values(tmp_path, "resumed", catalog.tag("loss.total"))
-    assert sorted(losses) == list(range(120))  # no step lost, none written twice
+    for key in ("loss.total", "gradient.was_clipped"):  # no step lost, none written twice
+        assert _written_steps(tmp_path / "resumed", catalog.tag(key)) == list(range(120))
     health = _health(tmp_path, "resumed")
     assert health["status"] not in (schema.COLLAPSE, schema.CRITICAL)
     # The random-init probe is not run again on a trained encoder.
     baseline = _values(tmp_path, "resumed", catalog.tag("eval.knn_top1_random_init"))
     assert list(baseline) == [0]
+
+
+def test_with_gradient_accumulation_each_optimizer_step_is_written_once(tmp_path):
+    _run(tmp_path, "accumulated", "--accumulate", "2", "--steps", "40", "--stop-on", "none")
+    for key in ("loss.total", "gradient.was_clipped"):  # 80 batches, 40 optimizer steps
+        assert _written_steps(tmp_path / "accumulated", catalog.tag(key)) == list(range(40))

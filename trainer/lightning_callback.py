@@ -156,6 +156,7 @@ class HJepaHealth(pl.Callback):
         self._step = 0
         self._last: Optional[JepaStep] = None
         self._pre_clip = float("nan")
+        self._stepped = False
         self._timer: Optional[StepTimer] = None
         self._original_training_step = None
 
@@ -250,6 +251,7 @@ class HJepaHealth(pl.Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._step = trainer.global_step
         self._last = None
+        self._stepped = False  # set when this batch ends in an optimizer step
         if self._timer is not None:
             self._timer.reset()
             self._timer.mark()
@@ -266,6 +268,7 @@ class HJepaHealth(pl.Callback):
         if self.metrics is None or self._last is None:
             return
         step, out, m = self._step, self._last, self.metrics
+        self._stepped = True
         last = self._is_last(trainer)
         params = _trainable(optimizer)
         self._pre_clip = global_grad_norm(params)
@@ -282,7 +285,9 @@ class HJepaHealth(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         stop = False
-        if self.metrics is not None and self._last is not None:
+        # With gradient accumulation only the batch that ends in an optimizer step counts
+        # (its micro-batch's tensors stand for the step).
+        if self.metrics is not None and self._last is not None and self._stepped:
             stop = self._after_step(trainer, pl_module)
         if trainer.world_size > 1 and self._check_due(trainer):  # every rank stops together
             stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
