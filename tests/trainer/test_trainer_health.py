@@ -110,13 +110,18 @@ def test_monitor_forwards_every_value_and_alerts_once_per_new_problem():
     assert [s for s in writer.scalars if s[0] == "health.status"] == [
         ("health.status", 1.0, 10, None)  # the check's verdict, as its rank: healthy
     ]
-    _feed(monitor, range(11, 41), std=0.05)
+    # Healthy past early training (a quarter of the 100 planned steps), so that the first
+    # collapse also shows as a fall from the std's own peak (derived.std_fall_from_peak).
+    _feed(monitor, range(11, 31), std=0.8)
+    _feed(monitor, range(31, 41), std=0.05)
     assert monitor.maybe_check(39) is None  # not due
     alert = monitor.maybe_check(40)
     assert alert is not None and alert.status == schema.COLLAPSE and not alert.stop
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0].startswith("hjepa-health: step 40: COLLAPSE (was healthy)")
     assert "collapse.mean_std_per_dim level 0 COLLAPSE" in lines[0]
+    fell = {l["level"]: l["status"] for l in alert.health["lights"] if "std_fall" in l["key"]}
+    assert fell == {0: schema.COLLAPSE, 1: schema.COLLAPSE}  # 16x below its peak
     assert "Collapse detected?" in lines[0] and "Reduce the learning rate" in lines[0]
     ((tag, text, step),) = writer.texts
     assert (tag, step) == ("train/health/alert", 40) and text.startswith("**COLLAPSE** at step 40")
