@@ -136,3 +136,15 @@ def test_with_gradient_accumulation_each_optimizer_step_is_written_once(tmp_path
     _run(tmp_path, "accumulated", "--accumulate", "2", "--steps", "40", "--stop-on", "none")
     for key in ("loss.total", "gradient.was_clipped"):  # 80 batches, 40 optimizer steps
         assert _written_steps(tmp_path / "accumulated", catalog.tag(key)) == list(range(40))
+
+
+def test_an_open_ended_run_has_no_last_step():
+    """Lightning answers -1 for an endless dataset without max_steps, inf without any
+    limit: neither is a planned length (every step would be the last)."""
+    from types import SimpleNamespace
+
+    from hjepa_trainer.lightning_callback import _total_steps
+
+    totals = [_total_steps(SimpleNamespace(estimated_stepping_batches=n)) for n in (-1, 300)]
+    assert totals == [None, 300]
+    assert _total_steps(SimpleNamespace(estimated_stepping_batches=float("inf"))) is None

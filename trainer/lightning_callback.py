@@ -157,6 +157,7 @@ class HJepaHealth(pl.Callback):
         self._last: Optional[JepaStep] = None
         self._pre_clip = float("nan")
         self._stepped = False
+        self._total: Optional[int] = None  # the run's optimizer steps, from on_fit_start
         self._timer: Optional[StepTimer] = None
         self._original_training_step = None
 
@@ -176,7 +177,7 @@ class HJepaHealth(pl.Callback):
             "hierarchy_weights": self.weights,
             "embed_dim": self.embed_dim,
             "patch_grid": self.patch_grid,
-            "total_steps": _total_steps(trainer),
+            "total_steps": self._total,
             "collapse_rows": 4 * self.embed_dim,
             "stop_gradient": True,
             "teacher": TEACHER_EMA,
@@ -187,6 +188,7 @@ class HJepaHealth(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._wrap_training_step(pl_module)
+        self._total = _total_steps(trainer)
         if not trainer.is_global_zero:
             return  # one writer per run; the other ranks only follow the stop decision
         manifest = self._manifest(trainer, pl_module)
@@ -269,7 +271,7 @@ class HJepaHealth(pl.Callback):
             return
         step, out, m = self._step, self._last, self.metrics
         self._stepped = True
-        last = self._is_last(trainer)
+        last = self._is_last()
         params = _trainable(optimizer)
         self._pre_clip = global_grad_norm(params)
         m.log_losses(step, [float(torch.as_tensor(v).detach()) for v in out.level_losses])
@@ -289,7 +291,7 @@ class HJepaHealth(pl.Callback):
         # (its micro-batch's tensors stand for the step).
         if self.metrics is not None and self._last is not None and self._stepped:
             stop = self._after_step(trainer, pl_module)
-        if trainer.world_size > 1 and self._check_due(trainer):  # every rank stops together
+        if trainer.world_size > 1 and self._check_due():  # every rank stops together
             stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
         if stop and not trainer.should_stop:
             trainer.should_stop = True
@@ -301,7 +303,7 @@ class HJepaHealth(pl.Callback):
     def _after_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> bool:
         """The metrics measured after the optimizer step, then the online check."""
         step, out, m = self._step, self._last, self.metrics
-        last = self._is_last(trainer)
+        last = self._is_last()
         params = _trainable(trainer.optimizers[0]) if trainer.optimizers else []
         # Lightning clipped after our gradient hook: the norm of what the optimizer used.
         m.log_clipping(step, self._pre_clip, global_grad_norm(params))
@@ -375,17 +377,19 @@ class HJepaHealth(pl.Callback):
     def _parts(self, pl_module: pl.LightningModule) -> Dict[str, torch.nn.Module]:
         return {part: getattr(pl_module, attr) for part, attr in self.part_attrs.items()}
 
-    def _is_last(self, trainer: pl.Trainer) -> bool:
-        return self._step + 1 >= trainer.estimated_stepping_batches  # inf: never
+    def _is_last(self) -> bool:
+        return self._total is not None and self._step + 1 >= self._total
 
-    def _check_due(self, trainer: pl.Trainer) -> bool:
-        return self._step > 0 and self._step % self.every == 0 or self._is_last(trainer)
+    def _check_due(self) -> bool:
+        # HealthMonitor.due's schedule, known on every rank (only rank 0 has a monitor).
+        return self._step > 0 and self._step % self.every == 0 or self._is_last()
 
 
 def _total_steps(trainer: pl.Trainer) -> Optional[int]:
-    """The run's optimizer steps, or None when it is open-ended (no max_steps/epochs)."""
+    """The run's optimizer steps, or None when it is open-ended: no max_steps/epochs
+    (infinite), or an endless dataset without max_steps (Lightning answers -1)."""
     total = trainer.estimated_stepping_batches
-    return int(total) if math.isfinite(total) else None
+    return int(total) if math.isfinite(total) and total > 0 else None
 
 
 def _trainable(optimizer: torch.optim.Optimizer) -> List[torch.Tensor]:

@@ -590,6 +590,11 @@ def growth_over_early(curve: Curve) -> Stat:
     return stat
 
 
+def _probe_peak(values: np.ndarray) -> float:
+    """Peak of a sparse curve's running median (3 points, fewer when it has fewer)."""
+    return float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
+
+
 def steady_fall(curve: Curve) -> Stat:
     """Peak of the 3-point running median after warmup - the last value, when the last
     ``STEADY_FALLS`` values each fell; else 0 (in the curve's units)."""
@@ -600,7 +605,7 @@ def steady_fall(curve: Curve) -> Stat:
     if values.size < STEADY_FALLS + 1:  # too few values to have fallen three times
         stat.value = 0.0
         return stat
-    peak = float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
+    peak = _probe_peak(values)
     falling = bool(np.all(np.diff(values[-(STEADY_FALLS + 1) :]) < 0))
     stat.value = max(0.0, peak - float(values[-1])) if falling else 0.0
     return stat
@@ -616,7 +621,7 @@ def probe_fall(curve: Curve) -> Stat:
     values = curve.finite_values
     if values.size == 0:
         return _too_few(stat, curve, 1)
-    peak = float(np.max(running_median(values, min(PEAK_MEDIAN_POINTS, values.size))))
+    peak = _probe_peak(values)
     last_value = float(values[-1])
     stat.value = peak / last_value if last_value > 0 else (1.0 if peak <= 0 else math.inf)
     return stat
